@@ -1,0 +1,1 @@
+//! Cross-crate tests live in the test targets of this package.

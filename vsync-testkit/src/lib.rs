@@ -1,0 +1,1 @@
+//! Test support shared by vsync's crates and the cross-crate tests.

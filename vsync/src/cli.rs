@@ -1,0 +1,407 @@
+//! Command-line grammar (clap derive). Types only: commands never see these, `settings` turns
+//! them into typed settings first.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Encrypted per-(repo, env) secrets in an object-store bucket, fanned out to where production runs.
+#[derive(Debug, Parser)]
+#[command(name = "vsync", version, about, propagate_version = true, arg_required_else_help = true)]
+pub struct Cli {
+    /// Options every verb accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The verb to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every verb accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Override the repo identity for this invocation (otherwise `.vsync`, then the origin remote).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub repo: Option<String>,
+    /// Print details of failures (same as VSYNC_LOG=debug).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+    /// Machine-readable output on read verbs.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Every verb of the CLI.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bind a (repo, env) to a bucket: create the key, the config and the vault folder.
+    Init(InitArgs),
+    /// Named bucket credentials on this machine.
+    #[command(subcommand, alias = "profiles")]
+    Profile(ProfileCommand),
+    /// Every (repo, env) on this machine; bulk backup and restore.
+    #[command(subcommand)]
+    Keystore(KeystoreCommand),
+    /// Encrypt the vault folder and upload it as a new version.
+    Push(PushArgs),
+    /// Download, verify, decrypt and unpack the latest version.
+    Pull(PullArgs),
+    /// List the versions in the bucket (no decryption).
+    Versions(EnvArg),
+    /// Point ./.env at the vault's .env.<env>.
+    Use(UseArgs),
+    /// Write a passphrase-sealed .share file (config + key) for a teammate.
+    Export(ExportArgs),
+    /// Install a .share file into the local config and keychain.
+    Import(ImportArgs),
+    /// Fan the vault's keys out to secret managers.
+    Sync(SyncArgs),
+    /// Mint the VSYNC_CONFIG bootstrap blob for an app.
+    RuntimeToken(EnvFlagArg),
+    /// Re-key the vault under a new random key.
+    RotatePassphrase(EnvFlagArg),
+    /// Offline health report for this repo on this machine.
+    Status(StatusArgs),
+    /// Print the bucket's audit log.
+    Audit(AuditArgs),
+    /// Key-level difference (names only, never values) between local and latest, or two versions.
+    Diff(DiffArgs),
+    /// Make an old version's content the newest version.
+    Rollback(RollbackArgs),
+    /// Check git, keychain, bucket reach, credentials, conditional writes and .gitignore.
+    Doctor(DoctorArgs),
+    /// Reveal a vault key.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Run a command with the vault's keys in its environment.
+    Run(RunArgs),
+    /// Destination plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Offline guide.
+    Docs(DocsArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// A verb that takes one env name.
+#[derive(Debug, Args)]
+pub struct EnvArg {
+    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    pub env: String,
+}
+
+/// A verb that takes the env as `--env`.
+#[derive(Debug, Args)]
+pub struct EnvFlagArg {
+    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    #[arg(long)]
+    pub env: String,
+}
+
+/// `vsync init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Environment name.
+    pub env: String,
+    /// Bucket URL: file:///path (default), s3://bucket[/prefix], gs://bucket, az://container.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// S3 endpoint (MinIO, R2, SeaweedFS…).
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Take bucket credentials from this profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Vault folder, relative to the repository root.
+    #[arg(long, value_name = "PATH")]
+    pub vault_folder: Option<String>,
+    /// Object key prefix in the bucket (default `<repo>/<env>/`).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Audit log on or off.
+    #[arg(long, value_name = "on|off")]
+    pub audit: Option<String>,
+    /// Answer yes to every question.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `vsync profile …`.
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List profiles.
+    List,
+    /// Show one profile (secrets masked).
+    Show {
+        /// Profile name.
+        name: String,
+    },
+    /// Add a profile; the secret key is read from stdin.
+    Add(ProfileAddArgs),
+    /// Remove a profile.
+    Remove {
+        /// Profile name.
+        name: String,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// `vsync profile add`.
+#[derive(Debug, Args)]
+pub struct ProfileAddArgs {
+    /// Profile name.
+    pub name: String,
+    /// S3 endpoint.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Bucket name.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Access key id.
+    #[arg(long)]
+    pub access_key_id: Option<String>,
+    /// Read the secret access key from stdin (never from a flag).
+    #[arg(long)]
+    pub secret_key_stdin: bool,
+    /// Optional key prefix.
+    #[arg(long)]
+    pub prefix: Option<String>,
+}
+
+/// `vsync keystore …`.
+#[derive(Debug, Subcommand)]
+pub enum KeystoreCommand {
+    /// Every (repo, env) on this machine.
+    List,
+    /// Bulk backup to a passphrase-sealed file.
+    Export {
+        /// Output file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Restore from a bulk backup.
+    Import {
+        /// The keytree file.
+        file: PathBuf,
+    },
+}
+
+/// Audit controls shared by push, pull, import, export, rotate-passphrase.
+#[derive(Debug, Args, Default)]
+pub struct AuditArgs2 {
+    /// Do not append an audit row.
+    #[arg(long)]
+    pub no_audit: bool,
+    /// Free-text note for the audit row.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// `key=value` for the audit row's meta cell (repeatable).
+    #[arg(long, value_name = "K=V")]
+    pub meta: Vec<String>,
+}
+
+/// `vsync push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Environment name.
+    pub env: String,
+    /// Push even when the remote advanced since your last pull (overwrites it).
+    #[arg(long)]
+    pub force: bool,
+    /// Audit controls.
+    #[command(flatten)]
+    pub audit: AuditArgs2,
+}
+
+/// `vsync pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Environment name.
+    pub env: String,
+    /// Pull this version instead of latest.
+    #[arg(long, value_name = "TS")]
+    pub version: Option<String>,
+    /// Keep a plain copy of the current vault before replacing it.
+    #[arg(long)]
+    pub backup: bool,
+    /// Replace local edits that were never pushed.
+    #[arg(long)]
+    pub force: bool,
+    /// Accept a `latest` pointer older than one seen before.
+    #[arg(long)]
+    pub allow_rollback: bool,
+    /// Audit controls.
+    #[command(flatten)]
+    pub audit: AuditArgs2,
+}
+
+/// `vsync use`.
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// Environment name.
+    pub env: Option<String>,
+    /// Where to put the link (default `<root>/.env`).
+    #[arg(long)]
+    pub link: Option<PathBuf>,
+}
+
+/// `vsync export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Environment name.
+    pub env: String,
+    /// Output file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Read the passphrase from this file instead of generating one.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `vsync import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Environment name.
+    pub env: String,
+    /// The .share file.
+    pub file: PathBuf,
+    /// Read the passphrase from this file instead of prompting.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `vsync sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Environment name.
+    pub env: String,
+    /// Targets, comma separated: github,aws,gcp,azure,hashivault.
+    #[arg(long, value_delimiter = ',')]
+    pub to: Vec<String>,
+    /// Show what would change; write nothing.
+    #[arg(long, alias = "dry-run")]
+    pub plan: bool,
+}
+
+/// `vsync status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit 1 when any env is broken, print nothing.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `vsync audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Environment name.
+    pub env: String,
+    /// Only rows with this action.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only rows by this actor.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only rows at or after this time (ISO-8601 or YYYYMMDD-HHMMSS).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Print raw CSV.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// `vsync diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Environment name.
+    pub env: String,
+    /// Older version.
+    #[arg(long, value_name = "TS", requires = "to")]
+    pub from: Option<String>,
+    /// Newer version.
+    #[arg(long, value_name = "TS", requires = "from")]
+    pub to: Option<String>,
+}
+
+/// `vsync rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Environment name.
+    pub env: String,
+    /// The version whose content becomes the newest version.
+    pub ts: String,
+}
+
+/// `vsync doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Check this env only.
+    pub env: Option<String>,
+}
+
+/// `vsync key …`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Reveal the key of an env (TTY with confirmation, or --out FILE written 0600).
+    Show {
+        /// Environment name.
+        env: String,
+        /// Write the key to this file (0600) instead of the terminal.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// `vsync run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Environment name.
+    pub env: String,
+    /// Keep the parent's value when a key exists in both.
+    #[arg(long)]
+    pub no_override: bool,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `vsync plugins …`.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the plugins found.
+    List,
+    /// Run the conformance checks on a plugin file.
+    Check {
+        /// The plugin shared library.
+        path: PathBuf,
+    },
+}
+
+/// `vsync docs`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Topic.
+    pub topic: Option<String>,
+}
+
+/// `vsync completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell: bash, zsh, fish, elvish, powershell.
+    pub shell: String,
+}
