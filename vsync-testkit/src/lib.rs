@@ -1,1 +1,3 @@
 //! Test support shared by vsync's crates and the cross-crate tests.
+
+pub mod services;
