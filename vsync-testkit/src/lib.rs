@@ -1,3 +1,4 @@
 //! Test support shared by vsync's crates and the cross-crate tests.
 
 pub mod services;
+pub mod vectors;

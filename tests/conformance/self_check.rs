@@ -1,0 +1,202 @@
+//! The harness checks its own rules on small temporary corpora before the real run: an unknown
+//! category fails, a `.bin` without `.json` fails, a placeholder is skipped, a category that
+//! needs bytes fails without them, and a negative case passes only on the exact class.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use vsync_testkit::vectors;
+
+use crate::{Tally, run_corpus};
+
+struct Temp(PathBuf);
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn corpus(tag: &str, files: &[(&str, &[u8])]) -> std::io::Result<Temp> {
+    let dir = std::env::temp_dir().join(format!(
+        "vsync-conformance-self-{tag}-{}",
+        std::process::id()
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    for (rel, content) in files {
+        let p = dir.join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(p, content)?;
+    }
+    Ok(Temp(dir))
+}
+
+fn tally(dir: &Path) -> Tally {
+    run_corpus(&vectors::load(dir), None, &mut std::io::sink())
+}
+
+fn seal_json(
+    category: &str,
+    remote: &str,
+    embedded: &str,
+    payload_hex: &str,
+    error: &str,
+) -> Vec<u8> {
+    format!(
+        r#"{{"category":"{category}","description":"self-check","inputs":{{"remote_ts":"{remote}"}},
+            "expected":{{"embedded_ts":{embedded},"payload_hex":{payload_hex},"error":{error}}}}}"#
+    )
+    .into_bytes()
+}
+
+/// Run every rule; `Ok(count)` when all hold.
+pub(crate) fn run() -> Result<usize, Vec<String>> {
+    let seal = b"RQEM000120260429-103045{}".to_vec();
+    let ok_json = seal_json(
+        "rqem0001-manifest",
+        "20260429-103045",
+        "\"20260429-103045\"",
+        "\"7b7d\"",
+        "null",
+    );
+    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, Tally)> = vec![
+        (
+            "a good positive vector passes",
+            vec![
+                ("rqem0001-manifest/ok.json", ok_json.clone()),
+                ("rqem0001-manifest/ok.bin", seal.clone()),
+            ],
+            Tally {
+                passed: 1,
+                failed: 0,
+                skipped: 0,
+            },
+        ),
+        (
+            "an unknown category fails loudly",
+            vec![(
+                "rqe9-future/x.json",
+                br#"{"category":"rqe9-future","expected":{"error":null}}"#.to_vec(),
+            )],
+            Tally {
+                passed: 0,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "a .bin without its .json fails",
+            vec![
+                ("rqem0001-manifest/ok.json", ok_json.clone()),
+                ("rqem0001-manifest/ok.bin", seal.clone()),
+                ("rqem0001-manifest/orphan.bin", seal.clone()),
+            ],
+            Tally {
+                passed: 1,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "a placeholder object is skipped, not passed",
+            vec![(
+                "sls1-share/example.json",
+                br#"{"placeholder": true}"#.to_vec(),
+            )],
+            Tally {
+                passed: 0,
+                failed: 0,
+                skipped: 1,
+            },
+        ),
+        (
+            "a category that needs bytes fails without a .bin",
+            vec![("rqem0001-manifest/ok.json", ok_json.clone())],
+            Tally {
+                passed: 0,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "a negative case needs the exact class, not any error",
+            vec![
+                (
+                    "rqem0001-manifest/bad.json",
+                    seal_json(
+                        "rqem0001-manifest",
+                        "20260429-103045",
+                        "null",
+                        "null",
+                        "\"WrongPassphraseError\"",
+                    ),
+                ),
+                (
+                    "rqem0001-manifest/bad.bin",
+                    b"XQEM000120260429-103045{}".to_vec(),
+                ),
+            ],
+            Tally {
+                passed: 0,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "a positive case compares every field",
+            vec![
+                (
+                    "rqem0001-manifest/p.json",
+                    seal_json(
+                        "rqem0001-manifest",
+                        "20260429-103045",
+                        "\"20260429-103045\"",
+                        "\"7b7e\"",
+                        "null",
+                    ),
+                ),
+                ("rqem0001-manifest/p.bin", seal.clone()),
+            ],
+            Tally {
+                passed: 0,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "runtime-only categories are skipped, never passed",
+            vec![(
+                "fallback-chain/x.json",
+                br#"{"category":"fallback-chain","expected":{"error":null}}"#.to_vec(),
+            )],
+            Tally {
+                passed: 0,
+                failed: 0,
+                skipped: 1,
+            },
+        ),
+    ];
+    let mut errors = Vec::new();
+    let n = cases.len();
+    for (i, (rule, files, want)) in cases.into_iter().enumerate() {
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (*p, b.as_slice())).collect();
+        match corpus(&i.to_string(), &files) {
+            Ok(dir) => {
+                let got = tally(&dir.0);
+                if got != want {
+                    errors.push(format!(
+                        "rule \"{rule}\" broken: want {want:?}, got {got:?}"
+                    ));
+                }
+            }
+            Err(e) => errors.push(format!("rule \"{rule}\": cannot build a temp corpus: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(n)
+    } else {
+        Err(errors)
+    }
+}
