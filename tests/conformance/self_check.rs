@@ -51,6 +51,9 @@ fn seal_json(
     .into_bytes()
 }
 
+/// A rule: its name, the files of its corpus, and the tally the harness must produce.
+type Case = (&'static str, Vec<(&'static str, Vec<u8>)>, Tally);
+
 /// Run every rule; `Ok(count)` when all hold.
 pub(crate) fn run() -> Result<usize, Vec<String>> {
     let seal = b"RQEM000120260429-103045{}".to_vec();
@@ -61,7 +64,7 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
         "\"7b7d\"",
         "null",
     );
-    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, Tally)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "a good positive vector passes",
             vec![

@@ -54,8 +54,12 @@ fn rqe1_bench(c: &mut Criterion) {
 fn cfg(c: &mut Criterion) {
     let cfg = cfg_blob::decode(BLOB).unwrap();
     let mut g = c.benchmark_group("cfg_blob");
-    g.bench_function("decode", |b| b.iter(|| cfg_blob::decode(black_box(BLOB)).unwrap()));
-    g.bench_function("encode", |b| b.iter(|| cfg_blob::encode(black_box(&cfg)).unwrap()));
+    g.bench_function("decode", |b| {
+        b.iter(|| cfg_blob::decode(black_box(BLOB)).unwrap())
+    });
+    g.bench_function("encode", |b| {
+        b.iter(|| cfg_blob::encode(black_box(&cfg)).unwrap())
+    });
     g.finish();
 }
 

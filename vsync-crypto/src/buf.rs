@@ -65,10 +65,7 @@ pub(crate) fn gzip(data: &[u8]) -> SecretBuf {
         .write(out, Compression::new(6));
     // Writing into memory cannot fail.
     let _ = enc.write_all(data);
-    match enc.finish() {
-        Ok(buf) => buf,
-        Err(_) => SecretBuf::default(),
-    }
+    enc.finish().unwrap_or_default()
 }
 
 /// Gunzip any valid gzip stream (one or more members; XFL and OS bytes are not checked),

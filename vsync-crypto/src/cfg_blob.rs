@@ -111,11 +111,14 @@ pub fn encode(config: &RuntimeConfig) -> Result<String, CryptoError> {
 /// # Errors
 /// 1. empty or no prefix → [`CryptoError::ConfigMissing`];
 /// 2. body uses `+`, `/` or `=` → [`CryptoError::ConfigUnsupportedVersion`];
-/// 3–5. base64url, gzip (or over [`MAX_JSON_LEN`]), JSON failure → [`CryptoError::BundleCorrupt`];
+/// 3. not base64url → [`CryptoError::BundleCorrupt`];
+/// 4. not gzip, or more than [`MAX_JSON_LEN`] once inflated → [`CryptoError::BundleCorrupt`];
+/// 5. not a JSON object → [`CryptoError::BundleCorrupt`];
 /// 6. `v` ≠ 1 (checked before any other field) → [`CryptoError::ConfigUnsupportedVersion`];
 /// 7. `iterations` missing, ≤ 0 or not a 32-bit integer → [`CryptoError::BundleCorrupt`];
 /// 8. `salt` shorter than 16 characters → [`CryptoError::ConfigUnsupportedVersion`];
-///    then any other missing or mistyped field → [`CryptoError::BundleCorrupt`].
+///
+/// then any other missing or mistyped field → [`CryptoError::BundleCorrupt`].
 pub fn decode(blob: &str) -> Result<RuntimeConfig, CryptoError> {
     let blob = blob.trim();
     if blob.is_empty() {

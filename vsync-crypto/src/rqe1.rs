@@ -30,12 +30,14 @@ const HEADER_LEN: usize = 4 + IV_LEN;
 /// [`CryptoError::UnsupportedSpecVersion`] for `RQE<digit ≠ 1>`, [`CryptoError::BundleCorrupt`]
 /// for a wrong magic or fewer than 32 bytes.
 pub fn check_envelope(bytes: &[u8]) -> Result<(), CryptoError> {
-    if let Some(magic) = bytes.get(..4) {
-        if magic != MAGIC && magic.starts_with(b"RQE") && magic[3].is_ascii_digit() {
-            return Err(CryptoError::UnsupportedSpecVersion {
-                found: String::from_utf8_lossy(magic).into_owned(),
-            });
-        }
+    if let Some(magic) = bytes.get(..4)
+        && magic != MAGIC
+        && magic.starts_with(b"RQE")
+        && magic[3].is_ascii_digit()
+    {
+        return Err(CryptoError::UnsupportedSpecVersion {
+            found: String::from_utf8_lossy(magic).into_owned(),
+        });
     }
     if bytes.len() < MIN_LEN {
         return Err(CryptoError::corrupt(

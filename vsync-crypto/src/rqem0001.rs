@@ -72,13 +72,14 @@ pub fn wrap(ts: &str, payload: &[u8]) -> Result<Vec<u8>, CryptoError> {
 /// [`CryptoError::UnsupportedSpecVersion`] for a newer `RQEMnnnn` magic;
 /// [`CryptoError::BundleCorrupt`] for anything else that is not a seal.
 pub fn unwrap(sealed: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
-    if let Some(magic) = sealed.get(..8) {
-        if magic != MAGIC && magic.starts_with(b"RQEM") && magic[4..].iter().all(u8::is_ascii_digit)
-        {
-            return Err(CryptoError::UnsupportedSpecVersion {
-                found: String::from_utf8_lossy(magic).into_owned(),
-            });
-        }
+    if let Some(magic) = sealed.get(..8)
+        && magic != MAGIC
+        && magic.starts_with(b"RQEM")
+        && magic[4..].iter().all(u8::is_ascii_digit)
+    {
+        return Err(CryptoError::UnsupportedSpecVersion {
+            found: String::from_utf8_lossy(magic).into_owned(),
+        });
     }
     if sealed.len() < HEADER_LEN {
         return Err(CryptoError::corrupt(

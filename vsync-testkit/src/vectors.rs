@@ -291,14 +291,14 @@ fn load_category(corpus: &mut Corpus, dir: &Path, category: &str) {
             corpus.placeholders.push(format!("{category}/{name}"));
             continue;
         }
-        if let Some(c) = meta.get("category") {
-            if c.as_str() != Some(category) {
-                corpus.problems.push(Problem {
-                    path: json_path,
-                    message: format!("category field {c} differs from its directory {category:?}"),
-                });
-                continue;
-            }
+        if let Some(c) = meta.get("category")
+            && c.as_str() != Some(category)
+        {
+            corpus.problems.push(Problem {
+                path: json_path,
+                message: format!("category field {c} differs from its directory {category:?}"),
+            });
+            continue;
         }
         let bin = match bin.map(|p| {
             fs::read(&p).map_err(|e| Problem {
@@ -328,7 +328,7 @@ fn load_category(corpus: &mut Corpus, dir: &Path, category: &str) {
 /// # Errors
 /// A message for odd length or a non-hex character.
 pub fn unhex(s: &str) -> Result<Vec<u8>, String> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd-length hex ({} chars)", s.len()));
     }
     (0..s.len())
