@@ -1,0 +1,331 @@
+//! Error types of the vault crate.
+//!
+//! Rules for contributors (they hold for every variant in this file):
+//!
+//! - **Never format a value.** Secrets, env-file values, object bodies and credentials never
+//!   reach a message or a `Debug` output. Messages are built from fields: keys, paths, line
+//!   numbers, timestamps, endpoints, bucket names.
+//! - **One line that says what to do.** Each message names what failed and the next step.
+//! - **Data in fields.** Callers branch on variants and fields, never on message text. The CLI
+//!   maps [`VaultError::category`] to an exit code; runtimes use [`VaultError::class`].
+
+use std::path::PathBuf;
+
+use crate::identity::IdentityError;
+
+/// Errors of the bucket I/O layer ([`crate::store`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The object does not exist.
+    #[error("`{key}` does not exist in {store}")]
+    NotFound {
+        /// Redacted store description, e.g. `s3://bucket at http://host:port`.
+        store: String,
+        /// Object key.
+        key: String,
+    },
+    /// A create-only write found the object already there.
+    #[error("`{key}` already exists in {store}; create-only write refused")]
+    AlreadyExists {
+        /// Redacted store description.
+        store: String,
+        /// Object key.
+        key: String,
+    },
+    /// A compare-and-swap write found a different ETag (or a missing object).
+    #[error("`{key}` in {store} changed since it was read; read it again and retry")]
+    Conflict {
+        /// Redacted store description.
+        store: String,
+        /// Object key.
+        key: String,
+    },
+    /// Connection refused, DNS failure, TLS failure or timeout.
+    #[error(
+        "cannot reach {endpoint} ({reason}); check the endpoint URL and the network, then retry"
+    )]
+    Unreachable {
+        /// The endpoint (no credentials), e.g. `http://127.0.0.1:8333`.
+        endpoint: String,
+        /// Short cause: `connection refused`, `timed out`, ….
+        reason: String,
+    },
+    /// The store rejected the credentials or the request (HTTP 401/403).
+    #[error(
+        "{store} denied access ({code}); check the access key id, the secret key and the bucket permissions"
+    )]
+    AccessDenied {
+        /// Redacted store description.
+        store: String,
+        /// S3 error code or HTTP status, e.g. `SignatureDoesNotMatch`.
+        code: String,
+    },
+    /// The store cannot do what was asked (e.g. conditional writes).
+    #[error("{store} does not support {what}")]
+    Unsupported {
+        /// Redacted store description.
+        store: String,
+        /// What is missing, e.g. `conditional writes (If-Match)`.
+        what: &'static str,
+    },
+    /// The store URL or configuration is invalid.
+    #[error("invalid store location `{url}`: {reason}")]
+    InvalidUrl {
+        /// The URL with any user-info removed.
+        url: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// Anything else.
+    #[error("{op} `{key}` on {store} failed: {detail}")]
+    Other {
+        /// Redacted store description.
+        store: String,
+        /// Operation: `get`, `put`, `list`, `delete`.
+        op: &'static str,
+        /// Object key or prefix.
+        key: String,
+        /// A short, credential-free detail (status code, S3 error code, I/O error kind).
+        detail: String,
+    },
+}
+
+/// Coarse classification of a [`VaultError`], for exit codes (DECISIONS §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Category {
+    /// Any other failure (exit 1).
+    Failed,
+    /// Nothing there: no pointer, missing version (exit 3).
+    NotFound,
+    /// Corrupt data, wrong key, seal mismatch, rollback (exit 4).
+    Integrity,
+    /// Remote advanced, same-second push, lost CAS (exit 5).
+    Conflict,
+}
+
+/// The aggregate error of the vault crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// Bucket I/O failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+
+    /// Corrupt data or wrong key. `class` is a stable name from formats §14.1
+    /// (`WrongPassphraseError`, `BundleCorruptError`, …).
+    #[error("integrity check failed ({class}): {reason}")]
+    Integrity {
+        /// Stable class name.
+        class: &'static str,
+        /// What was wrong (no secret material).
+        reason: String,
+    },
+
+    /// The `latest` pointer moved since it was read: someone else pushed.
+    #[error(
+        "remote advanced: `latest` is now {remote_ts}, your push was based on {local_ts}; pull first, then push again"
+    )]
+    RemoteAdvanced {
+        /// What the pointer names now (`-` when unknown or absent).
+        remote_ts: String,
+        /// What this publish expected (`-` for "no pointer").
+        local_ts: String,
+    },
+
+    /// `versions/<ts>.enc` already exists: another push in the same second.
+    #[error("version {ts} already exists (another push in the same second); retry the push")]
+    VersionExists {
+        /// The timestamp that collided.
+        ts: String,
+    },
+
+    /// The pointer would move backwards (DECISIONS §2).
+    #[error(
+        "`latest` points to {remote_ts}, older than {seen_ts} already seen on this machine; possible rollback of the bucket — check with your team, or pass --allow-rollback"
+    )]
+    Rollback {
+        /// What the pointer names.
+        remote_ts: String,
+        /// The highest timestamp this machine has seen.
+        seen_ts: String,
+    },
+
+    /// No `latest` pointer (or an empty one): nothing was pushed yet.
+    #[error("nothing pushed yet for this repo and env; run `vsync push` first")]
+    NothingPushed,
+
+    /// The pointer names a version object that does not exist.
+    #[error(
+        "version {ts} is missing from the bucket (torn state or pruned); run `vsync versions` and pull another version"
+    )]
+    VersionMissing {
+        /// The missing timestamp.
+        ts: String,
+    },
+
+    /// The env file cannot be parsed.
+    #[error("env file line {line}: {reason}; fix that line")]
+    EnvFile {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong (never the value).
+        reason: &'static str,
+    },
+
+    /// A symlink under the vault (formats §5.2).
+    #[error(
+        "symlink in the vault at `{path}`: symlinks are not supported; copy the content or move the link out"
+    )]
+    Symlink {
+        /// The offending path.
+        path: String,
+    },
+
+    /// A name in the vault that cannot be stored (not UTF-8, or unsafe).
+    #[error("unsupported file name in the vault: `{path}` ({reason}); rename it")]
+    BadVaultName {
+        /// The name, lossily decoded.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+
+    /// A zip entry with an unsafe name or type.
+    #[error("bundle contains an unsafe entry `{path}` ({reason}); refusing to extract anything")]
+    UnsafeZipPath {
+        /// The entry name (escaped for display).
+        path: String,
+        /// Why it is unsafe.
+        reason: &'static str,
+    },
+
+    /// The zip exceeds the configured limits (zip bomb guard).
+    #[error("bundle exceeds the {what} limit of {limit}; refusing to extract it")]
+    ZipLimit {
+        /// `entries` or `uncompressed bytes`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// The zip is malformed or uses an unsupported feature.
+    #[error("bundle zip is unreadable ({reason}); the bundle may be corrupt")]
+    Zip {
+        /// A short cause.
+        reason: String,
+    },
+
+    /// Repo identity could not be resolved or the pin file is wrong.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+
+    /// The ledger file is not valid (formats §9.6).
+    #[error("ledger {path} is malformed ({reason}); fix or delete it, then pull")]
+    LedgerMalformed {
+        /// Ledger path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The generation cell `latest.manifest` is not valid (formats §11.7).
+    #[error("`{key}` is malformed ({reason}); fix or delete it")]
+    ManifestMalformed {
+        /// Object key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A timestamp does not have the expected shape.
+    #[error("`{text}` is not a valid {what} timestamp")]
+    BadTimestamp {
+        /// The offending text (timestamps are not secret).
+        text: String,
+        /// `BUNDLE_TS` or `ISO_TS`.
+        what: &'static str,
+    },
+
+    /// Invalid argument passed by the caller (a bug or bad user input).
+    #[error("{0}")]
+    Invalid(String),
+
+    /// A local file-system operation failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done (`read`, `write`, `create directory`, …).
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl VaultError {
+    /// Shorthand for [`VaultError::Io`].
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The exit-code category (DECISIONS §6).
+    pub fn category(&self) -> Category {
+        match self {
+            Self::Store(StoreError::NotFound { .. })
+            | Self::NothingPushed
+            | Self::VersionMissing { .. } => Category::NotFound,
+            Self::Integrity { .. }
+            | Self::Rollback { .. }
+            | Self::UnsafeZipPath { .. }
+            | Self::ZipLimit { .. }
+            | Self::Zip { .. } => Category::Integrity,
+            Self::RemoteAdvanced { .. }
+            | Self::VersionExists { .. }
+            | Self::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
+                Category::Conflict
+            }
+            _ => Category::Failed,
+        }
+    }
+
+    /// A stable class name in the spirit of formats §14 (CLI and runtime classes).
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Store(StoreError::NotFound { .. }) => "NotFoundError",
+            Self::Store(StoreError::Unreachable { .. }) => "S3UnreachableError",
+            Self::Store(StoreError::AccessDenied { .. }) => "AccessDeniedError",
+            Self::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
+                "ConflictError"
+            }
+            Self::Store(_) => "StoreError",
+            Self::Integrity { class, .. } => class,
+            Self::RemoteAdvanced { .. } => "RemoteAheadError",
+            Self::VersionExists { .. } => "RemoteAheadError",
+            Self::Rollback { .. } => "RollbackError",
+            Self::NothingPushed => "ManifestNotFoundError",
+            Self::VersionMissing { .. } => "BundleCorruptError",
+            Self::EnvFile { .. } => "EnvFileError",
+            Self::Symlink { .. } => "SymlinkInVaultError",
+            Self::BadVaultName { .. } => "VaultNameError",
+            Self::UnsafeZipPath { .. } | Self::ZipLimit { .. } | Self::Zip { .. } => {
+                "BundleCorruptError"
+            }
+            Self::Identity(e) => e.class(),
+            Self::LedgerMalformed { .. } => "LedgerMalformedError",
+            Self::ManifestMalformed { .. } => "ManifestMalformedError",
+            Self::BadTimestamp { .. } => "TimestampError",
+            Self::Invalid(_) => "InvalidArgumentError",
+            Self::Io { .. } => "IoError",
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;

@@ -1,0 +1,202 @@
+//! Timestamps of formats §1.4: `BUNDLE_TS` (`YYYYMMDD-HHMMSS`, UTC) and `ISO_TS`
+//! (`YYYY-MM-DDTHH:MM:SS.mmmZ`, UTC, always milliseconds).
+//!
+//! `BUNDLE_TS` sorts lexicographically in chronological order; the protocol relies on it.
+
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+use crate::error::{Result, VaultError};
+
+/// Length of a `BUNDLE_TS` in characters.
+pub const BUNDLE_TS_LEN: usize = 15;
+/// Length of an `ISO_TS` in characters.
+pub const ISO_TS_LEN: usize = 24;
+
+const BUNDLE_FMT: &[FormatItem<'static>] =
+    format_description!("[year][month][day]-[hour][minute][second]");
+const ISO_FMT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+const BACKUP_FMT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]-[minute]-[second]Z");
+
+/// Now as `BUNDLE_TS`.
+pub fn bundle_ts_now() -> String {
+    format_bundle_ts(OffsetDateTime::now_utc())
+}
+
+/// Now as `ISO_TS`.
+pub fn iso_now() -> String {
+    format_iso_ts(OffsetDateTime::now_utc())
+}
+
+/// Format an instant as `BUNDLE_TS` (converted to UTC; years outside 0000–9999 are clamped).
+pub fn format_bundle_ts(at: OffsetDateTime) -> String {
+    let at = clamp(at);
+    at.format(BUNDLE_FMT)
+        .unwrap_or_else(|_| "00000101-000000".to_owned())
+}
+
+/// Format an instant as `ISO_TS` (milliseconds, truncated).
+pub fn format_iso_ts(at: OffsetDateTime) -> String {
+    let at = clamp(at);
+    at.format(ISO_FMT)
+        .unwrap_or_else(|_| "0000-01-01T00:00:00.000Z".to_owned())
+}
+
+/// Format an instant as `BACKUP_DIR_TS` (`YYYY-MM-DDTHH-MM-SSZ`).
+pub fn format_backup_dir_ts(at: OffsetDateTime) -> String {
+    let at = clamp(at);
+    at.format(BACKUP_FMT)
+        .unwrap_or_else(|_| "0000-01-01T00-00-00Z".to_owned())
+}
+
+fn clamp(at: OffsetDateTime) -> OffsetDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    if at.year() < 0 {
+        OffsetDateTime::UNIX_EPOCH
+            .replace_year(0)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    } else if at.year() > 9999 {
+        OffsetDateTime::UNIX_EPOCH
+            .replace_year(9999)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    } else {
+        at
+    }
+}
+
+/// `true` when `s` has exactly the `BUNDLE_TS` shape and names a real calendar second.
+pub fn is_bundle_ts(s: &str) -> bool {
+    parse_bundle_ts(s).is_ok()
+}
+
+/// Parse a `BUNDLE_TS` (strict: 15 ASCII characters, valid date and time).
+pub fn parse_bundle_ts(s: &str) -> Result<OffsetDateTime> {
+    let bad = || VaultError::BadTimestamp {
+        text: printable(s),
+        what: "BUNDLE_TS",
+    };
+    let b = s.as_bytes();
+    if b.len() != BUNDLE_TS_LEN
+        || b[8] != b'-'
+        || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
+    {
+        return Err(bad());
+    }
+    PrimitiveDateTime::parse(s, BUNDLE_FMT)
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|_| bad())
+}
+
+/// Parse an `ISO_TS` (strict: 24 characters, milliseconds, `Z`).
+pub fn parse_iso_ts(s: &str) -> Result<OffsetDateTime> {
+    let bad = || VaultError::BadTimestamp {
+        text: printable(s),
+        what: "ISO_TS",
+    };
+    if s.len() != ISO_TS_LEN || !s.is_ascii() {
+        return Err(bad());
+    }
+    PrimitiveDateTime::parse(s, ISO_FMT)
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|_| bad())
+}
+
+/// `true` when `s` has exactly the `ISO_TS` shape.
+pub fn is_iso_ts(s: &str) -> bool {
+    parse_iso_ts(s).is_ok()
+}
+
+/// A `BUNDLE_TS` for a new version that sorts strictly after `after` (if given):
+/// now, or `after` plus one second when the clock has not moved past it yet.
+pub fn fresh_bundle_ts(after: Option<&str>) -> String {
+    let now = OffsetDateTime::now_utc();
+    let now_ts = format_bundle_ts(now);
+    match after.map(parse_bundle_ts) {
+        Some(Ok(prev)) if now_ts.as_str() <= format_bundle_ts(prev).as_str() => {
+            format_bundle_ts(prev + Duration::seconds(1))
+        }
+        _ => now_ts,
+    }
+}
+
+/// A short, printable rendering of possibly hostile text for messages (max 40 chars).
+pub(crate) fn printable(s: &str) -> String {
+    let mut out: String = s.chars().take(40).flat_map(char::escape_debug).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn vector_16_5() {
+        let at = datetime!(2026-05-23 11:42:01.234 UTC);
+        assert_eq!(format_bundle_ts(at), "20260523-114201");
+        assert_eq!(format_iso_ts(at), "2026-05-23T11:42:01.234Z");
+        assert_eq!(format_backup_dir_ts(at), "2026-05-23T11-42-01Z");
+    }
+
+    #[test]
+    fn bundle_ts_is_derived_from_iso() {
+        // formats §1.4: first 19 chars of ISO, drop '-' and ':', 'T' -> '-'.
+        let iso = iso_now();
+        let derived: String = iso[..19]
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .map(|c| if c == 'T' { '-' } else { c })
+            .collect();
+        let parsed = parse_iso_ts(&iso).unwrap();
+        assert_eq!(format_bundle_ts(parsed), derived);
+    }
+
+    #[test]
+    fn parse_round_trip_and_rejects() {
+        let t = parse_bundle_ts("20260523-114201").unwrap();
+        assert_eq!(format_bundle_ts(t), "20260523-114201");
+        let t = parse_iso_ts("2026-05-23T11:42:01.234Z").unwrap();
+        assert_eq!(format_iso_ts(t), "2026-05-23T11:42:01.234Z");
+        for bad in [
+            "",
+            "20260523-11420",
+            "20260523-1142011",
+            "20260523T114201",
+            "20261323-114201",
+            "20260230-114201",
+            "2026052a-114201",
+            "+0260523-114201",
+            "20260523-246001",
+            "２０２60523-114201",
+        ] {
+            assert!(!is_bundle_ts(bad), "{bad:?}");
+        }
+        for bad in [
+            "2026-05-23T11:42:01Z",
+            "2026-05-23T11:42:01.23Z",
+            "2026-05-23T11:42:01.234",
+            "2026-05-23 11:42:01.234Z",
+            "2026-05-23T11:42:01.234+00:00",
+        ] {
+            assert!(!is_iso_ts(bad), "{bad:?}");
+        }
+        assert!(is_bundle_ts(&bundle_ts_now()));
+        assert!(is_iso_ts(&iso_now()));
+    }
+
+    #[test]
+    fn fresh_is_strictly_later() {
+        let far = "99991231-235958";
+        assert_eq!(fresh_bundle_ts(Some(far)), "99991231-235959");
+        let past = "20000101-000000";
+        assert!(fresh_bundle_ts(Some(past)).as_str() > past);
+        assert!(is_bundle_ts(&fresh_bundle_ts(None)));
+        assert!(is_bundle_ts(&fresh_bundle_ts(Some("garbage"))));
+    }
+}
