@@ -8,7 +8,10 @@ use vsync_crypto::cfg_blob;
 fn check_round_trip(cfg: &cfg_blob::RuntimeConfig) {
     let blob = cfg_blob::encode(cfg).unwrap();
     let again = cfg_blob::decode(&blob).unwrap();
-    assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(cfg).unwrap());
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        serde_json::to_value(cfg).unwrap()
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -22,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
     // Reach the JSON layer directly: treat the input as the inner JSON.
     if let Ok(serde_json::Value::Object(_)) = serde_json::from_slice::<serde_json::Value>(data) {
         if let Ok(cfg) = serde_json::from_slice::<cfg_blob::RuntimeConfig>(data) {
-            if cfg.v == 1 && cfg.iterations > 0 && cfg.salt.chars().count() >= cfg_blob::MIN_SALT_CHARS {
+            if cfg.v == 1
+                && cfg.iterations > 0
+                && cfg.salt.chars().count() >= cfg_blob::MIN_SALT_CHARS
+            {
                 check_round_trip(&cfg);
             }
         }

@@ -19,5 +19,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(env.len(), rqe1::MIN_LEN + data.len());
     assert_eq!(&rqe1::decrypt(&key, &env).unwrap()[..], data);
     let other = DerivedKey::from_bytes([0x43; 32]);
-    assert_eq!(rqe1::decrypt(&other, &env).unwrap_err().class(), "WrongPassphraseError");
+    assert_eq!(
+        rqe1::decrypt(&other, &env).unwrap_err().class(),
+        "WrongPassphraseError"
+    );
 });

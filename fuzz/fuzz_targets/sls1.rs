@@ -25,18 +25,27 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(p) = sls1::decode_inner(data) {
         // Whatever decodes re-encodes and decodes to the same payload.
         let again = sls1::decode_inner(&sls1::encode_inner(&p).unwrap()).unwrap();
-        assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::to_value(&p).unwrap());
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&p).unwrap()
+        );
     }
     let share = framed(sls1::MAGIC, "oKGio6SlpqeoqaqrrK2urw==", &key, data);
     if let Ok((_, p)) = sls1::open_with_key(&key, &share) {
         let file = sls1::seal_with_key(&key, "salt", &p).unwrap();
         let (_, q) = sls1::open_with_key(&key, &file).unwrap();
-        assert_eq!(serde_json::to_value(&q).unwrap(), serde_json::to_value(&p).unwrap());
+        assert_eq!(
+            serde_json::to_value(&q).unwrap(),
+            serde_json::to_value(&p).unwrap()
+        );
     }
     let tree = framed(vkt1::MAGIC, "oKGio6SlpqeoqaqrrK2urw==", &key, data);
     if let Ok((_, t)) = vkt1::open_with_key(&key, &tree) {
         let file = vkt1::seal_with_key(&key, "salt", &t).unwrap();
         let (_, u) = vkt1::open_with_key(&key, &file).unwrap();
-        assert_eq!(serde_json::to_value(&u).unwrap(), serde_json::to_value(&t).unwrap());
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            serde_json::to_value(&t).unwrap()
+        );
     }
 });
