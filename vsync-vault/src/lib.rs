@@ -1,12 +1,39 @@
 //! What a vault is, shared by the CLI and the runtime so both read the same bytes.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`ts`] | `BUNDLE_TS` / `ISO_TS` formatting and parsing |
+//! | [`envfile`] | the `.env.<env>` parser (formats §5.4) |
+//! | [`walk`] | the vault walk (formats §5.2) |
+//! | [`zip_bundle`] | build, list, read and safely extract the bundle zip (formats §4) |
+//! | [`identity`] | repo identity: normalize, remote URL, `.vsync` pin, resolution (formats §13) |
+//! | [`layout`] | object keys under `<repo>/<env>/` (formats §11.3) |
+//! | [`ledger`] | the ledger and the dirty check (formats §9.6) |
+//! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (formats §12) |
+//! | [`store`] | [`store::Bucket`]: `file://` and `s3://` with create-only and compare-and-swap |
+//! | [`remote`] | [`remote::Remote`]: `latest`, versions, publish, manifest; [`remote::pull_bundle`] |
+//!
+//! The push path: [`walk::walk`] → [`zip_bundle::build`] → [`remote::seal_bundle`] →
+//! [`remote::Remote::publish`] → [`ledger::Ledger::write`] → [`audit::append`].
+//! The pull path: [`remote::pull_bundle`] → [`zip_bundle::extract_vault`] into a staging
+//! directory → swap → ledger → audit.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod envfile;
 pub mod error;
+mod file_store;
 pub mod identity;
+pub mod layout;
+pub mod ledger;
+pub mod remote;
+pub mod store;
 pub mod ts;
 pub mod walk;
 pub mod zip_bundle;
 
 pub use error::{Category, Result, StoreError, VaultError};
+pub use layout::Prefix;
+pub use remote::{Pointer, Remote, pull_bundle};
+pub use store::{Bucket, Expected, Fetched, StoreSpec};
