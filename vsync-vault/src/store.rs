@@ -345,8 +345,9 @@ impl Bucket {
                     .with_access_key_id(access_key_id)
                     .with_secret_access_key(secret_access_key)
                     .with_virtual_hosted_style_request(false)
-                    .with_allow_http(*allow_http)
+                    // Client options first: they carry their own allow_http flag.
                     .with_client_options(client)
+                    .with_allow_http(*allow_http)
                     .with_retry(retry);
                 if let Some(e) = endpoint {
                     b = b.with_endpoint(e);

@@ -1,0 +1,11 @@
+//! Integration tests of vsync-vault: one binary, one module per area.
+//!
+//! S3 tests use `VSYNC_TEST_S3_*` (see `scripts/test-services env`). Without them they print
+//! "skipped: no S3" and pass, unless `VSYNC_TEST_SERVICES=1`, which makes a missing S3 a failure.
+
+mod common;
+mod envfile;
+mod identity;
+mod remote;
+mod store;
+mod zip;
