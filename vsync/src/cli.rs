@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Encrypted per-(repo, env) secrets in an object-store bucket, fanned out to where production runs.
 #[derive(Debug, Parser)]
-#[command(name = "vsync", version, about, propagate_version = true, arg_required_else_help = true)]
+#[command(name = "vsync", version, about, arg_required_else_help = true)]
 pub struct Cli {
     /// Options every verb accepts.
     #[command(flatten)]
@@ -57,7 +57,7 @@ pub enum Command {
     /// Fan the vault's keys out to secret managers.
     Sync(SyncArgs),
     /// Mint the VSYNC_CONFIG bootstrap blob for an app.
-    RuntimeToken(EnvFlagArg),
+    RuntimeToken(RuntimeTokenArgs),
     /// Re-key the vault under a new random key.
     RotatePassphrase(EnvFlagArg),
     /// Offline health report for this repo on this machine.
@@ -97,6 +97,17 @@ pub struct EnvFlagArg {
     /// Environment name (`^[a-z][a-z0-9_-]*$`).
     #[arg(long)]
     pub env: String,
+}
+
+/// `vsync runtime-token`.
+#[derive(Debug, Args)]
+pub struct RuntimeTokenArgs {
+    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    #[arg(long)]
+    pub env: String,
+    /// Do not check that the bucket holds a pushed version.
+    #[arg(long)]
+    pub no_validate: bool,
 }
 
 /// `vsync init`.
@@ -404,4 +415,14 @@ pub struct DocsArgs {
 pub struct CompletionsArgs {
     /// Shell: bash, zsh, fish, elvish, powershell.
     pub shell: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn grammar_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

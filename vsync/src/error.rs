@@ -53,7 +53,11 @@ pub struct CliError {
 impl CliError {
     /// A failure of `kind` with a message and no hint.
     pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), hint: None }
+        Self {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Attach the next step the user should take.
@@ -90,5 +94,64 @@ mod tests {
         for (kind, code) in table {
             assert_eq!(kind.code(), code, "{kind:?}");
         }
+    }
+}
+
+impl From<vsync_vault::VaultError> for CliError {
+    fn from(e: vsync_vault::VaultError) -> Self {
+        use vsync_vault::VaultError as V;
+        use vsync_vault::error::{Category, StoreError};
+        let kind = match e.category() {
+            Category::NotFound => ExitKind::NotFound,
+            Category::Integrity => ExitKind::Integrity,
+            Category::Conflict => ExitKind::Conflict,
+            _ => ExitKind::Failed,
+        };
+        let hint = match &e {
+            V::Store(StoreError::Unreachable { .. }) => {
+                Some("check the endpoint and your network; `vsync doctor` checks every part")
+            }
+            V::Store(StoreError::AccessDenied { .. }) => {
+                Some("check the bucket credentials in the config or profile (`vsync doctor`)")
+            }
+            V::Integrity { class, .. } if *class == "WrongPassphraseError" => Some(
+                "the key in your keychain does not open this bundle: import a fresh share from a teammate (`vsync import`)",
+            ),
+            V::Integrity { .. } => {
+                Some("the bucket content failed verification; your local vault was not touched")
+            }
+            _ => None,
+        };
+        let message = match &e {
+            V::Integrity { class, .. } if *class == "WrongPassphraseError" => {
+                "wrong key or corrupt data: the bundle does not decrypt with this machine's key"
+                    .to_owned()
+            }
+            _ => e.to_string(),
+        };
+        let err = CliError::new(kind, message);
+        match hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}
+
+impl From<vsync_vault::error::StoreError> for CliError {
+    fn from(e: vsync_vault::error::StoreError) -> Self {
+        vsync_vault::VaultError::from(e).into()
+    }
+}
+
+impl From<vsync_vault::identity::IdentityError> for CliError {
+    fn from(e: vsync_vault::identity::IdentityError) -> Self {
+        use vsync_vault::identity::IdentityError as I;
+        let kind = match e {
+            I::EmptyFlag | I::TooLong { .. } | I::Reserved { .. } => ExitKind::Usage,
+            I::VsyncFileClobber { .. } | I::ShareRepoMismatch { .. } => ExitKind::Conflict,
+            _ => ExitKind::Failed,
+        };
+        // The identity messages already carry the fix.
+        CliError::new(kind, e.to_string())
     }
 }

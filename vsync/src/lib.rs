@@ -1,8 +1,19 @@
 //! The vsync command-line tool. `main.rs` calls [`main`]; everything else lives here so tests
 //! can drive it.
+//!
+//! Map: [`cli`] is the grammar, [`commands`] one module per verb, [`context`] resolves the
+//! checkout/config/key/bucket a verb works on, [`local`] is this machine's state, [`keychain`]
+//! the OS keychain, [`output`] the only printer, [`error`] the exit codes.
 
+pub mod audit_row;
 pub mod cli;
+pub mod commands;
+pub mod context;
 pub mod error;
+pub mod keychain;
+pub mod local;
+pub mod output;
+pub mod passphrase;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -17,52 +28,95 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { ExitKind::Usage.code() } else { 0 };
+            let code = if e.use_stderr() {
+                ExitKind::Usage.code()
+            } else {
+                0
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let verbose = cli.global.verbose
+        || std::env::var("VSYNC_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
         Err(e) => {
-            report(&e);
+            output::error(&format!("cannot start the async runtime: {e}"), None);
+            return ExitCode::from(ExitKind::Failed.code());
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::error(&e.message, e.hint.as_deref());
+            if verbose {
+                output::note(format!("exit kind: {:?}", e.kind));
+            }
             ExitCode::from(e.kind.code())
         }
     }
 }
 
-#[allow(clippy::print_stderr)]
-fn report(e: &CliError) {
-    eprintln!("error: {}", e.message);
-    if let Some(hint) = &e.hint {
-        eprintln!("hint: {hint}");
+fn not_implemented(verb: &str) -> CliError {
+    CliError::new(
+        ExitKind::Failed,
+        format!("vsync {verb}: not implemented yet"),
+    )
+}
+
+async fn run(cli: Cli) -> Result<u8, CliError> {
+    let repo = cli.global.repo.as_deref();
+    let json = cli.global.json;
+    if let Command::Run(a) = cli.command {
+        return commands::run_cmd::run(a, repo).await;
+    }
+    dispatch(cli.command, repo, json).await.map(|()| 0)
+}
+
+async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<(), CliError> {
+    match command {
+        Command::Init(a) => commands::init::run(a, repo).await,
+        Command::Profile(c) => commands::profile::run(c, json),
+        Command::Push(a) => commands::push::run(a, repo).await,
+        Command::Pull(a) => commands::pull::run(a, repo).await,
+        Command::Versions(a) => commands::versions::run(a, repo, json).await,
+        Command::Use(a) => commands::use_env::run(a, repo),
+        Command::Status(a) => commands::status::run(a, repo, json).await,
+        Command::Audit(a) => commands::audit::run(a, repo, json).await,
+        Command::Diff(a) => commands::diff::run(a, repo, json).await,
+        Command::Rollback(a) => commands::rollback::run(a, repo).await,
+        Command::Doctor(a) => commands::doctor::run(a, repo, json).await,
+        Command::Key(c) => commands::key::run(c, repo).await,
+        Command::Completions(a) => completions(&a.shell),
+        Command::Keystore(_) => Err(not_implemented("keystore")),
+        Command::Export(a) => commands::share::export(a, repo).await,
+        Command::Import(a) => commands::share::import(a, repo).await,
+        Command::Sync(_) => Err(not_implemented("sync")),
+        Command::RuntimeToken(a) => commands::runtime_token::run(a, repo).await,
+        Command::RotatePassphrase(_) => Err(not_implemented("rotate-passphrase")),
+        Command::Run(_) => Err(CliError::new(
+            ExitKind::Failed,
+            "internal: run is dispatched earlier",
+        )),
+        Command::Plugins(_) => Err(not_implemented("plugins")),
+        Command::Docs(_) => Err(not_implemented("docs")),
     }
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
-    let verb = match cli.command {
-        Command::Init(_) => "init",
-        Command::Profile(_) => "profile",
-        Command::Keystore(_) => "keystore",
-        Command::Push(_) => "push",
-        Command::Pull(_) => "pull",
-        Command::Versions(_) => "versions",
-        Command::Use(_) => "use",
-        Command::Export(_) => "export",
-        Command::Import(_) => "import",
-        Command::Sync(_) => "sync",
-        Command::RuntimeToken(_) => "runtime-token",
-        Command::RotatePassphrase(_) => "rotate-passphrase",
-        Command::Status(_) => "status",
-        Command::Audit(_) => "audit",
-        Command::Diff(_) => "diff",
-        Command::Rollback(_) => "rollback",
-        Command::Doctor(_) => "doctor",
-        Command::Key(_) => "key",
-        Command::Run(_) => "run",
-        Command::Plugins(_) => "plugins",
-        Command::Docs(_) => "docs",
-        Command::Completions(_) => "completions",
-    };
-    Err(CliError::new(ExitKind::Failed, format!("vsync {verb}: not implemented yet")))
+fn completions(shell: &str) -> Result<(), CliError> {
+    use clap::CommandFactory;
+    let shell: clap_complete::Shell = shell.parse().map_err(|_| {
+        CliError::new(
+            ExitKind::Usage,
+            format!("unknown shell {shell:?}: use bash, zsh, fish, elvish or powershell"),
+        )
+    })?;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "vsync", &mut std::io::stdout());
+    Ok(())
 }

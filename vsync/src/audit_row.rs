@@ -1,0 +1,148 @@
+//! The who-did-what row each bucket-touching verb appends to `audit.csv` (formats §12), best
+//! effort: a failure is a warning, never a failed verb.
+
+use serde_json::{Map, Value};
+
+use crate::cli::AuditArgs2;
+use crate::context::EnvContext;
+use crate::error::{CliError, ExitKind};
+use crate::output;
+
+/// The meta cell over 2 KB is replaced by this marker.
+const META_CAP: usize = 2048;
+
+/// Audit controls of one invocation.
+#[derive(Debug, Default, Clone)]
+pub struct AuditOpts {
+    /// `--no-audit`.
+    pub disabled: bool,
+    /// The merged meta map (formats §12.3), empty when nothing was given.
+    pub meta: Map<String, Value>,
+}
+
+impl AuditOpts {
+    /// Merge `$VSYNC_AUDIT_META`, `$VSYNC_AUDIT_NOTE`, `--meta k=v`… and `--note` (lowest first).
+    pub fn from_args(a: &AuditArgs2) -> Result<Self, CliError> {
+        let mut meta = Map::new();
+        if let Ok(raw) = std::env::var("VSYNC_AUDIT_META") {
+            match serde_json::from_str::<Value>(&raw) {
+                Ok(Value::Object(o)) => {
+                    for (k, v) in o {
+                        let v = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        meta.insert(k, Value::String(v));
+                    }
+                }
+                _ => output::warn("VSYNC_AUDIT_META is not a JSON object; ignored"),
+            }
+        }
+        if let Ok(note) = std::env::var("VSYNC_AUDIT_NOTE") {
+            if !note.is_empty() {
+                meta.insert("note".into(), Value::String(note));
+            }
+        }
+        for kv in &a.meta {
+            match kv.split_once('=') {
+                Some((k, v)) if !k.is_empty() => {
+                    meta.insert(k.to_owned(), Value::String(v.to_owned()));
+                }
+                _ => {
+                    return Err(CliError::new(
+                        ExitKind::Usage,
+                        format!("--meta takes key=value, not {kv:?}"),
+                    ));
+                }
+            }
+        }
+        if let Some(note) = a.note.as_deref().filter(|n| !n.is_empty()) {
+            meta.insert("note".into(), Value::String(note.to_owned()));
+        }
+        Ok(Self {
+            disabled: a.no_audit,
+            meta,
+        })
+    }
+
+    /// The meta cell text: empty, compact JSON, or the truncation marker.
+    pub fn cell(&self) -> String {
+        if self.meta.is_empty() {
+            return String::new();
+        }
+        let json = Value::Object(self.meta.clone()).to_string();
+        if json.len() > META_CAP {
+            output::warn("audit meta is over 2 KB; recorded as truncated");
+            return r#"{"_truncated":true}"#.to_owned();
+        }
+        json
+    }
+}
+
+/// Append one row for `action` on `version_ts` (may be empty), unless audit is off.
+pub async fn append(ctx: &EnvContext, action: &str, version_ts: &str, opts: &AuditOpts) {
+    if opts.disabled || !ctx.config.audit_enabled() {
+        return;
+    }
+    let row = vsync_vault::audit::AuditRow {
+        ts: vsync_vault::ts::iso_now(),
+        action: action.to_owned(),
+        version_ts: version_ts.to_owned(),
+        hostname: hostname(),
+        local_ip: local_ip(),
+        os_user: std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_default(),
+        git_email: git_email(&ctx.checkout.root),
+        vsync_version: env!("CARGO_PKG_VERSION").to_owned(),
+        bun_version: String::new(),
+        meta: opts.cell(),
+        extra: Vec::new(),
+    };
+    match vsync_vault::audit::append(&ctx.remote.bucket, &ctx.remote.prefix.audit_key(), &row).await
+    {
+        vsync_vault::audit::AppendOutcome::Failed(e) => {
+            output::warn(format!("failed to record audit entry: {e}"))
+        }
+        // A read-only key may not write the log: skipped silently, as upstream does.
+        _ => {}
+    }
+}
+
+fn hostname() -> String {
+    #[cfg(target_os = "linux")]
+    {
+        let uname = rustix::system::uname();
+        let name = uname.nodename().to_string_lossy().into_owned();
+        if !name.is_empty() {
+            return name;
+        }
+    }
+    std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .unwrap_or_default()
+}
+
+/// The address this machine would use to reach the outside; no packet is sent.
+fn local_ip() -> String {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("192.0.2.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
+fn git_email(root: &std::path::Path) -> String {
+    std::process::Command::new("git")
+        .args(["config", "--get", "user.email"])
+        .current_dir(root)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,363 @@
+//! `vsync init <env>`: bind (repo, env) to a bucket, create the key, the config, the vault folder.
+
+use std::path::{Path, PathBuf};
+
+use vsync_crypto::secret::VaultKey;
+
+use crate::cli::InitArgs;
+use crate::context::{self, check_env, keychain_error};
+use crate::error::{CliError, ExitKind};
+use crate::keychain::{self, Backend};
+use crate::local::config::{AuditSection, EnvConfig, Files, S3Section};
+use crate::local::{fsutil, paths, profile};
+use crate::output;
+
+/// Run `vsync init`.
+pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+    check_env(&args.env)?;
+    let env = args.env.as_str();
+    let checkout = context::checkout(flag_repo)?;
+    let base = context::base_dir()?;
+    let config_path = paths::config_file(&base, &checkout.repo, env);
+    let backend = Backend::from_env().map_err(keychain_error)?;
+    let account = keychain::account(&checkout.repo, env);
+
+    // Never replace an existing config or key silently: that would fork the team's key.
+    let has_config = config_path.exists();
+    let has_key = keychain::get(backend, &account)
+        .await
+        .map_err(keychain_error)?
+        .is_some();
+    if has_config || has_key {
+        let what = match (has_config, has_key) {
+            (true, true) => format!("a config ({}) and a keychain key", config_path.display()),
+            (true, false) => format!("a config ({})", config_path.display()),
+            _ => format!("a keychain key ({account})"),
+        };
+        output::warn(format!(
+            "{}/{env} already has {what} on this machine",
+            checkout.repo
+        ));
+        let confirmed = output::interactive()
+            && output::ask("type `overwrite` to replace them with a NEW key (bundles already pushed become unreadable with it):")
+                .is_some_and(|a| a == "overwrite");
+        if !confirmed {
+            return Err(CliError::new(
+                ExitKind::Conflict,
+                format!("refusing to replace the existing setup of {}/{env}", checkout.repo),
+            )
+            .with_hint(format!(
+                "nothing was changed; to start over, delete {} and run init on a terminal, or join with `vsync import {env} <file>`",
+                config_path.display()
+            )));
+        }
+    }
+
+    let mut config = EnvConfig::new(vsync_crypto::random::config_salt());
+    fill_store(&mut config, &args, &base, env)?;
+    let default_vf = format!("infra/vault/{}", env.to_lowercase());
+    if let Some(vf) = args
+        .vault_folder
+        .as_deref()
+        .map(normalize_vault_folder)
+        .transpose()?
+    {
+        if vf != default_vf {
+            config.files = Some(Files {
+                vault_folder: Some(vf),
+                extra: Default::default(),
+            });
+        }
+    }
+    if let Some(a) = args.audit.as_deref() {
+        config.audit = Some(AuditSection {
+            enabled: parse_on_off(a)?,
+            extra: Default::default(),
+        });
+    } else {
+        config.audit = Some(AuditSection {
+            enabled: true,
+            extra: Default::default(),
+        });
+    }
+    let prefix = vsync_vault::layout::Prefix::new(&checkout.repo, env)?;
+    if config.prefix.is_none() {
+        config.prefix = Some(prefix.as_str().to_owned());
+    }
+
+    // Probe the bucket: an existing prefix means a teammate already set this env up.
+    let bucket = context::open_bucket(&config)?;
+    let remote = vsync_vault::remote::Remote::new(bucket, prefix);
+    match remote.latest().await {
+        Ok(Some(p)) => output::warn(format!(
+            "the bucket already holds versions for {}/{env} (latest {}); a new key cannot read them — if a teammate set this env up, ask for a share file and run `vsync import {env} <file>` instead",
+            checkout.repo, p.ts
+        )),
+        Ok(None) => {}
+        Err(e) => output::warn(format!("could not check the bucket ({e}); continuing")),
+    }
+
+    let key = VaultKey::generate();
+    keychain::set(backend, &account, key.expose())
+        .await
+        .map_err(keychain_error)?;
+    if let Err(e) = config.save(&config_path) {
+        let _ = keychain::delete(backend, &account).await;
+        return Err(CliError::new(ExitKind::Failed, e.to_string()));
+    }
+
+    let vf = config.vault_folder(env);
+    let vault_dir = checkout.vroot.join(&vf);
+    fsutil::ensure_private_dir(&vault_dir)
+        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let env_file = vault_dir.join(format!(".env.{env}"));
+    if !env_file.exists() {
+        fsutil::write_atomic(&env_file, b"", 0o600)
+            .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    }
+    if vsync_vault::identity::write_pin(&checkout.root, &checkout.repo)?
+        == vsync_vault::identity::PinWrite::Written
+    {
+        output::note("identity pin written to .vsync — commit it");
+    }
+    ensure_gitignored(&checkout.root, &vf, args.yes)?;
+
+    output::line(format!("initialised {}/{env}", checkout.repo));
+    output::line(format!("  config:  {} (0600)", config_path.display()));
+    output::line(format!(
+        "  key:     {} (service={}, account={account})",
+        backend.name(),
+        keychain::SERVICE
+    ));
+    output::line(format!("  bucket:  {}", describe_store(&config)));
+    output::line(format!("  vault:   {}", vault_dir.display()));
+    output::line(format!(
+        "next: put secrets in {vf}/.env.{env}, then `vsync push {env}`"
+    ));
+    Ok(())
+}
+
+fn describe_store(config: &EnvConfig) -> String {
+    match (&config.store, &config.s3) {
+        (Some(s), _) => s.clone(),
+        (None, Some(s3)) => format!("s3://{} at {}", s3.bucket, s3.endpoint_url()),
+        _ => "(none)".to_owned(),
+    }
+}
+
+fn parse_on_off(v: &str) -> Result<bool, CliError> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(CliError::new(
+            ExitKind::Usage,
+            format!("--audit takes on or off, not {v:?}"),
+        )),
+    }
+}
+
+fn normalize_vault_folder(vf: &str) -> Result<String, CliError> {
+    let trimmed = vf.trim().trim_end_matches('/');
+    let bad = trimmed.is_empty()
+        || trimmed.starts_with('/')
+        || trimmed.contains('\\')
+        || trimmed
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            format!("--vault-folder must be a relative path inside the repository, not {vf:?}"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The embedded default bucket: a folder on this machine.
+fn default_store(base: &Path) -> String {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            base.parent()
+                .and_then(Path::parent)
+                .map(|home| home.join(".local/share"))
+        })
+        .unwrap_or_else(|| base.join("data"));
+    format!("file://{}", data.join("vsync/bucket").display())
+}
+
+fn fill_store(
+    config: &mut EnvConfig,
+    args: &InitArgs,
+    base: &Path,
+    env: &str,
+) -> Result<(), CliError> {
+    if let Some(name) = args.profile.as_deref() {
+        let p = profile::load(base, name)?;
+        config.s3 = Some(S3Section {
+            use_ssl: !p.endpoint.starts_with("http://"),
+            endpoint: p.endpoint,
+            region: p.region,
+            bucket: p.bucket,
+            access_key_id: p.access_key_id,
+            secret_access_key: p.secret_access_key,
+            extra: Default::default(),
+        });
+        config.init_profile = Some(name.to_owned());
+        if let Some(pre) = p.prefix {
+            config.prefix = Some(format!("{pre}{env}/"));
+        }
+        return Ok(());
+    }
+    let store = match args.store.clone() {
+        Some(s) => s,
+        None => {
+            let def = default_store(base);
+            match output::ask(&format!("bucket URL (file:///path, s3://bucket) [{def}]:")) {
+                Some(a) if !a.is_empty() => a,
+                _ => def,
+            }
+        }
+    };
+    if let Some(path) = store.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                format!("{store:?} is not an absolute file URL"),
+            )
+            .with_hint("use file:///absolute/path"));
+        }
+        fsutil::ensure_private_dir(Path::new(path))
+            .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+        config.store = Some(store);
+        return Ok(());
+    }
+    let Some(rest) = store.strip_prefix("s3://") else {
+        return Err(
+            CliError::new(ExitKind::Usage, format!("unsupported bucket URL {store:?}")).with_hint(
+                "use file:///path or s3://bucket (gs:// and az:// are not built into this release)",
+            ),
+        );
+    };
+    let bucket = rest.trim_end_matches('/');
+    if bucket.is_empty() || bucket.contains('/') {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            format!("{store:?} must name just a bucket: s3://bucket"),
+        ));
+    }
+    let key_id = std::env::var("AWS_ACCESS_KEY_ID")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let (Some(access_key_id), Some(secret_access_key)) = (key_id, secret) else {
+        return Err(CliError::new(ExitKind::Usage, "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile NAME")
+            .with_hint("create a profile once with `vsync profile add NAME --secret-key-stdin …`"));
+    };
+    let region = args
+        .s3_region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let endpoint = args
+        .s3_endpoint
+        .clone()
+        .or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+    config.s3 = Some(S3Section {
+        use_ssl: !endpoint.starts_with("http://"),
+        endpoint,
+        region,
+        bucket: bucket.to_owned(),
+        access_key_id,
+        secret_access_key,
+        extra: Default::default(),
+    });
+    config.store = Some(format!("s3://{bucket}"));
+    Ok(())
+}
+
+/// Make sure the vault never lands in git: add its top folder to `.gitignore` (asks on a TTY).
+fn ensure_gitignored(root: &Path, vf: &str, yes: bool) -> Result<(), CliError> {
+    let rule = ignore_rule(vf);
+    let path = root.join(".gitignore");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    if is_ignored(&text, vf) {
+        return Ok(());
+    }
+    let accepted = yes || output::confirm(&format!("add {rule} to .gitignore?"), true);
+    if !accepted {
+        output::warn(format!(
+            "{vf} is not in .gitignore: add `{rule}` before you commit, or secrets may land in git"
+        ));
+        return Ok(());
+    }
+    let mut new = text;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(&rule);
+    new.push('\n');
+    fsutil::write_atomic(&path, new.as_bytes(), 0o644)
+        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    output::note(format!("added {rule} to .gitignore"));
+    Ok(())
+}
+
+/// The rule init adds: the parent of the vault folder (`infra/vault/` for `infra/vault/prod`).
+pub fn ignore_rule(vf: &str) -> String {
+    match vf.rsplit_once('/') {
+        Some((parent, _)) => format!("{parent}/"),
+        None => format!("{vf}/"),
+    }
+}
+
+/// Whether a `.gitignore` text covers the vault folder (the parent or the folder itself, with
+/// or without a leading or trailing slash).
+pub fn is_ignored(gitignore: &str, vf: &str) -> bool {
+    let parent = ignore_rule(vf);
+    let parent = parent.trim_end_matches('/');
+    gitignore
+        .lines()
+        .map(|l| l.trim().trim_start_matches('/').trim_end_matches('/'))
+        .any(|l| !l.is_empty() && (l == parent || l == vf || vf.starts_with(&format!("{l}/"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitignore_rules() {
+        assert_eq!(ignore_rule("infra/vault/prod"), "infra/vault/");
+        assert!(is_ignored(
+            "node_modules\ninfra/vault/\n",
+            "infra/vault/prod"
+        ));
+        assert!(is_ignored("/infra\n", "infra/vault/prod"));
+        assert!(is_ignored("infra/vault/prod\n", "infra/vault/prod"));
+        assert!(!is_ignored(
+            "infra/vaults/\n#infra/vault/\n",
+            "infra/vault/prod"
+        ));
+        assert!(!is_ignored("", "infra/vault/prod"));
+    }
+
+    #[test]
+    fn vault_folder_must_stay_inside() {
+        assert_eq!(
+            normalize_vault_folder("apps/web/vault/").unwrap(),
+            "apps/web/vault"
+        );
+        for bad in ["/etc", "../x", "a/../b", "", "a\\b"] {
+            assert!(normalize_vault_folder(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! `vsync key show <env>`: reveal the key — to the terminal after confirmation, or to a 0600 file.
+
+use crate::cli::KeyCommand;
+use crate::context::{self, check_env};
+use crate::error::{CliError, ExitKind};
+use crate::local::fsutil;
+use crate::output;
+
+/// Run `vsync key …`.
+pub async fn run(cmd: KeyCommand, flag_repo: Option<&str>) -> Result<(), CliError> {
+    let KeyCommand::Show { env, out, yes } = cmd;
+    check_env(&env)?;
+    let checkout = context::checkout(flag_repo)?;
+    let key = context::read_key(&checkout.repo, &env).await?;
+    if let Some(path) = out {
+        if path.exists() {
+            return Err(CliError::new(
+                ExitKind::Conflict,
+                format!("{} already exists; not overwriting", path.display()),
+            ));
+        }
+        let mut text = zeroize::Zeroizing::new(key.expose().to_owned());
+        text.push('\n');
+        fsutil::write_atomic(&path, text.as_bytes(), 0o600)
+            .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+        output::note(format!(
+            "key for {}/{env} written to {} (0600)",
+            checkout.repo,
+            path.display()
+        ));
+        return Ok(());
+    }
+    if !output::interactive() {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            "refusing to print a key when not on a terminal",
+        )
+        .with_hint(format!("vsync key show {env} --out FILE (written 0600)")));
+    }
+    if !yes
+        && !output::confirm(
+            &format!("show the key of {}/{env} on screen?", checkout.repo),
+            false,
+        )
+    {
+        return Err(CliError::new(ExitKind::Failed, "not shown"));
+    }
+    output::reveal_on_terminal(&format!("{}/{env}", checkout.repo), key.expose());
+    Ok(())
+}

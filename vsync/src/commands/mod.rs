@@ -1,0 +1,17 @@
+//! One module per verb.
+
+pub mod audit;
+pub mod diff;
+pub mod doctor;
+pub mod init;
+pub mod key;
+pub mod profile;
+pub mod pull;
+pub mod push;
+pub mod rollback;
+pub mod run_cmd;
+pub mod runtime_token;
+pub mod share;
+pub mod status;
+pub mod use_env;
+pub mod versions;

@@ -1,0 +1,141 @@
+//! `vsync push <env>`: zip, seal, encrypt, upload a create-only version, then move `latest` with
+//! compare-and-swap (formats §11.4 with DECISIONS §2).
+
+use vsync_vault::ledger::{Ledger, SyncOp};
+use vsync_vault::{VaultError, walk, zip_bundle};
+
+use crate::audit_row::{self, AuditOpts};
+use crate::cli::PushArgs;
+use crate::context::{self, EnvContext};
+use crate::error::{CliError, ExitKind};
+use crate::output;
+
+/// Run `vsync push`.
+pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+    let audit = AuditOpts::from_args(&args.audit)?;
+    let checkout = context::checkout(flag_repo)?;
+    let ctx = EnvContext::load(checkout, &args.env)?;
+    let env = ctx.env.clone();
+    let vault_dir = ctx.vault_dir();
+    if !vault_dir.is_dir() {
+        return Err(CliError::new(
+            ExitKind::NotFound,
+            format!("vault folder not found: {}", vault_dir.display()),
+        )
+        .with_hint(format!(
+            "create it and put .env.{env} inside, or pull first"
+        )));
+    }
+    if !vault_dir.join(format!(".env.{env}")).is_file() {
+        return Err(CliError::new(
+            ExitKind::NotFound,
+            format!("{}/.env.{env} is missing", vault_dir.display()),
+        )
+        .with_hint(
+            "create it (even empty) before pushing; refusing to push a vault without its env file",
+        ));
+    }
+    // Walk first: a symlink anywhere aborts before anything is read or sent.
+    let files = walk::walk(&vault_dir)?;
+
+    let ledger_path = ctx.ledger_path();
+    let ledger = Ledger::read(&ledger_path)?;
+    let pointer = ctx.remote.latest().await?;
+    if !args.force {
+        guard_lost_update(&ctx, ledger.as_ref(), pointer.as_ref())?;
+    }
+
+    let dk = ctx.derived_key().await?;
+    let zip = zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?;
+    let mut ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));
+    let mut attempts = 0;
+    let (new_pointer, size) = loop {
+        attempts += 1;
+        let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip).map_err(|e| {
+            CliError::new(ExitKind::Failed, format!("sealing the bundle failed: {e}"))
+        })?;
+        let size = sealed.len();
+        match ctx.remote.publish(&ts, sealed, pointer.as_ref()).await {
+            Ok(p) => break (p, size),
+            // Another push took this second's version name; the pointer swap decides who wins,
+            // so try the next second (bounded).
+            Err(VaultError::VersionExists { .. }) if attempts < 5 => {
+                ts = vsync_vault::ts::fresh_bundle_ts(Some(&ts));
+            }
+            Err(VaultError::RemoteAdvanced { remote_ts, .. }) => {
+                return Err(remote_advanced(&env, &remote_ts));
+            }
+            Err(VaultError::VersionExists { .. }) => {
+                let now = ctx
+                    .remote
+                    .latest()
+                    .await?
+                    .map(|p| p.ts)
+                    .unwrap_or_else(|| "-".to_owned());
+                return Err(remote_advanced(&env, &now));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+
+    let new_ledger = Ledger::record(
+        ledger.as_ref(),
+        SyncOp::Push,
+        &new_pointer.ts,
+        &vsync_vault::ts::iso_now(),
+        &files,
+    );
+    if let Err(e) = new_ledger.write(&ledger_path) {
+        output::warn(format!(
+            "pushed, but the ledger could not be written ({e}); the next pull may report local edits"
+        ));
+    }
+    audit_row::append(&ctx, "push", &new_pointer.ts, &audit).await;
+    output::line(format!(
+        "pushed {}/{env} version {} ({size} bytes)",
+        ctx.checkout.repo, new_pointer.ts
+    ));
+    Ok(())
+}
+
+fn remote_advanced(env: &str, remote_ts: &str) -> CliError {
+    CliError::new(ExitKind::Conflict, format!("remote advanced — pull first (latest is now {remote_ts}; your push of {env} did not land)"))
+        .with_hint(format!("vsync pull {env}, then push again"))
+}
+
+/// Refuse to push over versions this machine never saw (the ledger guard).
+fn guard_lost_update(
+    ctx: &EnvContext,
+    ledger: Option<&Ledger>,
+    pointer: Option<&vsync_vault::remote::Pointer>,
+) -> Result<(), CliError> {
+    let Some(pointer) = pointer else {
+        return Ok(());
+    };
+    let env = &ctx.env;
+    match ledger {
+        Some(l) if pointer.ts.as_str() > l.last_sync_ts.as_str() => Err(CliError::new(
+            ExitKind::Conflict,
+            format!(
+                "remote advanced — pull first: {env} is at {} in the bucket, your last {} was {}",
+                pointer.ts,
+                l.last_sync_op.as_str(),
+                l.last_sync_ts
+            ),
+        )
+        .with_hint(format!(
+            "vsync pull {env} (or `vsync push {env} --force` to overwrite their work)"
+        ))),
+        Some(_) => Ok(()),
+        None => Err(CliError::new(
+            ExitKind::Conflict,
+            format!(
+                "the bucket already holds {env} version {} that this machine never pulled",
+                pointer.ts
+            ),
+        )
+        .with_hint(format!(
+            "vsync pull {env} first (or `vsync push {env} --force` to overwrite it)"
+        ))),
+    }
+}

@@ -1,0 +1,47 @@
+//! `vsync rollback <env> <ts>`: roll forward to an old version's content as a new version.
+
+use crate::audit_row::{self, AuditOpts};
+use crate::cli::RollbackArgs;
+use crate::context::{self, EnvContext};
+use crate::error::{CliError, ExitKind};
+use crate::output;
+
+/// Run `vsync rollback`.
+pub async fn run(args: RollbackArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+    let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
+    if !vsync_crypto::rqem0001::is_bundle_ts(&args.ts) {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            format!("{:?} is not a version timestamp", args.ts),
+        )
+        .with_hint(format!("list them with `vsync versions {}`", ctx.env)));
+    }
+    let pointer = ctx.remote.latest().await?;
+    let dk = ctx.derived_key().await?;
+    let object = ctx.remote.fetch_version(&args.ts).await?;
+    let zip = vsync_crypto::bundle::open(&dk, &object, &args.ts).map_err(|e| {
+        CliError::from(vsync_vault::VaultError::Integrity {
+            class: e.class(),
+            reason: e.to_string(),
+        })
+    })?;
+    let ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));
+    let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip)
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("sealing failed: {e}")))?;
+    let new = ctx.remote.publish(&ts, sealed, pointer.as_ref()).await?;
+    let mut opts = AuditOpts::default();
+    opts.meta.insert(
+        "rollback_of".into(),
+        serde_json::Value::String(args.ts.clone()),
+    );
+    audit_row::append(&ctx, "push", &new.ts, &opts).await;
+    output::line(format!(
+        "{}/{}: new version {} has the content of {}",
+        ctx.checkout.repo, ctx.env, new.ts, args.ts
+    ));
+    output::line(format!(
+        "run `vsync pull {}` to bring it into your vault folder",
+        ctx.env
+    ));
+    Ok(())
+}

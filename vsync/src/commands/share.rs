@@ -1,0 +1,278 @@
+//! `vsync export <env>` and `vsync import <env> <file>`: onboarding a teammate with a
+//! passphrase-sealed `.share` file (SLS1, ExportPayload v2). The file and the passphrase travel
+//! on different channels; the passphrase only ever reaches the terminal.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use vsync_crypto::secret::SecretText;
+use vsync_crypto::sls1::{self, ExportPayload};
+
+use crate::audit_row::{self, AuditOpts};
+use crate::cli::{ExportArgs, ImportArgs};
+use crate::context::{self, EnvContext, check_env, keychain_error};
+use crate::error::{CliError, ExitKind};
+use crate::keychain::{self, Backend};
+use crate::local::config::EnvConfig;
+use crate::local::{fsutil, paths};
+use crate::{output, passphrase};
+
+fn crypto_err(e: &vsync_crypto::CryptoError) -> CliError {
+    let kind = match e.class() {
+        "WrongPassphraseError" | "BundleCorruptError" | "UnsupportedSpecVersionError" => {
+            ExitKind::Integrity
+        }
+        _ => ExitKind::Failed,
+    };
+    let msg = match e.class() {
+        "WrongPassphraseError" => "wrong passphrase, or the share file is damaged".to_owned(),
+        _ => format!("not a usable share file: {e}"),
+    };
+    CliError::new(kind, msg)
+        .with_hint("check you have the right file and passphrase; nothing was written")
+}
+
+/// Run `vsync export`.
+pub async fn export(args: ExportArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+    let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
+    let key = ctx.key().await?;
+    let (pass, generated) = match &args.passphrase_file {
+        Some(p) => {
+            let pass = passphrase::from_file(p)?;
+            if pass.chars().count() < passphrase::MIN_LEN {
+                return Err(CliError::new(
+                    ExitKind::Usage,
+                    format!(
+                        "the passphrase must be at least {} characters",
+                        passphrase::MIN_LEN
+                    ),
+                ));
+            }
+            (pass, None)
+        }
+        None => {
+            if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                return Err(CliError::new(
+                    ExitKind::Usage,
+                    "no terminal to show a generated passphrase on",
+                )
+                .with_hint(
+                    "pass --passphrase-file FILE (and send that passphrase on another channel)",
+                ));
+            }
+            let (p, bits) = passphrase::generate();
+            (p, Some(bits))
+        }
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}-{}.share", ctx.checkout.repo, ctx.env)));
+    if out.exists() && !args.force {
+        return Err(CliError::new(
+            ExitKind::Conflict,
+            format!("{} already exists", out.display()),
+        )
+        .with_hint("pass --force to replace it, or --out another path"));
+    }
+    let config = match serde_json::to_value(&ctx.config) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return Err(CliError::new(
+                ExitKind::Failed,
+                "cannot serialise the config",
+            ));
+        }
+    };
+    let payload = ExportPayload::new(
+        ctx.checkout.repo.clone(),
+        ctx.env.clone(),
+        config,
+        SecretText::new(key.expose().to_owned()),
+    );
+    let bytes = tokio::task::spawn_blocking({
+        let pass = pass.clone();
+        move || sls1::pack(&pass, &payload)
+    })
+    .await
+    .map_err(|e| CliError::new(ExitKind::Failed, format!("sealing failed: {e}")))?
+    .map_err(|e| crypto_err(&e))?;
+    fsutil::write_atomic(&out, &bytes, 0o600)
+        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    warn_if_tracked(&ctx.checkout.root, &out);
+    audit_row::append(&ctx, "export", "", &AuditOpts::default()).await;
+    output::line(format!(
+        "wrote {} (0600) for {}/{}",
+        out.display(),
+        ctx.checkout.repo,
+        ctx.env
+    ));
+    if let Some(bits) = generated {
+        output::reveal_on_terminal(
+            "passphrase (send it on another channel than the file)",
+            &pass,
+        );
+        output::note(format!(
+            "strength: {} words from a 7,776-word list, about {bits:.0} bits",
+            passphrase::WORDS
+        ));
+    }
+    output::line(format!(
+        "your teammate runs: vsync import {} {}",
+        ctx.env,
+        out.display()
+    ));
+    Ok(())
+}
+
+/// A share written inside the checkout but not ignored could be committed.
+fn warn_if_tracked(root: &Path, out: &Path) {
+    let abs = std::env::current_dir()
+        .map(|d| d.join(out))
+        .unwrap_or_else(|_| out.to_path_buf());
+    if !abs.starts_with(root) {
+        return;
+    }
+    let ignored = std::process::Command::new("git")
+        .args(["check-ignore", "-q"])
+        .arg(&abs)
+        .current_dir(root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ignored {
+        output::warn(format!(
+            "{} is inside the repository and not ignored: do not commit it",
+            out.display()
+        ));
+    }
+}
+
+/// Run `vsync import`.
+pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+    check_env(&args.env)?;
+    let bytes = std::fs::read(&args.file).map_err(|e| {
+        CliError::new(
+            ExitKind::NotFound,
+            format!("cannot read {}: {e}", args.file.display()),
+        )
+    })?;
+    // Reject a malformed frame before asking for anything.
+    sls1::parse_frame(&bytes).map_err(|e| crypto_err(&e))?;
+    let pass = match &args.passphrase_file {
+        Some(p) => passphrase::from_file(p)?,
+        None if output::interactive() => {
+            zeroize::Zeroizing::new(rpassword::prompt_password("share passphrase: ").map_err(
+                |e| CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}")),
+            )?)
+        }
+        None => {
+            return Err(
+                CliError::new(ExitKind::Usage, "no terminal to ask for the passphrase")
+                    .with_hint("pass --passphrase-file FILE"),
+            );
+        }
+    };
+    let (_, payload) = tokio::task::spawn_blocking(move || sls1::unpack(&pass, &bytes))
+        .await
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("opening failed: {e}")))?
+        .map_err(|e| crypto_err(&e))?;
+    if payload.env != args.env {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            format!(
+                "this share file is for env {:?}, not {:?}",
+                payload.env, args.env
+            ),
+        )
+        .with_hint(format!(
+            "vsync import {} {}",
+            payload.env,
+            args.file.display()
+        )));
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let id = vsync_vault::identity::resolve_for_import(&cwd, flag_repo, &payload.repo)?;
+    let repo = id.name.clone();
+    let mut config: EnvConfig = serde_json::from_value(Value::Object(payload.config.clone()))
+        .map_err(|_| {
+            CliError::new(
+                ExitKind::Integrity,
+                "the share file's config is not a vsync config",
+            )
+        })?;
+    if config.version != 1 || config.encryption.salt.is_empty() {
+        return Err(CliError::new(
+            ExitKind::Integrity,
+            "the share file's config is incomplete",
+        ));
+    }
+    // The share's prefix names the sharer's identity; keep it consistent with ours.
+    config.prefix = Some(
+        vsync_vault::layout::Prefix::new(&repo, &args.env)?
+            .as_str()
+            .to_owned(),
+    );
+
+    let backend = Backend::from_env().map_err(keychain_error)?;
+    let account = keychain::account(&repo, &args.env);
+    let existing = keychain::get(backend, &account)
+        .await
+        .map_err(keychain_error)?;
+    if let Some(old) = &existing {
+        if old.as_str() != payload.key.expose() {
+            let ok = output::interactive()
+                && output::confirm(
+                    &format!("replace the different key already stored for {account}?"),
+                    false,
+                );
+            if !ok {
+                return Err(CliError::new(
+                    ExitKind::Conflict,
+                    format!("a different key for {account} is already in the keychain"),
+                )
+                .with_hint(
+                    "run import on a terminal to confirm replacing it (check with your team first)",
+                ));
+            }
+        }
+    }
+    let base = context::base_dir()?;
+    let config_path = paths::config_file(&base, &repo, &args.env);
+    keychain::set(backend, &account, payload.key.expose())
+        .await
+        .map_err(keychain_error)?;
+    if let Err(e) = config.save(&config_path) {
+        // Put the keychain back as it was.
+        match &existing {
+            Some(old) => {
+                let _ = keychain::set(backend, &account, old).await;
+            }
+            None => {
+                let _ = keychain::delete(backend, &account).await;
+            }
+        }
+        return Err(CliError::new(ExitKind::Failed, e.to_string()));
+    }
+    if vsync_vault::identity::write_pin(&id.repo.root, &repo)?
+        == vsync_vault::identity::PinWrite::Written
+    {
+        output::note("identity pin written to .vsync — commit it");
+    }
+    let checkout = context::Checkout {
+        root: id.repo.root.clone(),
+        vroot: id.repo.vroot.clone(),
+        repo: repo.clone(),
+    };
+    if let Ok(ctx) = EnvContext::load(checkout, &args.env) {
+        audit_row::append(&ctx, "import", "", &AuditOpts::default()).await;
+    }
+    output::line(format!(
+        "imported {repo}/{}: config {} (0600), key in the {}",
+        args.env,
+        config_path.display(),
+        backend.name()
+    ));
+    output::line(format!("next: vsync pull {}", args.env));
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `vsync versions <env>`: the versions in the bucket, newest first (no key needed).
+
+use serde_json::json;
+
+use crate::cli::EnvArg;
+use crate::context::EnvContext;
+use crate::error::CliError;
+use crate::output;
+
+/// Run `vsync versions`.
+pub async fn run(args: EnvArg, flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
+    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+    let versions = ctx.remote.list_versions().await?;
+    let latest = ctx.remote.latest().await?.map(|p| p.ts);
+    if let Some(l) = &latest {
+        if !versions.contains(l) {
+            output::warn(format!(
+                "`latest` names {l}, which is missing from the bucket"
+            ));
+        }
+    }
+    if json_out {
+        let rows: Vec<_> = versions
+            .iter()
+            .map(|v| json!({"ts": v, "latest": Some(v) == latest.as_ref()}))
+            .collect();
+        output::json(
+            &json!({"repo": ctx.checkout.repo, "env": ctx.env, "latest": latest, "versions": rows}),
+        );
+        return Ok(());
+    }
+    if versions.is_empty() {
+        output::line(format!(
+            "no versions of {}/{} in the bucket yet",
+            ctx.checkout.repo, ctx.env
+        ));
+    }
+    for v in &versions {
+        let mark = if Some(v) == latest.as_ref() {
+            "  <- latest"
+        } else {
+            ""
+        };
+        output::line(format!("{v}{mark}"));
+    }
+    Ok(())
+}

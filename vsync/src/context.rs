@@ -1,0 +1,368 @@
+//! Resolving what a verb works on: the checkout and its repo identity, the per-env config and
+//! key, the bucket. Every verb goes through here, so errors read the same everywhere.
+
+use std::path::{Path, PathBuf};
+
+use vsync_crypto::kdf::DerivedKey;
+use vsync_crypto::secret::{SecretText, VaultKey};
+use vsync_vault::layout::Prefix;
+use vsync_vault::remote::Remote;
+use vsync_vault::store::{Bucket, StoreSpec};
+
+use crate::error::{CliError, ExitKind};
+use crate::keychain::{self, Backend};
+use crate::local::config::EnvConfig;
+use crate::local::paths;
+
+/// `^[a-z][a-z0-9_-]*$` (DECISIONS §2: checked on every verb).
+pub fn check_env(env: &str) -> Result<(), CliError> {
+    let mut bytes = env.bytes();
+    let ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::new(ExitKind::Usage, format!("invalid env name {env:?}: use lower-case letters, digits, _ and -, starting with a letter"))
+            .with_hint("for example: vsync init prod"))
+    }
+}
+
+/// The config base folder.
+pub fn base_dir() -> Result<PathBuf, CliError> {
+    paths::base_dir().ok_or_else(|| {
+        CliError::new(ExitKind::Failed, "cannot find the home folder")
+            .with_hint("set HOME or XDG_CONFIG_HOME")
+    })
+}
+
+/// The checkout a verb runs in.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    /// The git top level of this worktree (where `.vsync` and `.gitignore` live).
+    pub root: PathBuf,
+    /// The vault root: the main worktree's top level (formats §13.7).
+    pub vroot: PathBuf,
+    /// The resolved repo identity.
+    pub repo: String,
+}
+
+/// Find the git checkout around the current folder and resolve the repo identity.
+pub fn checkout(flag_repo: Option<&str>) -> Result<Checkout, CliError> {
+    let cwd = std::env::current_dir().map_err(|e| {
+        CliError::new(
+            ExitKind::Failed,
+            format!("cannot read the current folder: {e}"),
+        )
+    })?;
+    let id = vsync_vault::identity::resolve(&cwd, flag_repo)?;
+    Ok(Checkout {
+        root: id.repo.root,
+        vroot: id.repo.vroot,
+        repo: id.name,
+    })
+}
+
+/// Everything a verb needs about one (repo, env).
+pub struct EnvContext {
+    /// The checkout.
+    pub checkout: Checkout,
+    /// The env name.
+    pub env: String,
+    /// `<base>`.
+    pub base: PathBuf,
+    /// The config file path.
+    pub config_path: PathBuf,
+    /// The config.
+    pub config: EnvConfig,
+    /// The bucket and prefix.
+    pub remote: Remote,
+    /// Where the key comes from.
+    pub key_source: KeySource,
+}
+
+/// Where a verb gets the env's key.
+pub enum KeySource {
+    /// The OS keychain (the normal case).
+    Keychain,
+    /// Keyless mode: `VSYNC_PASSPHRASE` (or its `_FILE` form).
+    Given(SecretText),
+}
+
+/// Read `NAME`, or the file named by `NAME_FILE` (one trailing newline dropped).
+fn env_or_file(name: &str) -> Result<Option<zeroize::Zeroizing<String>>, CliError> {
+    if let Ok(v) = std::env::var(name) {
+        if !v.is_empty() {
+            return Ok(Some(zeroize::Zeroizing::new(v)));
+        }
+    }
+    let file_var = format!("{name}_FILE");
+    match std::env::var_os(&file_var) {
+        Some(path) if !path.is_empty() => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                CliError::new(
+                    ExitKind::Failed,
+                    format!(
+                        "cannot read {file_var} ({}): {e}",
+                        std::path::Path::new(&path).display()
+                    ),
+                )
+            })?;
+            let text = zeroize::Zeroizing::new(text);
+            let trimmed = text
+                .strip_suffix('\n')
+                .map(|t| t.strip_suffix('\r').unwrap_or(t))
+                .unwrap_or(&text);
+            Ok(Some(zeroize::Zeroizing::new(trimmed.to_owned())))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Keyless mode is on when both a config blob and a passphrase are given in the environment.
+pub fn keyless_inputs()
+-> Result<Option<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>)>, CliError> {
+    let cfg = env_or_file("VSYNC_CONFIG")?;
+    let pass = env_or_file("VSYNC_PASSPHRASE")?;
+    match (cfg, pass) {
+        (Some(c), Some(p)) => Ok(Some((c, p))),
+        (Some(_), None) => Err(CliError::new(ExitKind::Usage, "VSYNC_CONFIG is set but VSYNC_PASSPHRASE is not")
+            .with_hint("keyless mode needs both (or their _FILE forms); unset VSYNC_CONFIG to use this machine's config")),
+        _ => Ok(None),
+    }
+}
+
+impl EnvContext {
+    /// For read-side verbs (pull, run, status, diff, sync): keyless mode when `VSYNC_CONFIG` and
+    /// `VSYNC_PASSPHRASE` are set (no disk config, keychain or git needed), else the normal load.
+    pub fn for_read(flag_repo: Option<&str>, env: &str) -> Result<Self, CliError> {
+        match keyless_inputs()? {
+            Some((blob, pass)) => Self::keyless(flag_repo, env, &blob, pass),
+            None => Self::load(checkout(flag_repo)?, env),
+        }
+    }
+
+    fn keyless(
+        flag_repo: Option<&str>,
+        env: &str,
+        blob: &str,
+        pass: zeroize::Zeroizing<String>,
+    ) -> Result<Self, CliError> {
+        check_env(env)?;
+        let rc = vsync_crypto::cfg_blob::decode(blob).map_err(|e| {
+            CliError::new(
+                ExitKind::Usage,
+                format!("VSYNC_CONFIG is not a usable runtime token ({})", e.class()),
+            )
+            .with_hint("mint a fresh one with `vsync runtime-token --env <env>`")
+        })?;
+        if rc.env != env {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                format!("VSYNC_CONFIG is for env {:?}, not {env:?}", rc.env),
+            ));
+        }
+        let repo = rc
+            .prefix
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .map(|(r, _)| r.to_owned())
+            .unwrap_or_else(|| rc.prefix.trim_end_matches('/').to_owned());
+        let checkout = match checkout(flag_repo) {
+            Ok(c) => Checkout {
+                repo: repo.clone(),
+                ..c
+            },
+            Err(_) => {
+                let cwd = std::env::current_dir()
+                    .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+                Checkout {
+                    root: cwd.clone(),
+                    vroot: cwd,
+                    repo: repo.clone(),
+                }
+            }
+        };
+        let mut config = EnvConfig::new(rc.salt.clone());
+        if rc.endpoint.starts_with("file://") {
+            config.store = Some(rc.endpoint.clone());
+        } else {
+            config.s3 = Some(crate::local::config::S3Section {
+                use_ssl: !rc.endpoint.starts_with("http://"),
+                endpoint: rc.endpoint.clone(),
+                region: rc.region.clone(),
+                bucket: rc.bucket.clone(),
+                access_key_id: rc.access_key_id.clone(),
+                secret_access_key: rc.secret_access_key.expose().to_owned(),
+                extra: Default::default(),
+            });
+        }
+        let bucket = open_bucket(&config)?;
+        let remote = Remote::new(bucket, Prefix::from_raw(&rc.prefix)?);
+        let base = base_dir().unwrap_or_else(|_| std::env::temp_dir().join("vsync"));
+        let config_path = paths::config_file(&base, &repo, env);
+        Ok(Self {
+            checkout,
+            env: env.to_owned(),
+            base,
+            config_path,
+            config,
+            remote,
+            key_source: KeySource::Given(SecretText::new(pass.to_string())),
+        })
+    }
+}
+
+impl EnvContext {
+    /// Load the config of (checkout, env) and open its bucket. No key needed.
+    pub fn load(checkout: Checkout, env: &str) -> Result<Self, CliError> {
+        check_env(env)?;
+        let base = base_dir()?;
+        let config_path = paths::config_file(&base, &checkout.repo, env);
+        let config = EnvConfig::load(&config_path)
+            .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()).with_hint("fix or remove the file, then `vsync init` or `vsync import`"))?
+            .ok_or_else(|| {
+                CliError::new(
+                    ExitKind::NotFound,
+                    format!("no vsync config for {}/{env} on this machine ({})", checkout.repo, config_path.display()),
+                )
+                .with_hint(format!("run `vsync init {env}` to start, or `vsync import {env} <file.share>` to join a teammate"))
+            })?;
+        let bucket = open_bucket(&config)?;
+        let prefix = Prefix::new(&checkout.repo, env)?;
+        if let Some(p) = config.prefix.as_deref() {
+            if !p.is_empty() && p != prefix.as_str() {
+                crate::output::warn(format!(
+                    "the config's prefix {p:?} differs from {:?}; vsync reads and writes under {:?}",
+                    prefix.as_str(),
+                    prefix.as_str()
+                ));
+            }
+        }
+        let remote = Remote::new(bucket, prefix);
+        Ok(Self {
+            checkout,
+            env: env.to_owned(),
+            base,
+            config_path,
+            config,
+            remote,
+            key_source: KeySource::Keychain,
+        })
+    }
+
+    /// The vault folder on disk.
+    pub fn vault_dir(&self) -> PathBuf {
+        self.checkout
+            .vroot
+            .join(self.config.vault_folder(&self.env))
+    }
+
+    /// The vault folder relative to the root, as stored.
+    pub fn vault_folder(&self) -> String {
+        self.config.vault_folder(&self.env)
+    }
+
+    /// The ledger path.
+    pub fn ledger_path(&self) -> PathBuf {
+        paths::ledger_file(&self.base, &self.checkout.repo, &self.env)
+    }
+
+    /// The keychain account.
+    pub fn account(&self) -> String {
+        keychain::account(&self.checkout.repo, &self.env)
+    }
+
+    /// Whether this context runs in keyless mode.
+    pub fn is_keyless(&self) -> bool {
+        matches!(self.key_source, KeySource::Given(_))
+    }
+
+    /// This env's key text: from the keychain, or `VSYNC_PASSPHRASE` in keyless mode.
+    pub async fn key(&self) -> Result<SecretText, CliError> {
+        match &self.key_source {
+            KeySource::Keychain => Ok(SecretText::new(
+                read_key(&self.checkout.repo, &self.env)
+                    .await?
+                    .expose()
+                    .to_owned(),
+            )),
+            KeySource::Given(k) => Ok(SecretText::new(k.expose().to_owned())),
+        }
+    }
+
+    /// Read the key and derive the bundle key (one PBKDF2 per process).
+    pub async fn derived_key(&self) -> Result<DerivedKey, CliError> {
+        let key = self.key().await?;
+        let salt = self.config.encryption.salt.clone();
+        tokio::task::spawn_blocking(move || DerivedKey::derive(key.expose(), &salt))
+            .await
+            .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))
+    }
+}
+
+/// Read the key of (repo, env) from the keychain, with errors that say what to do.
+pub async fn read_key(repo: &str, env: &str) -> Result<VaultKey, CliError> {
+    let backend = Backend::from_env().map_err(keychain_error)?;
+    let account = keychain::account(repo, env);
+    let text = keychain::get(backend, &account)
+        .await
+        .map_err(keychain_error)?
+        .ok_or_else(|| {
+            CliError::new(
+                ExitKind::NotFound,
+                format!("no key for {account} in the {}", backend.name()),
+            )
+            .with_hint(format!(
+                "ask a teammate for a share file and run `vsync import {env} <file>`"
+            ))
+        })?;
+    VaultKey::from_text(text.to_string()).map_err(|_| {
+        CliError::new(
+            ExitKind::Integrity,
+            format!("the keychain entry for {account} is not a vsync key"),
+        )
+        .with_hint(format!("re-import it with `vsync import {env} <file>`"))
+    })
+}
+
+/// Map a keychain failure to a CLI error with its fix.
+pub fn keychain_error(e: keychain::KeychainError) -> CliError {
+    let hint = e.hint();
+    CliError::new(ExitKind::Failed, format!("keychain: {e}")).with_hint(hint)
+}
+
+/// The store a config points at.
+pub fn store_spec(config: &EnvConfig) -> Result<StoreSpec, CliError> {
+    if let Some(url) = config.store.as_deref().filter(|u| !u.is_empty()) {
+        if url.starts_with("file://") {
+            return StoreSpec::parse_url(url)
+                .map_err(|e| CliError::new(ExitKind::Usage, e.to_string()));
+        }
+    }
+    let Some(s3) = &config.s3 else {
+        return Err(
+            CliError::new(ExitKind::Failed, "the config names no bucket")
+                .with_hint("run `vsync init` again"),
+        );
+    };
+    let endpoint = s3.endpoint_url();
+    Ok(StoreSpec::S3 {
+        bucket: s3.bucket.clone(),
+        allow_http: endpoint.starts_with("http://"),
+        endpoint: Some(endpoint),
+        region: s3.region.clone(),
+        access_key_id: s3.access_key_id.clone(),
+        secret_access_key: s3.secret_access_key.clone(),
+    })
+}
+
+/// Open the bucket a config points at.
+pub fn open_bucket(config: &EnvConfig) -> Result<Bucket, CliError> {
+    let spec = store_spec(config)?;
+    Bucket::open(&spec).map_err(|e| CliError::from(vsync_vault::VaultError::from(e)))
+}
+
+/// Path relative display helper.
+pub fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}

@@ -1,0 +1,45 @@
+//! Where vsync keeps its state on this machine (formats §9.1–§9.2).
+
+use std::path::PathBuf;
+
+/// `<base>`: `$XDG_CONFIG_HOME/vsync` when set and not blank, else `<home>/.config/vsync` on every OS.
+pub fn base_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME") {
+        if !x.to_string_lossy().trim().is_empty() {
+            return Some(PathBuf::from(x).join("vsync"));
+        }
+    }
+    home_dir().map(|h| h.join(".config").join("vsync"))
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The folder of one repo's state: `<base>/<repo>`.
+pub fn repo_dir(base: &std::path::Path, repo: &str) -> PathBuf {
+    base.join(repo)
+}
+
+/// The per-env config file: `<base>/<repo>/env_<env_lc>`.
+pub fn config_file(base: &std::path::Path, repo: &str, env: &str) -> PathBuf {
+    repo_dir(base, repo).join(format!("env_{}", env.to_lowercase()))
+}
+
+/// The ledger: `<base>/<repo>/env_<env>.ledger.json`.
+pub fn ledger_file(base: &std::path::Path, repo: &str, env: &str) -> PathBuf {
+    repo_dir(base, repo).join(format!("env_{env}.ledger.json"))
+}
+
+/// The profiles folder: `<base>/profiles`.
+pub fn profiles_dir(base: &std::path::Path) -> PathBuf {
+    base.join("profiles")
+}
+
+/// Plain pull backups: `<base>/backups/<repo>`.
+pub fn backups_dir(base: &std::path::Path, repo: &str) -> PathBuf {
+    base.join("backups").join(repo)
+}
