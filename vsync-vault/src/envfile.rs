@@ -237,7 +237,7 @@ pub fn exclude(entries: Vec<Entry>, excluded: &[String]) -> (Vec<Entry>, Vec<Str
     let mut kept = Vec::with_capacity(entries.len());
     let mut dropped = Vec::new();
     for (k, v) in entries {
-        if excluded.iter().any(|e| *e == k) {
+        if excluded.contains(&k) {
             dropped.push(k);
         } else {
             kept.push((k, v));

@@ -61,6 +61,12 @@ pub enum StoreError {
         /// S3 error code or HTTP status, e.g. `SignatureDoesNotMatch`.
         code: String,
     },
+    /// The bucket itself does not exist (S3 `NoSuchBucket`).
+    #[error("{store}: the bucket does not exist; create it or fix the bucket name in the config")]
+    BucketMissing {
+        /// Redacted store description.
+        store: String,
+    },
     /// The store cannot do what was asked (e.g. conditional writes).
     #[error("{store} does not support {what}")]
     Unsupported {

@@ -196,18 +196,16 @@ fn strip_git_suffix(s: &str) -> &str {
 pub fn parse_remote_url(url: &str) -> Option<String> {
     let url = url.trim_matches(is_js_ws);
     // 1. scp-like: ^[^@\s]+@[^:\s]+:(.+)$
-    if let Some((user, after)) = url.split_once('@') {
-        if !user.is_empty() && !user.chars().any(is_js_ws) {
-            if let Some((host, rest)) = after.split_once(':') {
-                if !host.is_empty()
-                    && !host.chars().any(is_js_ws)
-                    && !rest.is_empty()
-                    && !rest.chars().any(is_line_terminator)
-                {
-                    return Some(strip_git_suffix(rest).to_owned());
-                }
-            }
-        }
+    if let Some((user, after)) = url.split_once('@')
+        && !user.is_empty()
+        && !user.chars().any(is_js_ws)
+        && let Some((host, rest)) = after.split_once(':')
+        && !host.is_empty()
+        && !host.chars().any(is_js_ws)
+        && !rest.is_empty()
+        && !rest.chars().any(is_line_terminator)
+    {
+        return Some(strip_git_suffix(rest).to_owned());
     }
     // 2. URL form: ^([a-z][a-z0-9+.-]*)://(.+)$ (case-insensitive)
     let (scheme, rest) = url.split_once("://")?;
@@ -567,10 +565,10 @@ fn read_config_key(
 }
 
 fn expand_include_path(v: &str, file: &Path) -> PathBuf {
-    if let Some(rest) = v.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
+    if let Some(rest) = v.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
     }
     let p = PathBuf::from(v);
     if p.is_absolute() {
@@ -641,11 +639,11 @@ pub(crate) fn parse_git_config(
                 }
                 i += 1; // ']'
                 // Legacy [section.subsection] form.
-                if sub.is_none() {
-                    if let Some((a, b)) = name.split_once('.') {
-                        sub = Some(b.to_lowercase());
-                        name = a.to_owned();
-                    }
+                if sub.is_none()
+                    && let Some((a, b)) = name.split_once('.')
+                {
+                    sub = Some(b.to_lowercase());
+                    name = a.to_owned();
                 }
                 section = name.to_lowercase();
                 subsection = sub;
@@ -798,28 +796,27 @@ pub fn resolve(cwd: &Path, flag: Option<&str>) -> Result<Identity> {
     let origin = origin_url(&repo)?;
     if let Some(flag) = flag {
         let name = normalize(flag)?.ok_or(IdentityError::EmptyFlag)?;
-        if let Some(p) = &pinned {
-            if *p != name {
-                return Err(IdentityError::VsyncFileClobber {
-                    path: repo.root.join(PIN_FILE),
-                    pinned: p.clone(),
-                    requested: name,
-                });
-            }
+        if let Some(p) = &pinned
+            && *p != name
+        {
+            return Err(IdentityError::VsyncFileClobber {
+                path: repo.root.join(PIN_FILE),
+                pinned: p.clone(),
+                requested: name,
+            });
         }
         return finish(name, Source::Flag, repo, origin, pinned);
     }
     if let Some(p) = pinned.clone() {
         return finish(p, Source::Pin, repo, origin, pinned);
     }
-    if let Some(url) = &origin {
-        if let Some(name) = parse_remote_url(url)
+    if let Some(url) = &origin
+        && let Some(name) = parse_remote_url(url)
             .map(|p| normalize(&p))
             .transpose()?
             .flatten()
-        {
-            return finish(name, Source::Origin, repo, origin, pinned);
-        }
+    {
+        return finish(name, Source::Origin, repo, origin, pinned);
     }
     Err(IdentityError::RepoIdentityUnresolved {
         root: repo.root,
@@ -838,26 +835,26 @@ pub fn resolve_for_import(cwd: &Path, flag: Option<&str>, share_repo: &str) -> R
     let share = normalize(share_repo)?;
     if let Some(flag) = flag {
         let name = normalize(flag)?.ok_or(IdentityError::EmptyFlag)?;
-        if let Some(p) = &pinned {
-            if *p != name {
-                return Err(IdentityError::VsyncFileClobber {
-                    path: repo.root.join(PIN_FILE),
-                    pinned: p.clone(),
-                    requested: name,
-                });
-            }
+        if let Some(p) = &pinned
+            && *p != name
+        {
+            return Err(IdentityError::VsyncFileClobber {
+                path: repo.root.join(PIN_FILE),
+                pinned: p.clone(),
+                requested: name,
+            });
         }
         return finish(name, Source::Flag, repo, origin, pinned);
     }
     if let Some(p) = pinned.clone() {
-        if let Some(s) = &share {
-            if *s != p {
-                return Err(IdentityError::ShareRepoMismatch {
-                    path: repo.root.join(PIN_FILE),
-                    pinned: p,
-                    share: s.clone(),
-                });
-            }
+        if let Some(s) = &share
+            && *s != p
+        {
+            return Err(IdentityError::ShareRepoMismatch {
+                path: repo.root.join(PIN_FILE),
+                pinned: p,
+                share: s.clone(),
+            });
         }
         return finish(p, Source::Pin, repo, origin, pinned);
     }

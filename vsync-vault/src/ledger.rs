@@ -261,10 +261,10 @@ impl Ledger {
 /// directory with mode 0700.
 pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    if let Some(parent) = path.parent() {
-        if !parent.as_os_str().is_empty() {
-            create_private_dir_all(parent)?;
-        }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        create_private_dir_all(parent)?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");

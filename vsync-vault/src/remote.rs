@@ -209,13 +209,14 @@ impl Remote {
                 what: "BUNDLE_TS",
             });
         }
-        if let Some(p) = expected {
-            if !p.ts.is_empty() && ts <= p.ts.as_str() {
-                return Err(VaultError::Invalid(format!(
-                    "new version {ts} must be newer than the current {}; check the clock",
-                    p.ts
-                )));
-            }
+        if let Some(p) = expected
+            && !p.ts.is_empty()
+            && ts <= p.ts.as_str()
+        {
+            return Err(VaultError::Invalid(format!(
+                "new version {ts} must be newer than the current {}; check the clock",
+                p.ts
+            )));
         }
         let swap = match expected {
             None => Expected::Absent,

@@ -424,7 +424,15 @@ impl Bucket {
         let path = self.path("get", key)?;
         let res = match self.store.get(&path).await {
             Ok(r) => r,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                return if error_text(&e).contains("<Code>NoSuchBucket</Code>") {
+                    Err(StoreError::BucketMissing {
+                        store: self.label.to_string(),
+                    })
+                } else {
+                    Ok(None)
+                };
+            }
             Err(e) => return Err(self.map_error("get", key, e)),
         };
         let etag = res.meta.e_tag.as_deref().map(strip_quotes);
@@ -641,6 +649,18 @@ impl Bucket {
     }
 }
 
+/// The error and its sources as one text (for code extraction only; never shown).
+fn error_text(e: &object_store::Error) -> String {
+    let mut out = e.to_string();
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        out.push('\n');
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
 /// Pull the S3 `<Code>…</Code>` out of an error text, if present (codes are safe to show).
 fn s3_code(text: &str) -> Option<String> {
     let start = text.find("<Code>")? + "<Code>".len();
@@ -674,10 +694,11 @@ fn classify(
             if let Some(h) = s.downcast_ref::<object_store::client::HttpError>() {
                 http_kind = Some(h.kind());
             }
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                if io.kind() == std::io::ErrorKind::ConnectionRefused && http_kind.is_none() {
-                    http_kind = Some(object_store::client::HttpErrorKind::Connect);
-                }
+            if let Some(io) = s.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::ConnectionRefused
+                && http_kind.is_none()
+            {
+                http_kind = Some(object_store::client::HttpErrorKind::Connect);
             }
             chain.push('\n');
             chain.push_str(&s.to_string());
@@ -686,6 +707,9 @@ fn classify(
     }
     let code = s3_code(&chain);
     match e {
+        E::NotFound { .. } if code.as_deref() == Some("NoSuchBucket") => {
+            StoreError::BucketMissing { store }
+        }
         E::NotFound { .. } => StoreError::NotFound { store, key: key_s },
         E::AlreadyExists { .. } => StoreError::AlreadyExists { store, key: key_s },
         E::Precondition { .. } => StoreError::Conflict { store, key: key_s },
@@ -717,40 +741,35 @@ fn classify(
                 };
             }
             if code.as_deref() == Some("NoSuchBucket") {
-                return StoreError::Other {
-                    store,
-                    op,
-                    key: key_s,
-                    detail: "the bucket does not exist (NoSuchBucket)".to_owned(),
-                };
+                return StoreError::BucketMissing { store };
             }
             let status = http_status(&chain);
-            if code.is_none() && status.is_none() {
-                if let Some(kind) = http_kind {
-                    let reason = match kind {
-                        K::Connect => Some("connection failed"),
-                        K::Timeout => Some("timed out"),
-                        K::Interrupted => Some("connection interrupted"),
-                        _ => None,
+            if code.is_none()
+                && status.is_none()
+                && let Some(kind) = http_kind
+            {
+                let reason = match kind {
+                    K::Connect => Some("connection failed"),
+                    K::Timeout => Some("timed out"),
+                    K::Interrupted => Some("connection interrupted"),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    let reason = if chain.contains("Connection refused")
+                        || chain.contains("connection refused")
+                    {
+                        "connection refused"
+                    } else if chain.contains("dns error") || chain.contains("failed to lookup") {
+                        "DNS lookup failed"
+                    } else if chain.contains("certificate") || chain.contains("tls") {
+                        "TLS handshake failed"
+                    } else {
+                        reason
                     };
-                    if let Some(reason) = reason {
-                        let reason = if chain.contains("Connection refused")
-                            || chain.contains("connection refused")
-                        {
-                            "connection refused"
-                        } else if chain.contains("dns error") || chain.contains("failed to lookup")
-                        {
-                            "DNS lookup failed"
-                        } else if chain.contains("certificate") || chain.contains("tls") {
-                            "TLS handshake failed"
-                        } else {
-                            reason
-                        };
-                        return StoreError::Unreachable {
-                            endpoint: endpoint.to_owned(),
-                            reason: reason.to_owned(),
-                        };
-                    }
+                    return StoreError::Unreachable {
+                        endpoint: endpoint.to_owned(),
+                        reason: reason.to_owned(),
+                    };
                 }
             }
             let detail = match (code, status) {

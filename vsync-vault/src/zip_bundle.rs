@@ -613,10 +613,10 @@ fn create_dir_private(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    if let Some(parent) = dir.parent() {
-        if !parent.as_os_str().is_empty() {
-            create_dir_private(parent, created)?;
-        }
+    if let Some(parent) = dir.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        create_dir_private(parent, created)?;
     }
     let mut b = std::fs::DirBuilder::new();
     #[cfg(unix)]
