@@ -360,13 +360,11 @@ async fn s3_missing_bucket() {
         allow_http,
     };
     let b = Bucket::open(&spec).unwrap();
-    let err = b.get("x/latest").await;
-    // Some servers answer 404 NoSuchBucket on GET (→ None or Other); either way no panic, no hang.
-    println!("missing bucket: {err:?}");
-    if let Err(e) = err {
-        assert!(
-            matches!(e, StoreError::Other { .. } | StoreError::NotFound { .. }),
-            "{e:?}"
-        );
+    // S3 answers 404 NoSuchBucket: that must not look like "nothing pushed".
+    for err in [
+        b.get("x/latest").await.unwrap_err(),
+        b.list("x/").await.unwrap_err(),
+    ] {
+        assert!(matches!(err, StoreError::BucketMissing { .. }), "{err:?}");
     }
 }
