@@ -8,7 +8,7 @@ use vsync_crypto::kdf::DerivedKey;
 use vsync_crypto::{CryptoError, bundle, cfg_blob, rqe1, rqem0001, sls1};
 use vsync_testkit::vectors::{Vector, hex};
 
-use crate::Outcome;
+use crate::{Outcome, runtime};
 
 /// Derived keys by (passphrase, salt): several vectors share one.
 #[derive(Default)]
@@ -23,8 +23,6 @@ impl KeyCache {
     }
 }
 
-const RUNTIME: &str = "needs vsync-runtime";
-
 pub(crate) fn run(v: &Vector, keys: &mut KeyCache) -> Outcome {
     let result = match v.category.as_str() {
         "rqe1-decrypt" | "rqe1-decrypt-error" => rqe1_decrypt(v, keys),
@@ -33,16 +31,8 @@ pub(crate) fn run(v: &Vector, keys: &mut KeyCache) -> Outcome {
         "rqe1-rqem0001-bundle" => bundle_object(v, keys),
         "sls1-share" => sls1_share(v),
         "error-taxonomy" => error_taxonomy(v, keys),
-        "fallback-chain" => {
-            return Outcome::Skip(format!(
-                "{RUNTIME}: vault → env → defaults lookup on a handle"
-            ));
-        }
-        "asset-path" => {
-            return Outcome::Skip(format!(
-                "{RUNTIME}: asset registration and 0600 materialisation"
-            ));
-        }
+        "fallback-chain" => runtime::fallback_chain(v),
+        "asset-path" => runtime::asset_path(v),
         other => Err(format!(
             "unknown category {other:?}: no dispatcher (a new corpus category?)"
         )),
@@ -55,21 +45,21 @@ pub(crate) fn run(v: &Vector, keys: &mut KeyCache) -> Outcome {
 }
 
 /// `Ok(None)` pass, `Ok(Some(reason))` skip, `Err(why)` fail.
-type Check = Result<Option<String>, String>;
+pub(crate) type Check = Result<Option<String>, String>;
 
-fn bin(v: &Vector) -> Result<&[u8], String> {
+pub(crate) fn bin(v: &Vector) -> Result<&[u8], String> {
     v.bin
         .as_deref()
         .ok_or_else(|| "this category needs a .bin and there is none".to_owned())
 }
 
-fn input<'a>(v: &'a Vector, key: &str) -> Result<&'a str, String> {
+pub(crate) fn input<'a>(v: &'a Vector, key: &str) -> Result<&'a str, String> {
     v.input_str(key)
         .ok_or_else(|| format!("inputs.{key} is missing or not a string"))
 }
 
 /// Fail on any expected field the category does not define: every field gets compared.
-fn only_fields(v: &Vector, known: &[&str]) -> Result<(), String> {
+pub(crate) fn only_fields(v: &Vector, known: &[&str]) -> Result<(), String> {
     match v.expected().keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(format!(
             "expected.{k} is not a field this harness knows how to check"
@@ -78,20 +68,37 @@ fn only_fields(v: &Vector, known: &[&str]) -> Result<(), String> {
     }
 }
 
+/// An error with a canonical class name (formats §14.1).
+pub(crate) trait Classed: std::fmt::Display {
+    fn class_name(&self) -> &'static str;
+}
+
+impl Classed for CryptoError {
+    fn class_name(&self) -> &'static str {
+        self.class()
+    }
+}
+
+impl Classed for vsync_runtime::Error {
+    fn class_name(&self) -> &'static str {
+        self.class()
+    }
+}
+
 /// Match an operation's result against `expected.error`: `Ok(Some(value))` on an expected
 /// success, `Ok(None)` on the expected error class, `Err` otherwise.
-fn against<T>(v: &Vector, got: Result<T, CryptoError>) -> Result<Option<T>, String> {
+pub(crate) fn against<T, E: Classed>(v: &Vector, got: Result<T, E>) -> Result<Option<T>, String> {
     match (v.expected_error()?, got) {
         (None, Ok(x)) => Ok(Some(x)),
-        (None, Err(e)) => Err(format!("expected success, got {}: {e}", e.class())),
+        (None, Err(e)) => Err(format!("expected success, got {}: {e}", e.class_name())),
         (Some(want), Ok(_)) => Err(format!("expected {want}, but the operation succeeded")),
-        (Some(want), Err(e)) if e.class() == want => Ok(None),
-        (Some(want), Err(e)) => Err(format!("expected {want}, got {}: {e}", e.class())),
+        (Some(want), Err(e)) if e.class_name() == want => Ok(None),
+        (Some(want), Err(e)) => Err(format!("expected {want}, got {}: {e}", e.class_name())),
     }
 }
 
 /// Compare `expected.<field>` with what we produced (`None` = nothing produced, i.e. null).
-fn same(v: &Vector, field: &str, ours: Option<Value>) -> Result<(), String> {
+pub(crate) fn same(v: &Vector, field: &str, ours: Option<Value>) -> Result<(), String> {
     let want = v.expected().get(field).cloned().unwrap_or(Value::Null);
     let ours = ours.unwrap_or(Value::Null);
     if want == ours {
@@ -224,12 +231,7 @@ fn error_taxonomy(v: &Vector, keys: &mut KeyCache) -> Check {
         against(v, cfg_blob::decode(&blob))?;
         return Ok(None);
     }
-    if let Some(scenario) = inputs.get("scenario") {
-        return Ok(Some(format!(
-            "{RUNTIME} with an injectable S3 fetcher (scenario {scenario})"
-        )));
-    }
-    Ok(Some(format!(
-        "{RUNTIME}: bootstrap from an empty environment"
-    )))
+    // A bucket scenario through an injected fetcher, or the bootstrap from an empty
+    // environment: both open a vault.
+    runtime::error_scenario(v)
 }

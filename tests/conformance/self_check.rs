@@ -51,6 +51,18 @@ fn seal_json(
     .into_bytes()
 }
 
+/// A fallback-chain vector whose key `K` is in the env and the defaults (not the vault), so the
+/// env must win.
+fn chain_json(source: &str, has: &str) -> Vec<u8> {
+    format!(
+        r#"{{"category":"fallback-chain","description":"self-check","inputs":{{"bin":null,
+            "vault":{{"V":"1"}},"env":{{"K":"from-env"}},"defaults":{{"K":"from-default"}},
+            "queries":["K"]}},"expected":{{"results":[{{"key":"K","value":"from-env",
+            "source":"{source}","has":{has}}}],"error":null}}}}"#
+    )
+    .into_bytes()
+}
+
 /// A rule: its name, the files of its corpus, and the tally the harness must produce.
 type Case = (&'static str, Vec<(&'static str, Vec<u8>)>, Tally);
 
@@ -169,15 +181,47 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
             },
         ),
         (
-            "runtime-only categories are skipped, never passed",
+            "a runtime vector without its inputs fails, never skips",
             vec![(
                 "fallback-chain/x.json",
                 br#"{"category":"fallback-chain","expected":{"error":null}}"#.to_vec(),
             )],
             Tally {
                 passed: 0,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "a fallback-chain vector runs through a real handle",
+            vec![("fallback-chain/ok.json", chain_json("env", "true"))],
+            Tally {
+                passed: 1,
                 failed: 0,
-                skipped: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "a fallback-chain vector with the wrong source fails",
+            vec![("fallback-chain/bad.json", chain_json("default", "true"))],
+            Tally {
+                passed: 0,
+                failed: 1,
+                skipped: 0,
+            },
+        ),
+        (
+            "an unknown error-taxonomy scenario fails loudly",
+            vec![(
+                "error-taxonomy/x.json",
+                br#"{"category":"error-taxonomy","inputs":{"bin":null,"scenario":"dns-flap"},
+                    "expected":{"error":"S3UnreachableError"}}"#
+                    .to_vec(),
+            )],
+            Tally {
+                passed: 0,
+                failed: 1,
+                skipped: 0,
             },
         ),
     ];

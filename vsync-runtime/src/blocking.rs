@@ -40,7 +40,7 @@ fn runtime_error(detail: &str) -> Error {
     Error::S3Unreachable {
         reason: Unreachable::Other,
         location: "the bucket".into(),
-        key: "-".into(),
+        key: String::new(),
         detail: detail.to_owned(),
     }
 }

@@ -57,7 +57,7 @@ pub enum Error {
         reason: Unreachable,
         /// `bucket `b` at <endpoint>` (no credentials).
         location: String,
-        /// The object key that was being read.
+        /// The object key that was being read (empty when no request was made).
         key: String,
         /// A short, credential-free cause from the fetcher.
         detail: String,
@@ -115,6 +115,9 @@ fn unreachable_message(reason: Unreachable, location: &str, key: &str, detail: &
         Unreachable::AccessDenied => format!(
             "{location} denied access to `{key}` ({detail}); check that the access key in \
              VSYNC_CONFIG is valid and may read this prefix (s3:GetObject)"
+        ),
+        Unreachable::Other if key.is_empty() => format!(
+            "cannot use {location} ({detail}); check the endpoint, region and bucket in VSYNC_CONFIG"
         ),
         Unreachable::Other => format!(
             "reading `{key}` from {location} failed ({detail}); check the store, then retry"

@@ -1,9 +1,9 @@
 //! Opening a vault: the one read chain shared with the CLI (DECISIONS §2).
 //!
 //! ```text
-//! blob → <prefix>latest  ┐ (in parallel)          → <prefix>versions/<ts>.enc
-//!        <prefix>latest.manifest ┘  (gen, 0 if absent)   RQE1 → RQEM0001 verify against <ts>
-//!                                                     → zip → .env.<env> keys + assets
+//! blob → <prefix>latest           ┐ round trip 1  → <prefix>versions/<ts>.enc  ┐ round trip 2
+//!        <prefix>latest.manifest  ┘ (gen)            (<prefix>latest.meta    ┘ only without a manifest)
+//!        → RQE1 → RQEM0001 verify against <ts> → zip → .env.<env> keys + other files as assets
 //! ```
 //!
 //! Two round trips on the success path, no retries, nothing after open. The key is derived once,
@@ -170,7 +170,7 @@ impl OpenOptions {
             Some(f) => f,
             None => crate::store::default_fetcher(&cfg)?,
         };
-        let remote = Arc::new(Remote::new(&cfg, fetcher));
+        let remote = Arc::new(Remote::new(&cfg, fetcher)?);
         let loaded = load(&remote, &cfg, passphrase, &self.limits).await?;
         Ok(Vault::assemble(Parts {
             env_name: printable(&cfg.env),
@@ -210,20 +210,36 @@ async fn load(
         None => return Err(not_found()),
         Some(body) => parse_pointer(&pointer_key, &body)?.ok_or_else(not_found)?,
     };
-    let generation = parse_generation(&manifest_key, manifest?.as_deref())?;
+    let manifest = manifest?;
 
-    // The key derivation runs on a blocking thread while round trip 2 downloads the object.
+    // The key derivation runs on a blocking thread during round trip 2.
     let salt = cfg.salt.clone();
     let iterations = cfg.iterations;
     let kdf = tokio::task::spawn_blocking(move || {
         DerivedKey::derive_with_iterations(&passphrase, &salt, iterations)
     });
 
+    // Round trip 2: the version object, and (like the CLI) the legacy `latest.meta` cell when
+    // there is no `latest.manifest`.
     let version_key = remote.version_key(&ts);
-    let object = remote
-        .get(&version_key)
-        .await?
-        .ok_or_else(|| Error::torn(&version_key))?;
+    let meta_key = remote.legacy_meta_key();
+    let (object, generation) = match manifest {
+        Some(body) => (
+            remote.get(&version_key).await,
+            parse_generation(&manifest_key, &body),
+        ),
+        None => {
+            let (object, meta) = tokio::join!(remote.get(&version_key), remote.get(&meta_key));
+            let generation = match meta {
+                Ok(Some(body)) => parse_generation(&meta_key, &body),
+                Ok(None) => Ok(0),
+                Err(e) => Err(e),
+            };
+            (object, generation)
+        }
+    };
+    let object = object?.ok_or_else(|| Error::torn(&version_key))?;
+    let generation = generation?;
     rqe1::check_envelope(&object)?;
     let key = match kdf.await {
         Ok(key) => key,

@@ -1,10 +1,13 @@
-//! The bucket side of a handle: object keys under the blob's prefix (formats §11.3), the fetch
-//! error mapping, and the generation cell (formats §11.7).
+//! The bucket side of a handle: object keys under the blob's prefix (the CLI's own
+//! [`vsync_vault::layout::Prefix`], formats §11.3), the fetch error mapping, and the generation
+//! cell (formats §11.7, parsed by [`vsync_vault::remote::Manifest`]).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use vsync_crypto::cfg_blob::RuntimeConfig;
+use vsync_vault::layout::Prefix;
+use vsync_vault::remote::Manifest;
 
 use crate::error::{Error, Unreachable};
 use crate::fetch::{FetchError, Fetcher};
@@ -12,19 +15,18 @@ use crate::fetch::{FetchError, Fetcher};
 /// Where one (repo, env) lives and how to read it.
 pub(crate) struct Remote {
     fetcher: Arc<dyn Fetcher>,
-    /// `<repo>/<env>/` (a `/` appended when the blob lacks it).
-    prefix: String,
+    /// `<repo>/<env>/` from the blob (a `/` appended when missing).
+    prefix: Prefix,
     /// ``bucket `b` at <endpoint>``, for messages.
     location: String,
 }
 
 impl Remote {
-    pub(crate) fn new(config: &RuntimeConfig, fetcher: Arc<dyn Fetcher>) -> Self {
-        let mut prefix = config.prefix.clone();
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
-        }
-        Self {
+    pub(crate) fn new(config: &RuntimeConfig, fetcher: Arc<dyn Fetcher>) -> Result<Self, Error> {
+        let prefix = Prefix::from_raw(&config.prefix).map_err(|_| {
+            Error::corrupt("the prefix in the config blob is not a usable key prefix")
+        })?;
+        Ok(Self {
             fetcher,
             prefix,
             location: format!(
@@ -32,19 +34,23 @@ impl Remote {
                 config.bucket,
                 redact_endpoint(&config.endpoint)
             ),
-        }
+        })
     }
 
     pub(crate) fn pointer_key(&self) -> String {
-        format!("{}latest", self.prefix)
+        self.prefix.latest_key()
     }
 
     pub(crate) fn manifest_key(&self) -> String {
-        format!("{}latest.manifest", self.prefix)
+        self.prefix.manifest_key()
+    }
+
+    pub(crate) fn legacy_meta_key(&self) -> String {
+        self.prefix.legacy_meta_key()
     }
 
     pub(crate) fn version_key(&self, ts: &str) -> String {
-        format!("{}versions/{ts}.enc", self.prefix)
+        self.prefix.version_key(ts)
     }
 
     pub(crate) fn location(&self) -> &str {
@@ -68,37 +74,29 @@ impl Remote {
         })
     }
 
-    /// Read the generation cell now (no key, no KDF). Absent means 0.
+    /// Read the generation now, as the CLI does: `latest.manifest`, else the runtime libraries'
+    /// `latest.meta`, else 0. No key, no KDF.
     pub(crate) async fn generation(&self) -> Result<u64, Error> {
         let key = self.manifest_key();
-        let body = self.get(&key).await?;
-        parse_generation(&key, body.as_deref())
+        if let Some(body) = self.get(&key).await? {
+            return parse_generation(&key, &body);
+        }
+        let key = self.legacy_meta_key();
+        match self.get(&key).await? {
+            Some(body) => parse_generation(&key, &body),
+            None => Ok(0),
+        }
     }
 }
 
-/// The `gen` of a `latest.manifest` body (formats §11.7): absent or blank ⇒ 0; otherwise a JSON
-/// object whose `gen`, when present, is a non-negative integer.
-pub(crate) fn parse_generation(key: &str, body: Option<&[u8]>) -> Result<u64, Error> {
-    let Some(body) = body else { return Ok(0) };
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(0);
-    }
-    let malformed = |what: &str| {
-        Error::corrupt(format!(
-            "`{key}` (the generation cell) is malformed: {what}"
-        ))
-    };
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| malformed("not JSON"))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| malformed("not a JSON object"))?;
-    match obj.get("gen") {
-        None => Ok(0),
-        Some(g) => g
-            .as_u64()
-            .ok_or_else(|| malformed("`gen` is not a non-negative integer")),
-    }
+/// The generation of a cell body (formats §11.7): blank ⇒ 0; otherwise a JSON object whose
+/// counters are non-negative integers.
+pub(crate) fn parse_generation(key: &str, body: &[u8]) -> Result<u64, Error> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Error::corrupt(format!("`{key}` (the generation cell) is not UTF-8")))?;
+    Manifest::parse(text, key)
+        .map(|m| m.current_gen())
+        .map_err(|e| Error::corrupt(e.to_string()))
 }
 
 /// The pointer body: ASCII whitespace trimmed; `Ok(None)` when empty.
@@ -156,8 +154,7 @@ mod tests {
 
     #[test]
     fn generation_cell() {
-        let g = |b: &[u8]| parse_generation("p/latest.manifest", Some(b));
-        assert_eq!(parse_generation("k", None).unwrap(), 0);
+        let g = |b: &[u8]| parse_generation("p/latest.manifest", b);
         assert_eq!(g(b"").unwrap(), 0);
         assert_eq!(g(b" \n").unwrap(), 0);
         assert_eq!(g(b"{}").unwrap(), 0);
@@ -171,6 +168,7 @@ mod tests {
             b"{\"gen\":\"4\"}",
             b"{\"gen\":1.5}",
             b"nope",
+            b"\xff",
         ] {
             let e = g(bad).unwrap_err();
             assert_eq!(e.class(), "BundleCorruptError");

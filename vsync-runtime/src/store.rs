@@ -1,18 +1,65 @@
-//! The default [`Fetcher`]: the bucket named in the config blob, through `vsync_vault::store`.
-//! (Pending: vsync-vault's store module.)
+//! The default [`Fetcher`]: the bucket named in the config blob, through the same
+//! [`vsync_vault::store::Bucket`] the CLI uses (path-style S3, SigV4, an endpoint that does not
+//! start with `http` gets `https://`).
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use bytes::Bytes;
 use vsync_crypto::cfg_blob::RuntimeConfig;
+use vsync_vault::StoreError;
+use vsync_vault::store::{Bucket, StoreSpec};
 
 use crate::error::{Error, Unreachable};
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchError, Fetcher};
+use crate::remote::redact_endpoint;
 
+/// A [`Fetcher`] over a [`Bucket`].
+pub(crate) struct BucketFetcher(Bucket);
+
+#[async_trait]
+impl Fetcher for BucketFetcher {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, FetchError> {
+        match self.0.get(key).await {
+            Ok(found) => Ok(found.map(|f| f.bytes)),
+            Err(e) => Err(fetch_error(e)),
+        }
+    }
+}
+
+fn fetch_error(e: StoreError) -> FetchError {
+    match e {
+        StoreError::NotFound { .. } => FetchError::other("not found"),
+        StoreError::Unreachable { reason, .. } => FetchError::network(reason),
+        StoreError::AccessDenied { code, .. } => FetchError::access_denied(code),
+        StoreError::Other { detail, .. } => FetchError::other(detail),
+        StoreError::InvalidUrl { reason, .. } => FetchError::other(reason),
+        other => FetchError::other(other.to_string()),
+    }
+}
+
+/// The bucket of the config blob. Touches no network.
 pub(crate) fn default_fetcher(cfg: &RuntimeConfig) -> Result<Arc<dyn Fetcher>, Error> {
-    Err(Error::S3Unreachable {
+    let spec = StoreSpec::from_upstream_s3(
+        &cfg.endpoint,
+        &cfg.region,
+        &cfg.bucket,
+        &cfg.access_key_id,
+        cfg.secret_access_key.expose(),
+        true,
+    );
+    let bucket = Bucket::open(&spec).map_err(|e| Error::S3Unreachable {
         reason: Unreachable::Other,
-        location: format!("bucket `{}`", cfg.bucket),
-        key: "-".into(),
-        detail: "this build has no bucket client yet".into(),
-    })
+        location: format!(
+            "bucket `{}` at {}",
+            cfg.bucket,
+            redact_endpoint(&cfg.endpoint)
+        ),
+        key: String::new(),
+        detail: match e {
+            StoreError::InvalidUrl { reason, .. } => reason,
+            other => other.to_string(),
+        },
+    })?;
+    Ok(Arc::new(BucketFetcher(bucket)))
 }

@@ -66,15 +66,25 @@ async fn reads_keys_and_assets_with_one_round_trip_pair() {
     assert_eq!(v.bundle_ts(), TS);
     assert_eq!(v.env_name(), ENV);
 
-    // Pointer and generation cell, then the version object: nothing else, nothing after.
-    let mut reqs = f.requests();
-    reqs[..2].sort();
+    // Round trip 1: pointer and generation cell; round trip 2: the version object and, with
+    // no `latest.manifest`, the legacy `latest.meta`. Nothing else, and nothing after open.
+    let reqs = f.requests();
+    let mut first: Vec<_> = reqs[..2].to_vec();
+    let mut second: Vec<_> = reqs[2..].to_vec();
+    first.sort();
+    second.sort();
     assert_eq!(
-        reqs,
+        first,
         [
             format!("{PREFIX}latest"),
-            format!("{PREFIX}latest.manifest"),
-            format!("{PREFIX}versions/{TS}.enc"),
+            format!("{PREFIX}latest.manifest")
+        ]
+    );
+    assert_eq!(
+        second,
+        [
+            format!("{PREFIX}latest.meta"),
+            format!("{PREFIX}versions/{TS}.enc")
         ]
     );
     let _ = (
@@ -83,7 +93,33 @@ async fn reads_keys_and_assets_with_one_round_trip_pair() {
         v.source("Y"),
         v.asset_bytes("gcp-sa.json"),
     );
-    assert_eq!(f.requests().len(), 3);
+    assert_eq!(f.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn generation_cell_like_the_cli_reads_it() {
+    // latest.manifest wins; the legacy latest.meta is read only when it is absent.
+    let f = bucket();
+    f.insert(format!("{PREFIX}latest.meta"), r#"{"gen":9}"#);
+    let v = open(Arc::clone(&f)).await.unwrap();
+    assert_eq!(v.generation(), 9);
+    f.insert(format!("{PREFIX}latest.manifest"), r#"{"gen":3}"#);
+    let before = f.requests().len();
+    let v = open(Arc::clone(&f)).await.unwrap();
+    assert_eq!(v.generation(), 3);
+    assert_eq!(
+        f.requests().len() - before,
+        3,
+        "no latest.meta read with a manifest"
+    );
+    assert_eq!(v.remote_generation().await.unwrap(), 3);
+    f.remove(&format!("{PREFIX}latest.manifest"));
+    assert_eq!(v.remote_generation().await.unwrap(), 9);
+    f.remove(&format!("{PREFIX}latest.meta"));
+    assert_eq!(v.remote_generation().await.unwrap(), 0);
+    // Upstream's JavaScript writes integral floats.
+    f.insert(format!("{PREFIX}latest.manifest"), r#"{"gen":4.0}"#);
+    assert_eq!(v.remote_generation().await.unwrap(), 4);
 }
 
 #[tokio::test]
@@ -172,11 +208,8 @@ async fn generation_and_remote_generation() {
     assert!(v.has_new_version().await.unwrap());
     assert_eq!(v.generation(), 2, "the handle never changes");
     // Polling reads only the generation cell.
-    assert!(
-        f.requests()[before..]
-            .iter()
-            .all(|k| k == &format!("{PREFIX}latest.manifest"))
-    );
+    let manifest = format!("{PREFIX}latest.manifest");
+    assert_eq!(f.requests()[before..], [manifest.clone(), manifest]);
 
     f.fail_with(Some(FetchError::network("connection refused")));
     assert_eq!(
@@ -195,6 +228,9 @@ async fn generation_and_remote_generation() {
 async fn malformed_generation_cell_refuses_to_open() {
     let f = bucket();
     f.insert(format!("{PREFIX}latest.manifest"), r#"{"gen":-1}"#);
+    assert_eq!(open_err(f).await.class(), "BundleCorruptError");
+    let f = bucket();
+    f.insert(format!("{PREFIX}latest.meta"), "[]");
     assert_eq!(open_err(f).await.class(), "BundleCorruptError");
     let f = bucket();
     f.insert(format!("{PREFIX}latest.manifest"), "");
