@@ -688,11 +688,15 @@ fn classify(
     // Flatten the source chain's text once (used only to extract codes, never shown).
     let mut chain = e.to_string();
     let mut http_kind = None;
+    let mut io_kind = None;
     {
         let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
         while let Some(s) = src {
             if let Some(h) = s.downcast_ref::<object_store::client::HttpError>() {
                 http_kind = Some(h.kind());
+            }
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                io_kind = Some(io.kind());
             }
             if let Some(io) = s.downcast_ref::<std::io::Error>()
                 && io.kind() == std::io::ErrorKind::ConnectionRefused
@@ -776,9 +780,10 @@ fn classify(
                 (Some(c), Some(s)) => format!("HTTP {s} {c}"),
                 (Some(c), None) => c,
                 (None, Some(s)) => format!("HTTP {s}"),
-                (None, None) => match http_kind {
-                    Some(k) => format!("request failed ({k:?})"),
-                    None => "request failed".to_owned(),
+                (None, None) => match (http_kind, io_kind) {
+                    (Some(k), _) => format!("request failed ({k:?})"),
+                    (None, Some(k)) => format!("I/O error: {k}"),
+                    (None, None) => "request failed".to_owned(),
                 },
             };
             StoreError::Other {

@@ -115,9 +115,9 @@ pub fn fresh_bundle_ts(after: Option<&str>) -> String {
     let now = OffsetDateTime::now_utc();
     let now_ts = format_bundle_ts(now);
     match after.map(parse_bundle_ts) {
-        Some(Ok(prev)) if now_ts.as_str() <= format_bundle_ts(prev).as_str() => {
-            format_bundle_ts(prev + Duration::seconds(1))
-        }
+        Some(Ok(prev)) if now_ts.as_str() <= format_bundle_ts(prev).as_str() => prev
+            .checked_add(Duration::seconds(1))
+            .map_or(now_ts, format_bundle_ts),
         _ => now_ts,
     }
 }
@@ -194,6 +194,8 @@ mod tests {
     fn fresh_is_strictly_later() {
         let far = "99991231-235958";
         assert_eq!(fresh_bundle_ts(Some(far)), "99991231-235959");
+        // No panic at the end of the calendar.
+        assert!(is_bundle_ts(&fresh_bundle_ts(Some("99991231-235959"))));
         let past = "20000101-000000";
         assert!(fresh_bundle_ts(Some(past)).as_str() > past);
         assert!(is_bundle_ts(&fresh_bundle_ts(None)));

@@ -6,6 +6,7 @@
 mod common;
 mod envfile;
 mod identity;
+mod no_panic;
 mod remote;
 mod store;
 mod zip;
