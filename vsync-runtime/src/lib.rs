@@ -27,7 +27,7 @@
 //! ```
 //!
 //! Pull-once: two round trips and one key derivation at open, nothing afterwards (no refresh, no
-//! cache, no retry). Restart the process to pick up a new version. Every failure to open is an
+//! cache, no background task). Restart the process to pick up a new version. Every failure to open is an
 //! error; the library never falls back to environment variables alone.
 //!
 //! The handle never prints a value: `Debug`, `Display` and `Serialize` give

@@ -209,7 +209,8 @@ impl Vault {
 
     // ----- metadata -------------------------------------------------------------------------
 
-    /// The generation recorded in `latest.manifest` when the handle was opened (0 when absent).
+    /// The generation recorded in `latest.manifest` (else `latest.meta`) when the handle was
+    /// opened; 0 when there is neither (nothing was rotated yet).
     #[must_use]
     pub fn generation(&self) -> u64 {
         self.generation
@@ -227,9 +228,9 @@ impl Vault {
         &self.env_name
     }
 
-    /// Read the current generation from the bucket (one GET of `latest.manifest`; no
-    /// passphrase, no key derivation). The handle itself never changes: restart to pick up a
-    /// new version.
+    /// Read the current generation from the bucket: a GET of `latest.manifest` (and of the
+    /// legacy `latest.meta` when there is none); no passphrase, no key derivation. The handle
+    /// itself never changes: restart to pick up a new version.
     ///
     /// # Errors
     /// [`Error::S3Unreachable`], or [`Error::BundleCorrupt`] for a malformed generation cell.
