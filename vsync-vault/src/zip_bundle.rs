@@ -239,17 +239,24 @@ fn deflate_shrinks(data: &[u8]) -> bool {
             Ok(())
         }
     }
+    /// Above this size only samples are test-compressed: deflating a large incompressible asset
+    /// (a certificate bundle, a key store) twice would dominate the push.
+    const SAMPLE: usize = 64 * 1024;
     if data.is_empty() {
         return false;
     }
-    let mut enc = flate2::write::DeflateEncoder::new(Count(0), flate2::Compression::new(6));
-    if enc.write_all(data).is_err() {
-        return false;
+    let shrinks = |part: &[u8], level: u32, needed: usize| {
+        let mut enc = flate2::write::DeflateEncoder::new(Count(0), flate2::Compression::new(level));
+        enc.write_all(part).is_ok() && enc.finish().is_ok_and(|c| c.0 < needed)
+    };
+    if data.len() <= 4 * SAMPLE {
+        return shrinks(data, 6, data.len());
     }
-    match enc.finish() {
-        Ok(count) => count.0 < data.len(),
-        Err(_) => false,
-    }
+    let mid = data.len() / 2;
+    // Require a 3% gain on the samples, so "barely compressible" data is stored.
+    [&data[..SAMPLE], &data[mid..mid + SAMPLE]]
+        .iter()
+        .all(|part| shrinks(part, 1, SAMPLE - SAMPLE * 3 / 100))
 }
 
 type FullOpts = zip::write::FullFileOptions<'static, 'static>;
