@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let vault = match vsync_runtime::Vault::open_blocking() {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("vsync: {e} [{}]", e.class());
+            eprintln!("print_sources: {e} [{}]", e.class());
             return ExitCode::FAILURE;
         }
     };

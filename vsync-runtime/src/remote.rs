@@ -106,7 +106,7 @@ pub(crate) fn parse_pointer(key: &str, body: &[u8]) -> Result<Option<String>, Er
         return Ok(None);
     }
     match std::str::from_utf8(text) {
-        Ok(ts) if vsync_crypto::rqem0001::is_bundle_ts(ts) => Ok(Some(ts.to_owned())),
+        Ok(ts) if vsync_vault::ts::is_bundle_ts(ts) => Ok(Some(ts.to_owned())),
         _ => Err(Error::corrupt(format!(
             "`{key}` does not hold a YYYYMMDD-HHMMSS timestamp"
         ))),
