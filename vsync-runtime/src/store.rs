@@ -40,14 +40,25 @@ fn fetch_error(e: StoreError) -> FetchError {
 
 /// The bucket of the config blob. Touches no network.
 pub(crate) fn default_fetcher(cfg: &RuntimeConfig) -> Result<Arc<dyn Fetcher>, Error> {
-    let spec = StoreSpec::from_upstream_s3(
-        &cfg.endpoint,
-        &cfg.region,
-        &cfg.bucket,
-        &cfg.access_key_id,
-        cfg.secret_access_key.expose(),
-        true,
-    );
+    // `vsync runtime-token` on a `file://` bucket (the embedded default) puts the folder URL in
+    // `endpoint`; everything else is S3.
+    let spec = if cfg.endpoint.starts_with("file://") {
+        StoreSpec::parse_url(&cfg.endpoint).map_err(|e| Error::S3Unreachable {
+            reason: Unreachable::Other,
+            location: redact_endpoint(&cfg.endpoint),
+            key: String::new(),
+            detail: e.to_string(),
+        })?
+    } else {
+        StoreSpec::from_upstream_s3(
+            &cfg.endpoint,
+            &cfg.region,
+            &cfg.bucket,
+            &cfg.access_key_id,
+            cfg.secret_access_key.expose(),
+            true,
+        )
+    };
     let bucket = Bucket::open(&spec).map_err(|e| Error::S3Unreachable {
         reason: Unreachable::Other,
         location: format!(

@@ -26,7 +26,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn main() {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let Some(endpoint) = var("VSYNC_TEST_S3_ENDPOINT") else {
-        eprintln!("push_pull bench: no S3 server; run `eval \"$(scripts/test-services env)\"` first");
+        eprintln!(
+            "push_pull bench: no S3 server; run `eval \"$(scripts/test-services env)\"` first"
+        );
         return;
     };
     let spec = StoreSpec::S3 {
@@ -45,17 +47,23 @@ async fn main() {
     let vf = "infra/vault/bench";
     let vault = dir.path().join(vf);
     std::fs::create_dir_all(&vault).unwrap();
-    let env: String = (0..200).map(|i| format!("KEY_{i:03}=value-{i:03}-{}\n", "x".repeat(40))).collect();
+    let env: String = (0..200)
+        .map(|i| format!("KEY_{i:03}=value-{i:03}-{}\n", "x".repeat(40)))
+        .collect();
     std::fs::write(vault.join(".env.bench"), env).unwrap();
     let mut asset = vec![0u8; 5 << 20];
     vsync_crypto::random::fill(&mut asset);
     std::fs::write(vault.join("asset.bin"), &asset).unwrap();
 
     let t = Instant::now();
-    let key = DerivedKey::derive("bench-key-text-bench-key-text-bench-key-tex=", "bench-salt-bench-salt-123");
+    let key = DerivedKey::derive(
+        "bench-key-text-bench-key-text-bench-key-tex=",
+        "bench-salt-bench-salt-123",
+    );
     let kdf = t.elapsed();
 
-    let (mut zip_t, mut seal_t, mut put_t, mut get_t, mut open_t, mut unzip_t) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut zip_t, mut seal_t, mut put_t, mut get_t, mut open_t, mut unzip_t) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut pointer = None;
     let mut last_ts: Option<String> = None;
     for _ in 0..ROUNDS {
@@ -67,7 +75,12 @@ async fn main() {
         let sealed = vsync_crypto::bundle::seal(&key, &ts, &zip).expect("seal");
         seal_t.push(ms(t.elapsed()));
         let t = Instant::now();
-        pointer = Some(remote.publish(&ts, sealed, pointer.as_ref()).await.expect("publish"));
+        pointer = Some(
+            remote
+                .publish(&ts, sealed, pointer.as_ref())
+                .await
+                .expect("publish"),
+        );
         put_t.push(ms(t.elapsed()));
         last_ts = Some(ts.clone());
 
@@ -80,12 +93,29 @@ async fn main() {
         open_t.push(ms(t.elapsed()));
         let out = tempfile::tempdir().unwrap();
         let t = Instant::now();
-        zip_bundle::extract_vault(&plain, &out.path().join("v"), &Default::default()).expect("extract");
+        zip_bundle::extract_vault(&plain, &out.path().join("v"), &Default::default())
+            .expect("extract");
         unzip_t.push(ms(t.elapsed()));
     }
-    let (z, s, p, g, o, u) = (median(zip_t), median(seal_t), median(put_t), median(get_t), median(open_t), median(unzip_t));
-    println!("push/pull of 200 keys + a 5 MiB asset against {} (median of {ROUNDS})", remote.bucket.label());
+    let (z, s, p, g, o, u) = (
+        median(zip_t),
+        median(seal_t),
+        median(put_t),
+        median(get_t),
+        median(open_t),
+        median(unzip_t),
+    );
+    println!(
+        "push/pull of 200 keys + a 5 MiB asset against {} (median of {ROUNDS})",
+        remote.bucket.label()
+    );
     println!("  key derivation (once per process) {:8.1} ms", ms(kdf));
-    println!("  push: zip {z:7.1} ms | seal+encrypt {s:7.1} ms | upload+pointer swap {p:7.1} ms | total w/o KDF {:7.1} ms", z + s + p);
-    println!("  pull: download {g:7.1} ms | decrypt+verify {o:7.1} ms | unzip {u:7.1} ms | total w/o KDF {:7.1} ms", g + o + u);
+    println!(
+        "  push: zip {z:7.1} ms | seal+encrypt {s:7.1} ms | upload+pointer swap {p:7.1} ms | total w/o KDF {:7.1} ms",
+        z + s + p
+    );
+    println!(
+        "  pull: download {g:7.1} ms | decrypt+verify {o:7.1} ms | unzip {u:7.1} ms | total w/o KDF {:7.1} ms",
+        g + o + u
+    );
 }

@@ -59,7 +59,7 @@ pub enum Command {
     /// Mint the VSYNC_CONFIG bootstrap blob for an app.
     RuntimeToken(RuntimeTokenArgs),
     /// Re-key the vault under a new random key.
-    RotatePassphrase(EnvFlagArg),
+    RotatePassphrase(RotateArgs),
     /// Offline health report for this repo on this machine.
     Status(StatusArgs),
     /// Print the bucket's audit log.
@@ -91,14 +91,6 @@ pub struct EnvArg {
     pub env: String,
 }
 
-/// A verb that takes the env as `--env`.
-#[derive(Debug, Args)]
-pub struct EnvFlagArg {
-    /// Environment name (`^[a-z][a-z0-9_-]*$`).
-    #[arg(long)]
-    pub env: String,
-}
-
 /// `vsync runtime-token`.
 #[derive(Debug, Args)]
 pub struct RuntimeTokenArgs {
@@ -108,6 +100,17 @@ pub struct RuntimeTokenArgs {
     /// Do not check that the bucket holds a pushed version.
     #[arg(long)]
     pub no_validate: bool,
+}
+
+/// `vsync rotate-passphrase`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    #[arg(long)]
+    pub env: String,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `vsync init`.

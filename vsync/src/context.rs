@@ -78,6 +78,8 @@ pub struct EnvContext {
     pub remote: Remote,
     /// Where the key comes from.
     pub key_source: KeySource,
+    /// The derived bundle key, computed at most once per process.
+    derived: tokio::sync::Mutex<Option<DerivedKey>>,
 }
 
 /// Where a verb gets the env's key.
@@ -208,6 +210,7 @@ impl EnvContext {
             config,
             remote,
             key_source: KeySource::Given(SecretText::new(pass.to_string())),
+            derived: tokio::sync::Mutex::new(None),
         })
     }
 }
@@ -247,6 +250,7 @@ impl EnvContext {
             config,
             remote,
             key_source: KeySource::Keychain,
+            derived: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -290,14 +294,70 @@ impl EnvContext {
         }
     }
 
-    /// Read the key and derive the bundle key (one PBKDF2 per process).
+    /// Read the key and derive the bundle key (one PBKDF2 per process, cached).
     pub async fn derived_key(&self) -> Result<DerivedKey, CliError> {
-        let key = self.key().await?;
-        let salt = self.config.encryption.salt.clone();
-        tokio::task::spawn_blocking(move || DerivedKey::derive(key.expose(), &salt))
-            .await
-            .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))
+        let mut slot = self.derived.lock().await;
+        if let Some(dk) = slot.as_ref() {
+            return Ok(dk.clone());
+        }
+        let dk = derive(self.key().await?, self.config.encryption.salt.clone()).await?;
+        *slot = Some(dk.clone());
+        Ok(dk)
     }
+
+    /// Decrypt and verify a version object. When the main key does not open it and a rotation
+    /// was interrupted after moving `latest` (a pending key exists and opens it), finish the
+    /// rotation: promote the pending key, then carry on.
+    pub async fn open_bundle(
+        &self,
+        object: &[u8],
+        ts: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+        let integrity = |e: vsync_crypto::CryptoError| {
+            CliError::from(vsync_vault::VaultError::Integrity {
+                class: e.class(),
+                reason: e.to_string(),
+            })
+        };
+        let dk = self.derived_key().await?;
+        let err = match vsync_crypto::bundle::open(&dk, object, ts) {
+            Ok(zip) => return Ok(zip),
+            Err(e) => e,
+        };
+        if err.class() != "WrongPassphraseError" || self.is_keyless() {
+            return Err(integrity(err));
+        }
+        let Ok(backend) = Backend::from_env() else {
+            return Err(integrity(err));
+        };
+        let pending = crate::commands::rotate::pending_account(&self.checkout.repo, &self.env);
+        let Ok(Some(text)) = keychain::get(backend, &pending).await else {
+            return Err(integrity(err));
+        };
+        let pending_dk = derive(
+            SecretText::new(text.to_string()),
+            self.config.encryption.salt.clone(),
+        )
+        .await?;
+        let zip =
+            vsync_crypto::bundle::open(&pending_dk, object, ts).map_err(|_| integrity(err))?;
+        keychain::set(backend, &self.account(), &text)
+            .await
+            .map_err(keychain_error)?;
+        let _ = keychain::delete(backend, &pending).await;
+        *self.derived.lock().await = Some(pending_dk);
+        crate::output::note(format!(
+            "finished an interrupted key rotation of {}: the new key is now in the keychain",
+            self.account()
+        ));
+        Ok(zip)
+    }
+}
+
+async fn derive(key: SecretText, salt: String) -> Result<DerivedKey, CliError> {
+    tokio::task::spawn_blocking(move || DerivedKey::derive(key.expose(), &salt))
+        .await
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))
 }
 
 /// Read the key of (repo, env) from the keychain, with errors that say what to do.

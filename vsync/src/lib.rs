@@ -98,7 +98,7 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
         Command::Import(a) => commands::share::import(a, repo).await,
         Command::Sync(_) => Err(not_implemented("sync")),
         Command::RuntimeToken(a) => commands::runtime_token::run(a, repo).await,
-        Command::RotatePassphrase(_) => Err(not_implemented("rotate-passphrase")),
+        Command::RotatePassphrase(a) => commands::rotate::run(a, repo).await,
         Command::Run(_) => Err(CliError::new(
             ExitKind::Failed,
             "internal: run is dispatched earlier",

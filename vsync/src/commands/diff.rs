@@ -57,18 +57,9 @@ fn compare<V: PartialEq>(old: &BTreeMap<String, V>, new: &BTreeMap<String, V>) -
     c
 }
 
-async fn remote_snapshot(
-    ctx: &EnvContext,
-    dk: &vsync_crypto::kdf::DerivedKey,
-    ts: &str,
-) -> Result<Snapshot, CliError> {
+async fn remote_snapshot(ctx: &EnvContext, ts: &str) -> Result<Snapshot, CliError> {
     let object = ctx.remote.fetch_version(ts).await?;
-    let zip = vsync_crypto::bundle::open(dk, &object, ts).map_err(|e| {
-        CliError::from(vsync_vault::VaultError::Integrity {
-            class: e.class(),
-            reason: e.to_string(),
-        })
-    })?;
+    let zip = ctx.open_bundle(&object, ts).await?;
     let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
     let text = bundle
         .env_file(&ctx.env)
@@ -104,13 +95,12 @@ fn local_snapshot(ctx: &EnvContext) -> Result<Snapshot, CliError> {
 /// Run `vsync diff`.
 pub async fn run(args: DiffArgs, flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let dk = ctx.derived_key().await?;
     let (old_label, old, new_label, new) = match (&args.from, &args.to) {
         (Some(from), Some(to)) => (
             from.clone(),
-            remote_snapshot(&ctx, &dk, from).await?,
+            remote_snapshot(&ctx, from).await?,
             to.clone(),
-            remote_snapshot(&ctx, &dk, to).await?,
+            remote_snapshot(&ctx, to).await?,
         ),
         _ => {
             let latest = ctx.remote.latest().await?.ok_or_else(|| {
@@ -120,7 +110,7 @@ pub async fn run(args: DiffArgs, flag_repo: Option<&str>, json_out: bool) -> Res
                 )
                 .with_hint(format!("vsync push {}", ctx.env))
             })?;
-            let remote = remote_snapshot(&ctx, &dk, &latest.ts).await?;
+            let remote = remote_snapshot(&ctx, &latest.ts).await?;
             (
                 format!("latest ({})", latest.ts),
                 remote,

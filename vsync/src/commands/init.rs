@@ -204,10 +204,9 @@ fn fill_store(
             secret_access_key: p.secret_access_key,
             extra: Default::default(),
         });
+        // The data lives under `<repo>/<env>/` whatever the profile's prefix (formats §17 item 2).
         config.init_profile = Some(name.to_owned());
-        if let Some(pre) = p.prefix {
-            config.prefix = Some(format!("{pre}{env}/"));
-        }
+        let _ = env;
         return Ok(());
     }
     let store = match args.store.clone() {

@@ -9,6 +9,7 @@ pub mod profile;
 pub mod pull;
 pub mod push;
 pub mod rollback;
+pub mod rotate;
 pub mod run_cmd;
 pub mod runtime_token;
 pub mod share;

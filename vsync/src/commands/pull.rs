@@ -73,13 +73,7 @@ pub async fn run(args: PullArgs, flag_repo: Option<&str>) -> Result<(), CliError
     };
 
     let object = ctx.remote.fetch_version(&ts).await?;
-    let dk = ctx.derived_key().await?;
-    let zip = vsync_crypto::bundle::open(&dk, &object, &ts).map_err(|e| {
-        CliError::from(vsync_vault::VaultError::Integrity {
-            class: e.class(),
-            reason: e.to_string(),
-        })
-    })?;
+    let zip = ctx.open_bundle(&object, &ts).await?;
 
     let parent = vault_dir
         .parent()

@@ -17,15 +17,10 @@ pub async fn run(args: RollbackArgs, flag_repo: Option<&str>) -> Result<(), CliE
         .with_hint(format!("list them with `vsync versions {}`", ctx.env)));
     }
     let pointer = ctx.remote.latest().await?;
-    let dk = ctx.derived_key().await?;
     let object = ctx.remote.fetch_version(&args.ts).await?;
-    let zip = vsync_crypto::bundle::open(&dk, &object, &args.ts).map_err(|e| {
-        CliError::from(vsync_vault::VaultError::Integrity {
-            class: e.class(),
-            reason: e.to_string(),
-        })
-    })?;
+    let zip = ctx.open_bundle(&object, &args.ts).await?;
     let ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));
+    let dk = ctx.derived_key().await?;
     let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip)
         .map_err(|e| CliError::new(ExitKind::Failed, format!("sealing failed: {e}")))?;
     let new = ctx.remote.publish(&ts, sealed, pointer.as_ref()).await?;

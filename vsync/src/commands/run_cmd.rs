@@ -21,13 +21,7 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         .with_hint(format!("vsync push {}", ctx.env))
     })?;
     let object = ctx.remote.fetch_version(&pointer.ts).await?;
-    let dk = ctx.derived_key().await?;
-    let zip = vsync_crypto::bundle::open(&dk, &object, &pointer.ts).map_err(|e| {
-        CliError::from(vsync_vault::VaultError::Integrity {
-            class: e.class(),
-            reason: e.to_string(),
-        })
-    })?;
+    let zip = ctx.open_bundle(&object, &pointer.ts).await?;
     let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
     let text = zeroize::Zeroizing::new(
         bundle

@@ -7,5 +7,6 @@ mod harness;
 mod daily;
 mod hostile;
 mod interop;
+mod rotate;
 mod s3;
 mod teams;
