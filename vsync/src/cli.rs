@@ -194,19 +194,51 @@ pub struct ProfileAddArgs {
 /// `vsync keystore …`.
 #[derive(Debug, Subcommand)]
 pub enum KeystoreCommand {
-    /// Every (repo, env) on this machine.
+    /// Every (repo, env) on this machine, and whether its key is present.
     List,
-    /// Bulk backup to a passphrase-sealed file.
-    Export {
-        /// Output file.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Restore from a bulk backup.
-    Import {
-        /// The keytree file.
-        file: PathBuf,
-    },
+    /// Bulk backup of selected pairs (config + key) to a passphrase-sealed .keytree file.
+    Export(KeystoreExportArgs),
+    /// Restore a .keytree file on this machine.
+    Import(KeystoreImportArgs),
+}
+
+/// `vsync keystore export`.
+#[derive(Debug, Args)]
+pub struct KeystoreExportArgs {
+    /// Every pair and every profile on this machine.
+    #[arg(long)]
+    pub all: bool,
+    /// Only these repos (repeatable).
+    #[arg(long = "only-repo", value_name = "REPO")]
+    pub only_repo: Vec<String>,
+    /// Only these envs (repeatable).
+    #[arg(long = "env", value_name = "ENV")]
+    pub env: Vec<String>,
+    /// Include the profiles (implied by --all).
+    #[arg(long)]
+    pub profiles: bool,
+    /// Output file (default `./<hostname>.keytree`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Read the passphrase from this file instead of generating one.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `vsync keystore import`.
+#[derive(Debug, Args)]
+pub struct KeystoreImportArgs {
+    /// The .keytree file.
+    pub file: PathBuf,
+    /// Read the passphrase from this file instead of prompting.
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Replace pairs and profiles that already exist here.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Audit controls shared by push, pull, import, export, rotate-passphrase.

@@ -93,7 +93,7 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
         Command::Doctor(a) => commands::doctor::run(a, repo, json).await,
         Command::Key(c) => commands::key::run(c, repo).await,
         Command::Completions(a) => completions(&a.shell),
-        Command::Keystore(_) => Err(not_implemented("keystore")),
+        Command::Keystore(c) => commands::keystore::run(c, json).await,
         Command::Export(a) => commands::share::export(a, repo).await,
         Command::Import(a) => commands::share::import(a, repo).await,
         Command::Sync(_) => Err(not_implemented("sync")),

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod doctor;
 pub mod init;
 pub mod key;
+pub mod keystore;
 pub mod profile;
 pub mod pull;
 pub mod push;

@@ -247,3 +247,79 @@ fn runtime_token_keyless_pull_and_run() {
     bad.vsync_in(d.path(), &["pull", "prod"], None).code(4);
     assert!(!d.path().join("infra").exists());
 }
+
+#[test]
+fn keystore_moves_every_pair_to_a_new_laptop() {
+    require_keychain!();
+    let mut a = World::new();
+    a.init("dev").ok();
+    a.init("prod").ok();
+    a.write_env("prod", &[("P", "prod-value-keystore")]);
+    a.vsync(&["push", "prod"]).ok();
+    let pass = "keytree-passphrase-long";
+    a.secret(pass);
+    let pf = pass_file(&a, pass);
+    let list = a.vsync(&["keystore", "list", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    a.vsync(&["keystore", "export"]).code(2); // a selection is mandatory
+    let tree = a.home.join("laptop.keytree");
+    a.vsync(&[
+        "keystore",
+        "export",
+        "--all",
+        "--out",
+        tree.to_str().unwrap(),
+        "--passphrase-file",
+        pf.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(mode(&tree), 0o600);
+    assert_eq!(&std::fs::read(&tree).unwrap()[..4], b"VKT1");
+
+    let b = machine_b(&a);
+    let bpf = pass_file(&b, "wrong-passphrase-here");
+    b.vsync(&[
+        "keystore",
+        "import",
+        tree.to_str().unwrap(),
+        "--passphrase-file",
+        bpf.to_str().unwrap(),
+    ])
+    .code(4);
+    assert!(
+        b.vsync(&["keystore", "list", "--json"]).ok().stdout.trim() == "[]",
+        "nothing written on a wrong passphrase"
+    );
+    let bpf = pass_file(&b, pass);
+    b.vsync(&[
+        "keystore",
+        "import",
+        tree.to_str().unwrap(),
+        "--passphrase-file",
+        bpf.to_str().unwrap(),
+    ])
+    .ok();
+    let v: serde_json::Value =
+        serde_json::from_str(&b.vsync(&["keystore", "list", "--json"]).ok().stdout).unwrap();
+    assert!(
+        v.as_array().unwrap().iter().all(|r| r["key"] == true),
+        "{v}"
+    );
+    b.vsync(&["pull", "prod"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(b.vault("prod").join(".env.prod")).unwrap(),
+        "P=prod-value-keystore\n"
+    );
+    // a second import skips what is there
+    let r = b
+        .vsync(&[
+            "keystore",
+            "import",
+            tree.to_str().unwrap(),
+            "--passphrase-file",
+            bpf.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(r.stdout.contains("skipped"), "{}", r.stdout);
+}
