@@ -14,6 +14,7 @@ pub mod keychain;
 pub mod local;
 pub mod output;
 pub mod passphrase;
+pub mod reference;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -104,8 +105,24 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
             "internal: run is dispatched earlier",
         )),
         Command::Plugins(_) => Err(not_implemented("plugins")),
-        Command::Docs(_) => Err(not_implemented("docs")),
+        Command::Docs(a) => docs(a.topic.as_deref()),
     }
+}
+
+fn docs(topic: Option<&str>) -> Result<(), CliError> {
+    let text = match topic.unwrap_or("quickstart") {
+        "quickstart" => include_str!("../../docs/quickstart.md").to_owned(),
+        "security" => include_str!("../../docs/security.md").to_owned(),
+        "cli" | "reference" => reference::markdown(),
+        other => {
+            return Err(
+                CliError::new(ExitKind::Usage, format!("no guide called {other:?}"))
+                    .with_hint("vsync docs quickstart | security | cli"),
+            );
+        }
+    };
+    output::line(text.trim_end());
+    Ok(())
 }
 
 fn completions(shell: &str) -> Result<(), CliError> {
