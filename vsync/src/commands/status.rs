@@ -30,12 +30,48 @@ pub fn known_envs(base: &std::path::Path, repo: &str) -> Vec<String> {
     envs
 }
 
+/// Keyless mode (CI): report the one env the runtime token names, from the bucket.
+async fn keyless(flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
+    let (blob, _) = context::keyless_inputs()?
+        .ok_or_else(|| CliError::new(ExitKind::Usage, "keyless inputs vanished"))?;
+    let env = vsync_crypto::cfg_blob::decode(&blob)
+        .map_err(|e| {
+            CliError::new(
+                ExitKind::Usage,
+                format!("VSYNC_CONFIG is not a usable runtime token ({})", e.class()),
+            )
+        })?
+        .env;
+    let ctx = EnvContext::for_read(flag_repo, &env)?;
+    let latest = ctx.remote.latest().await?.map(|p| p.ts);
+    let generation = ctx
+        .remote
+        .read_manifest()
+        .await?
+        .map_or(0, |c| c.manifest.current_gen());
+    if json_out {
+        output::json(
+            &json!({"mode": "keyless", "repo": ctx.checkout.repo, "env": env, "latest": latest, "generation": generation}),
+        );
+    } else {
+        output::line(format!(
+            "keyless mode (VSYNC_CONFIG): {}/{env}, latest {}, generation {generation}",
+            ctx.checkout.repo,
+            latest.as_deref().unwrap_or("(nothing pushed)")
+        ));
+    }
+    Ok(())
+}
+
 /// Run `vsync status`.
 pub async fn run(
     args: StatusArgs,
     flag_repo: Option<&str>,
     json_out: bool,
 ) -> Result<(), CliError> {
+    if context::keyless_inputs()?.is_some() {
+        return keyless(flag_repo, json_out).await;
+    }
     let checkout = context::checkout(flag_repo)?;
     let base = context::base_dir()?;
     let backend = Backend::from_env().ok();

@@ -270,3 +270,52 @@ fn profile_add_reads_secret_from_stdin_and_show_masks_it() {
     w.vsync(&["profile", "remove", "ci", "--yes"]).ok();
     assert!(!p.exists());
 }
+
+#[test]
+fn pull_an_older_version_diff_two_versions_and_use_links_env() {
+    require_keychain!();
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("A", "first-aaa")]);
+    w.vsync(&["push", "dev"]).ok();
+    let v1 = serde_json::from_str::<serde_json::Value>(
+        &w.vsync(&["versions", "dev", "--json"]).ok().stdout,
+    )
+    .unwrap()["latest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.write_env("dev", &[("A", "second-bbb"), ("B", "new-ccc")]);
+    w.vsync(&["push", "dev"]).ok();
+    let v2 = serde_json::from_str::<serde_json::Value>(
+        &w.vsync(&["versions", "dev", "--json"]).ok().stdout,
+    )
+    .unwrap()["latest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = w
+        .vsync(&["diff", "dev", "--from", &v1, "--to", &v2, "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+    assert_eq!(v["keys"]["added"], serde_json::json!(["B"]));
+    assert_eq!(v["keys"]["changed"], serde_json::json!(["A"]));
+    w.vsync(&["pull", "dev", "--version", &v1]).ok();
+    assert_eq!(
+        std::fs::read_to_string(w.vault("dev").join(".env.dev")).unwrap(),
+        "A=first-aaa\n"
+    );
+    w.vsync(&["pull", "dev", "--version", "not-a-ts"]).code(2);
+    // use: ./.env points at the vault's env file
+    w.vsync(&["use", "dev"]).ok();
+    let link = std::fs::read_link(w.repo_dir.join(".env")).unwrap();
+    assert_eq!(link, std::path::Path::new("infra/vault/dev/.env.dev"));
+    std::fs::remove_file(w.repo_dir.join(".env")).unwrap();
+    std::fs::write(w.repo_dir.join(".env"), "LOCAL=1\n").unwrap();
+    w.vsync(&["use", "dev"]).code(5);
+    assert_eq!(
+        std::fs::read_to_string(w.repo_dir.join(".env")).unwrap(),
+        "LOCAL=1\n",
+        "a regular .env is never touched"
+    );
+}

@@ -198,6 +198,15 @@ fn runtime_token_keyless_pull_and_run() {
         std::fs::read_to_string(a.vault("prod").join(".env.prod")).unwrap()
     );
 
+    let st = ci.vsync_in(ci_dir.path(), &["status", "--json"], None).ok();
+    let sv: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    assert_eq!(sv["mode"], "keyless");
+    assert!(sv["latest"].as_str().is_some_and(|t| t.len() == 15), "{sv}");
+    let d = ci
+        .vsync_in(ci_dir.path(), &["diff", "prod", "--json"], None)
+        .ok();
+    assert!(d.stdout.contains("\"added\": []"), "{}", d.stdout);
+
     let script = "test \"$APP_SECRET\" = keyless-secret-31337 && test -f \"$VSYNC_ASSET_DIR/cert.pem\" && echo \"$VSYNC_ASSET_DIR\" > asset_dir.txt && exit 7";
     let r = ci.vsync_in(
         ci_dir.path(),
