@@ -1,4 +1,375 @@
-//! The `hashivault` destination for `vsync sync`. Not implemented yet: the fan-out issue fills it.
+//! vsync destination `hashivault`: HashiCorp Vault / OpenBao KV (v2 by default, v1 on request).
+//!
+//! The whole env map is one secret at `mount`/`path`. KV v2 writes are check-and-set: the current
+//! version is read, the plan is re-checked against it, and the new map is written with `cas` = that
+//! version, so a concurrent writer is reported as `Conflict` instead of being overwritten.
+//! Keys removed from the env file stay in the secret unless the run prunes (then the full-map write
+//! drops them).
 
-/// The id users pass to `vsync sync --to`.
-pub const ID: &str = "hashivault";
+mod core;
+
+pub use crate::core::{KvVersion, VaultConfig};
+
+use std::collections::BTreeMap;
+
+use crate::core::{Remote, VaultBackend};
+use vsync_dest_api::{
+    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, DestErrorKind, Destination,
+    ItemOutcome, Plan, PlanOptions, RemoteName, Routing, RoutingField, RoutingSchema, SecretBytes,
+    SecretItem, WriteMode,
+};
+
+/// Where configuration values come from: the process environment, or a fixed map (tests).
+#[derive(Clone, Debug, Default)]
+pub enum EnvSource {
+    #[default]
+    Process,
+    Fixed(BTreeMap<String, String>),
+}
+
+impl EnvSource {
+    pub fn get(&self, name: &str) -> Option<String> {
+        match self {
+            EnvSource::Process => std::env::var(name).ok(),
+            EnvSource::Fixed(m) => m.get(name).cloned(),
+        }
+        .filter(|v| !v.is_empty())
+    }
+}
+
+/// The `hashivault` destination.
+#[derive(Clone, Debug, Default)]
+pub struct HashiVault {
+    env: EnvSource,
+}
+
+impl HashiVault {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Reads `VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE` from `env` instead of the process.
+    pub fn with_env(env: EnvSource) -> Self {
+        Self { env }
+    }
+
+    fn backend(&self, routing: &Routing) -> Result<VaultBackend, DestError> {
+        let cfg = VaultConfig::from_routing(routing, &self.env)?;
+        VaultBackend::new(cfg)
+    }
+}
+
+fn value_str(item: &SecretItem) -> Result<&str, DestError> {
+    item.value.expose_str().ok_or_else(|| {
+        DestError::new(
+            DestErrorKind::InvalidValue,
+            "Vault KV values must be UTF-8 text",
+        )
+        .with_key(&item.key)
+    })
+}
+
+const VERSION_TAG: &str = " (version ";
+
+/// The KV version a plan made by [`HashiVault::plan`] saw, from its routing summary.
+fn plan_version(plan: &Plan) -> Option<u64> {
+    let s = plan.routing_summary.strip_suffix(')')?;
+    let i = s.rfind(VERSION_TAG)?;
+    s[i + VERSION_TAG.len()..].parse().ok()
+}
+
+/// Classifies every item against the remote map; remote keys without an item become `Delete`
+/// only when pruning.
+fn classify(remote: &Remote, items: &[SecretItem], prune: bool) -> Result<Vec<Change>, DestError> {
+    let mut changes = Vec::with_capacity(items.len());
+    for item in items {
+        let v = value_str(item)?;
+        let op = match remote.map.get(&item.key) {
+            None => ChangeOp::Create,
+            Some(cur) if cur == v => ChangeOp::Unchanged,
+            Some(_) => ChangeOp::Update,
+        };
+        changes.push(Change {
+            source_key: Some(item.key.clone()),
+            remote: RemoteName(item.key.clone()),
+            op,
+        });
+    }
+    if prune {
+        for k in remote.map.keys() {
+            if !items.iter().any(|i| &i.key == k) {
+                changes.push(Change {
+                    source_key: None,
+                    remote: RemoteName(k.clone()),
+                    op: ChangeOp::Delete,
+                });
+            }
+        }
+    }
+    Ok(changes)
+}
+
+#[async_trait::async_trait]
+impl Destination for HashiVault {
+    fn id(&self) -> &str {
+        "hashivault"
+    }
+    fn display_name(&self) -> &str {
+        "HashiCorp Vault"
+    }
+    fn capabilities(&self, routing: &Routing) -> Capabilities {
+        let v2 = VaultConfig::from_routing(routing, &self.env)
+            .map(|c| c.kv == KvVersion::V2)
+            .unwrap_or(true);
+        Capabilities {
+            write_mode: WriteMode::BulkAtomic,
+            can_list: true,
+            can_read_values: true,
+            can_delete: true,
+            versioned: v2,
+            binary_values: false,
+            max_value_bytes: None,
+            max_concurrency: Some(1),
+            requests_per_second: None,
+            case_insensitive_names: false,
+        }
+    }
+
+    fn routing_schema(&self) -> RoutingSchema {
+        let f = |name: &str,
+                 flag: &str,
+                 aliases: &[&str],
+                 prompt: &str,
+                 default: Option<&str>,
+                 required: bool| {
+            RoutingField {
+                name: name.into(),
+                required,
+                flag: flag.into(),
+                aliases: aliases.iter().map(|s| (*s).to_string()).collect(),
+                prompt: prompt.into(),
+                default: default.map(Into::into),
+            }
+        };
+        vec![
+            f(
+                "addr",
+                "vault-addr",
+                &["hashivault-addr"],
+                "Vault address (else VAULT_ADDR)",
+                None,
+                false,
+            ),
+            f(
+                "mount",
+                "vault-mount",
+                &["hashivault-mount"],
+                "KV mount",
+                Some("secret"),
+                false,
+            ),
+            f(
+                "secretPath",
+                "vault-path",
+                &["hashivault-path"],
+                "Secret path inside the mount",
+                None,
+                true,
+            ),
+            f(
+                "kv_version",
+                "hashivault-kv-version",
+                &[],
+                "KV engine version (2 or 1)",
+                Some("2"),
+                false,
+            ),
+            f(
+                "namespace",
+                "hashivault-namespace",
+                &[],
+                "Vault namespace (else VAULT_NAMESPACE)",
+                None,
+                false,
+            ),
+        ]
+    }
+
+    fn routing_summary(&self, routing: &Routing) -> String {
+        VaultConfig::from_routing(routing, &self.env)
+            .map(|c| c.display())
+            .unwrap_or_else(|e| e.message)
+    }
+
+    fn map_name(&self, _routing: &Routing, key: &str) -> Result<RemoteName, DestError> {
+        if key.is_empty() {
+            return Err(DestError::new(DestErrorKind::InvalidName, "empty key").with_key(key));
+        }
+        Ok(RemoteName(key.to_string()))
+    }
+
+    async fn preflight(&self, routing: &Routing, _ctx: &Ctx) -> Result<(), DestError> {
+        self.backend(routing)?.read().await.map(|_| ())
+    }
+
+    async fn list(
+        &self,
+        routing: &Routing,
+        _ctx: &Ctx,
+    ) -> Result<Option<Vec<RemoteName>>, DestError> {
+        let remote = self.backend(routing)?.read().await?;
+        Ok(Some(remote.map.keys().cloned().map(RemoteName).collect()))
+    }
+
+    async fn plan(
+        &self,
+        routing: &Routing,
+        items: &[SecretItem],
+        opts: &PlanOptions,
+        _ctx: &Ctx,
+    ) -> Result<Plan, DestError> {
+        let backend = self.backend(routing)?;
+        let remote = backend.read().await?;
+        let changes = classify(&remote, items, opts.prune)?;
+        let mut warnings = Vec::new();
+        if !opts.prune {
+            let extra: Vec<&str> = remote
+                .map
+                .keys()
+                .filter(|k| !items.iter().any(|i| &i.key == *k))
+                .map(String::as_str)
+                .collect();
+            if !extra.is_empty() {
+                warnings.push(format!(
+                    "{} key(s) at {} are not in the env file and are kept (use --prune to drop them): {}",
+                    extra.len(),
+                    backend.cfg.display(),
+                    extra.join(", ")
+                ));
+            }
+        }
+        Ok(Plan {
+            target: self.id().to_string(),
+            // apply_bulk writes with check-and-set against this version (see plan_version)
+            routing_summary: format!("{}{VERSION_TAG}{})", backend.cfg.display(), remote.version),
+            changes,
+            warnings,
+        })
+    }
+
+    async fn read_values(
+        &self,
+        routing: &Routing,
+        names: &[RemoteName],
+        _ctx: &Ctx,
+    ) -> Result<Option<BTreeMap<RemoteName, SecretBytes>>, DestError> {
+        let remote = self.backend(routing)?.read().await?;
+        Ok(Some(
+            names
+                .iter()
+                .filter_map(|n| {
+                    remote
+                        .map
+                        .get(&n.0)
+                        .map(|v| (n.clone(), SecretBytes::from_str_value(v)))
+                })
+                .collect(),
+        ))
+    }
+
+    async fn apply_bulk(
+        &self,
+        routing: &Routing,
+        plan: &Plan,
+        items: &[SecretItem],
+        _ctx: &Ctx,
+    ) -> Result<ApplyReport, DestError> {
+        let backend = self.backend(routing)?;
+        let deletes: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.op == ChangeOp::Delete)
+            .map(|c| c.remote.0.as_str())
+            .collect();
+        // Fresh read: its map decides each key's op; the version the plan saw is the
+        // check-and-set guard, so a write between plan and apply is a Conflict, not overwritten.
+        let remote = backend.read().await?;
+        if let Some(planned) = plan_version(plan)
+            && planned != remote.version
+        {
+            let e = DestError::new(
+                DestErrorKind::Conflict,
+                format!(
+                    "{} was written by someone else since the plan (version {planned} -> {}); nothing written, run the sync again",
+                    backend.cfg.display(),
+                    remote.version
+                ),
+            );
+            return Ok(ApplyReport {
+                outcomes: plan
+                    .changes
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.remote.clone(),
+                            ItemOutcome::Failed(e.clone().with_key(&c.remote.0)),
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        let now = classify(&remote, items, false)?;
+        let mut map = remote.map.clone();
+        for k in &deletes {
+            map.remove(*k);
+        }
+        for item in items {
+            map.insert(item.key.clone(), value_str(item)?.to_string());
+        }
+        let op_of = |name: &RemoteName| -> ChangeOp {
+            if deletes.contains(&name.0.as_str()) {
+                return ChangeOp::Delete;
+            }
+            now.iter()
+                .find(|c| &c.remote == name)
+                .map(|c| c.op)
+                .unwrap_or(ChangeOp::Unchanged)
+        };
+        let names: Vec<RemoteName> = plan.changes.iter().map(|c| c.remote.clone()).collect();
+        let res = if remote.exists && map == remote.map {
+            Ok(()) // nothing to write: no new version
+        } else {
+            backend.write(&map, remote.version).await
+        };
+        Ok(ApplyReport {
+            outcomes: names
+                .into_iter()
+                .map(|n| {
+                    let out = match &res {
+                        Ok(()) => ItemOutcome::Ok(op_of(&n)),
+                        Err(e) => ItemOutcome::Failed(e.clone().with_key(&n.0)),
+                    };
+                    (n, out)
+                })
+                .collect(),
+        })
+    }
+
+    async fn delete_one(
+        &self,
+        routing: &Routing,
+        name: &RemoteName,
+        _ctx: &Ctx,
+    ) -> Result<(), DestError> {
+        let backend = self.backend(routing)?;
+        let remote = backend.read().await?;
+        if !remote.map.contains_key(&name.0) {
+            return Ok(());
+        }
+        let mut map = remote.map.clone();
+        map.remove(&name.0);
+        backend
+            .write(&map, remote.version)
+            .await
+            .map_err(|e| e.with_key(&name.0))
+    }
+}
