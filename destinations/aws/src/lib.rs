@@ -1,4 +1,568 @@
-//! The `aws` destination for `vsync sync`. Not implemented yet: the fan-out issue fills it.
+//! vsync destination `aws`: AWS Secrets Manager through `aws-sdk-secretsmanager`.
+//!
+//! Default mode: one secret per key, named `secret_prefix + KEY` (per-key writes). `mode=json` with
+//! `secret_name=` keeps one secret holding a JSON object of all keys (bulk). Region, credentials and
+//! `AWS_ENDPOINT_URL` come from the standard AWS chain. Secrets this destination creates carry the tag
+//! `managed-by=vsync`. A secret scheduled for deletion is reported as `Conflict`, never restored.
+//! Prune lists names under a non-empty prefix and schedules their deletion (recovery window kept).
 
-/// The id users pass to `vsync sync --to`.
-pub const ID: &str = "aws";
+mod core;
+
+pub use crate::core::{AwsConfig, AwsMode, StaticCredentials};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::core::Current;
+use vsync_dest_api::{
+    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, DestErrorKind, Destination,
+    ItemOutcome, Plan, PlanOptions, RemoteName, Routing, RoutingField, RoutingSchema, SecretBytes,
+    SecretItem, WriteMode,
+};
+
+/// Where configuration values come from: the process environment, or a fixed map (tests).
+#[derive(Clone, Debug, Default)]
+pub enum EnvSource {
+    #[default]
+    Process,
+    Fixed(BTreeMap<String, String>),
+}
+
+impl EnvSource {
+    pub fn get(&self, name: &str) -> Option<String> {
+        match self {
+            EnvSource::Process => std::env::var(name).ok(),
+            EnvSource::Fixed(m) => m.get(name).cloned(),
+        }
+        .filter(|v| !v.is_empty())
+    }
+}
+
+/// The `aws` destination.
+#[derive(Clone, Debug, Default)]
+pub struct AwsSecretsManager {
+    env: EnvSource,
+    creds: Option<StaticCredentials>,
+}
+
+const NAME_MAX: usize = 512;
+const VALUE_MAX: usize = 65_536;
+
+impl AwsSecretsManager {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Fixed settings instead of the process environment, and static credentials instead of the
+    /// AWS chain (tests against moto).
+    pub fn with_overrides(env: EnvSource, creds: Option<StaticCredentials>) -> Self {
+        Self { env, creds }
+    }
+
+    fn config(&self, routing: &Routing) -> Result<AwsConfig, DestError> {
+        AwsConfig::from_routing(routing, &self.env)
+    }
+
+    async fn client(&self, cfg: &AwsConfig) -> Result<aws_sdk_secretsmanager::Client, DestError> {
+        core::client(cfg, self.creds.as_ref()).await
+    }
+}
+
+fn value_str(item: &SecretItem) -> Result<&str, DestError> {
+    let v = item.value.expose_str().ok_or_else(|| {
+        DestError::new(
+            DestErrorKind::InvalidValue,
+            "AWS SecretString values must be UTF-8 text",
+        )
+        .with_key(&item.key)
+    })?;
+    if v.len() > VALUE_MAX {
+        return Err(DestError::new(
+            DestErrorKind::InvalidValue,
+            format!(
+                "value of {} is larger than 64 KiB (the AWS limit)",
+                item.key
+            ),
+        )
+        .with_key(&item.key));
+    }
+    Ok(v)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= NAME_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b))
+}
+
+fn classify_map(
+    remote: &BTreeMap<String, String>,
+    items: &[SecretItem],
+    prune: bool,
+) -> Result<Vec<Change>, DestError> {
+    let mut changes = Vec::new();
+    for item in items {
+        let v = value_str(item)?;
+        let op = match remote.get(&item.key) {
+            None => ChangeOp::Create,
+            Some(cur) if cur == v => ChangeOp::Unchanged,
+            Some(_) => ChangeOp::Update,
+        };
+        changes.push(Change {
+            source_key: Some(item.key.clone()),
+            remote: RemoteName(item.key.clone()),
+            op,
+        });
+    }
+    if prune {
+        for k in remote
+            .keys()
+            .filter(|k| !items.iter().any(|i| &i.key == *k))
+        {
+            changes.push(Change {
+                source_key: None,
+                remote: RemoteName(k.clone()),
+                op: ChangeOp::Delete,
+            });
+        }
+    }
+    Ok(changes)
+}
+
+#[async_trait::async_trait]
+impl Destination for AwsSecretsManager {
+    fn id(&self) -> &str {
+        "aws"
+    }
+    fn display_name(&self) -> &str {
+        "AWS Secrets Manager"
+    }
+    fn capabilities(&self, routing: &Routing) -> Capabilities {
+        let json = matches!(
+            self.config(routing).map(|c| c.mode),
+            Ok(AwsMode::Json { .. })
+        );
+        Capabilities {
+            write_mode: if json {
+                WriteMode::BulkAtomic
+            } else {
+                WriteMode::PerKey
+            },
+            can_list: true,
+            can_read_values: true,
+            can_delete: true,
+            versioned: true,
+            binary_values: false,
+            max_value_bytes: Some(VALUE_MAX),
+            max_concurrency: Some(6),
+            requests_per_second: Some(40.0),
+            case_insensitive_names: false,
+        }
+    }
+
+    fn routing_schema(&self) -> RoutingSchema {
+        let f = |name: &str, flag: &str, aliases: &[&str], prompt: &str, default: Option<&str>| {
+            RoutingField {
+                name: name.into(),
+                required: false,
+                flag: flag.into(),
+                aliases: aliases.iter().map(|s| (*s).to_string()).collect(),
+                prompt: prompt.into(),
+                default: default.map(Into::into),
+            }
+        };
+        vec![
+            f(
+                "region",
+                "aws-region",
+                &[],
+                "AWS region (else the AWS chain: AWS_REGION, profile)",
+                None,
+            ),
+            f(
+                "secretPrefix",
+                "aws-secret-prefix",
+                &["aws-prefix"],
+                "Prefix for secret names, e.g. myapp/prod/",
+                None,
+            ),
+            f(
+                "mode",
+                "aws-mode",
+                &[],
+                "per-key (one secret per key) or json (one JSON secret)",
+                Some("per-key"),
+            ),
+            f(
+                "secret_name",
+                "aws-secret-name",
+                &[],
+                "Secret name for mode=json",
+                None,
+            ),
+            f(
+                "kms_key_id",
+                "aws-kms-key-id",
+                &[],
+                "KMS key for created secrets",
+                None,
+            ),
+        ]
+    }
+
+    fn routing_summary(&self, routing: &Routing) -> String {
+        self.config(routing)
+            .map(|c| c.display())
+            .unwrap_or_else(|e| e.message)
+    }
+
+    fn map_name(&self, routing: &Routing, key: &str) -> Result<RemoteName, DestError> {
+        let cfg = self.config(routing)?;
+        let name = match &cfg.mode {
+            AwsMode::PerKey { prefix } => format!("{prefix}{key}"),
+            AwsMode::Json { .. } => {
+                if key.is_empty() {
+                    return Err(
+                        DestError::new(DestErrorKind::InvalidName, "empty key").with_key(key)
+                    );
+                }
+                return Ok(RemoteName(key.to_string()));
+            }
+        };
+        if !valid_name(&name) {
+            return Err(DestError::new(
+                DestErrorKind::InvalidName,
+                format!("{name:?} is not a valid AWS secret name (letters, digits, /_+=.@- ; at most 512)"),
+            )
+            .with_key(key));
+        }
+        Ok(RemoteName(name))
+    }
+
+    async fn preflight(&self, routing: &Routing, _ctx: &Ctx) -> Result<(), DestError> {
+        let cfg = self.config(routing)?;
+        let c = self.client(&cfg).await?;
+        c.list_secrets()
+            .max_results(1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| core::map_sdk(e, &cfg.display(), "list"))
+    }
+
+    async fn list(
+        &self,
+        routing: &Routing,
+        _ctx: &Ctx,
+    ) -> Result<Option<Vec<RemoteName>>, DestError> {
+        let cfg = self.config(routing)?;
+        let c = self.client(&cfg).await?;
+        match &cfg.mode {
+            AwsMode::PerKey { prefix } => {
+                if prefix.is_empty() {
+                    // no managed scope without a prefix: never enumerate the whole account
+                    return Ok(None);
+                }
+                Ok(Some(
+                    core::list_prefix(&c, prefix)
+                        .await?
+                        .into_iter()
+                        .map(RemoteName)
+                        .collect(),
+                ))
+            }
+            AwsMode::Json { secret_name } => match core::get_value(&c, secret_name).await? {
+                Current::Missing => Ok(Some(Vec::new())),
+                Current::PendingDeletion => Err(core::pending_deletion(secret_name)),
+                Current::Value(s) => Ok(Some(
+                    core::parse_json_map(secret_name, &s)?
+                        .into_keys()
+                        .map(RemoteName)
+                        .collect(),
+                )),
+            },
+        }
+    }
+
+    async fn plan(
+        &self,
+        routing: &Routing,
+        items: &[SecretItem],
+        opts: &PlanOptions,
+        _ctx: &Ctx,
+    ) -> Result<Plan, DestError> {
+        let cfg = self.config(routing)?;
+        let c = self.client(&cfg).await?;
+        let mut warnings = Vec::new();
+        let changes = match &cfg.mode {
+            AwsMode::PerKey { prefix } => {
+                if opts.prune && prefix.is_empty() {
+                    return Err(DestError::new(
+                        DestErrorKind::Unsupported,
+                        "aws: --prune needs a non-empty secret prefix (--aws-secret-prefix), so only vsync's names can be deleted",
+                    ));
+                }
+                let mut changes = Vec::with_capacity(items.len());
+                let mut wanted = BTreeSet::new();
+                for item in items {
+                    let name = self.map_name(routing, &item.key)?.0;
+                    let v = value_str(item)?;
+                    let op = match core::get_value(&c, &name).await? {
+                        Current::Missing => ChangeOp::Create,
+                        Current::PendingDeletion => {
+                            warnings.push(format!(
+                                "{name} is scheduled for deletion; it will fail until restored"
+                            ));
+                            ChangeOp::Upsert
+                        }
+                        Current::Value(cur) if cur == v => ChangeOp::Unchanged,
+                        Current::Value(_) => ChangeOp::Update,
+                    };
+                    wanted.insert(name.clone());
+                    changes.push(Change {
+                        source_key: Some(item.key.clone()),
+                        remote: RemoteName(name),
+                        op,
+                    });
+                }
+                if opts.prune {
+                    for n in core::list_prefix(&c, prefix).await? {
+                        if !wanted.contains(&n) {
+                            changes.push(Change {
+                                source_key: None,
+                                remote: RemoteName(n),
+                                op: ChangeOp::Delete,
+                            });
+                        }
+                    }
+                }
+                changes
+            }
+            AwsMode::Json { secret_name } => {
+                let remote = match core::get_value(&c, secret_name).await? {
+                    Current::Missing => BTreeMap::new(),
+                    Current::PendingDeletion => return Err(core::pending_deletion(secret_name)),
+                    Current::Value(s) => core::parse_json_map(secret_name, &s)?,
+                };
+                if !opts.prune {
+                    let extra: Vec<&str> = remote
+                        .keys()
+                        .filter(|k| !items.iter().any(|i| &i.key == *k))
+                        .map(String::as_str)
+                        .collect();
+                    if !extra.is_empty() {
+                        warnings.push(format!(
+                            "{} key(s) in {secret_name} are not in the env file and are kept (use --prune to drop them): {}",
+                            extra.len(),
+                            extra.join(", ")
+                        ));
+                    }
+                }
+                classify_map(&remote, items, opts.prune)?
+            }
+        };
+        Ok(Plan {
+            target: self.id().to_string(),
+            routing_summary: cfg.display(),
+            changes,
+            warnings,
+        })
+    }
+
+    async fn read_values(
+        &self,
+        routing: &Routing,
+        names: &[RemoteName],
+        _ctx: &Ctx,
+    ) -> Result<Option<BTreeMap<RemoteName, SecretBytes>>, DestError> {
+        let cfg = self.config(routing)?;
+        let c = self.client(&cfg).await?;
+        let mut out = BTreeMap::new();
+        match &cfg.mode {
+            AwsMode::PerKey { .. } => {
+                for n in names {
+                    if let Current::Value(v) = core::get_value(&c, &n.0).await? {
+                        out.insert(n.clone(), SecretBytes::from_str_value(&v));
+                    }
+                }
+            }
+            AwsMode::Json { secret_name } => {
+                if let Current::Value(s) = core::get_value(&c, secret_name).await? {
+                    let map = core::parse_json_map(secret_name, &s)?;
+                    for n in names {
+                        if let Some(v) = map.get(&n.0) {
+                            out.insert(n.clone(), SecretBytes::from_str_value(v));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
+    async fn delete_one(
+        &self,
+        routing: &Routing,
+        name: &RemoteName,
+        _ctx: &Ctx,
+    ) -> Result<(), DestError> {
+        let cfg = self.config(routing)?;
+        let c = self.client(&cfg).await?;
+        match &cfg.mode {
+            AwsMode::PerKey { prefix } => {
+                if prefix.is_empty() || !name.0.starts_with(prefix.as_str()) {
+                    return Err(DestError::new(
+                        DestErrorKind::Unsupported,
+                        format!("refusing to delete {name}: prune needs a non-empty secret prefix and only deletes names under it"),
+                    )
+                    .with_key(&name.0));
+                }
+                core::delete(&c, &name.0).await
+            }
+            AwsMode::Json { secret_name } => {
+                let mut map = match core::get_value(&c, secret_name).await? {
+                    Current::Value(s) => core::parse_json_map(secret_name, &s)?,
+                    Current::Missing => return Ok(()),
+                    Current::PendingDeletion => return Err(core::pending_deletion(secret_name)),
+                };
+                if map.remove(&name.0).is_none() {
+                    return Ok(());
+                }
+                let body = serde_json::to_string(&map)
+                    .map_err(|e| DestError::internal(format!("encoding {secret_name}: {e}")))?;
+                core::put(&c, &cfg, secret_name, &body).await.map(|_| ())
+            }
+        }
+    }
+
+    async fn apply_one(
+        &self,
+        routing: &Routing,
+        change: &Change,
+        item: Option<&SecretItem>,
+        _ctx: &Ctx,
+    ) -> Result<ChangeOp, DestError> {
+        let cfg = self.config(routing)?;
+        let name = change.remote.0.as_str();
+        match (&change.op, &cfg.mode) {
+            (_, AwsMode::Json { .. }) => Err(DestError::new(
+                DestErrorKind::Unsupported,
+                "aws mode=json writes the whole map at once (apply_bulk)",
+            )),
+            (ChangeOp::Unchanged, _) => Ok(ChangeOp::Unchanged),
+            (ChangeOp::Delete, AwsMode::PerKey { prefix }) => {
+                if prefix.is_empty() || !name.starts_with(prefix.as_str()) {
+                    return Err(DestError::new(
+                        DestErrorKind::Unsupported,
+                        format!("refusing to delete {name}: outside the managed prefix"),
+                    )
+                    .with_key(name));
+                }
+                let c = self.client(&cfg).await?;
+                core::delete(&c, name).await.map(|()| ChangeOp::Delete)
+            }
+            (_, AwsMode::PerKey { .. }) => {
+                let item = item.ok_or_else(|| {
+                    DestError::new(
+                        DestErrorKind::Internal,
+                        format!("no value given for {name}"),
+                    )
+                    .with_key(name)
+                })?;
+                let v = value_str(item)?;
+                let c = self.client(&cfg).await?;
+                let created = core::put(&c, &cfg, name, v).await?;
+                Ok(if created {
+                    ChangeOp::Create
+                } else {
+                    ChangeOp::Update
+                })
+            }
+        }
+    }
+
+    async fn apply_bulk(
+        &self,
+        routing: &Routing,
+        plan: &Plan,
+        items: &[SecretItem],
+        _ctx: &Ctx,
+    ) -> Result<ApplyReport, DestError> {
+        let cfg = self.config(routing)?;
+        let AwsMode::Json { secret_name } = &cfg.mode else {
+            return Err(DestError::new(
+                DestErrorKind::Unsupported,
+                "aws per-key mode writes one key at a time",
+            ));
+        };
+        let c = self.client(&cfg).await?;
+        let (remote, exists) = match core::get_value(&c, secret_name).await? {
+            Current::Missing => (BTreeMap::new(), false),
+            Current::PendingDeletion => return Err(core::pending_deletion(secret_name)),
+            Current::Value(s) => (core::parse_json_map(secret_name, &s)?, true),
+        };
+        // Secrets Manager has no check-and-set: the ops come from a fresh read just before the
+        // single write (a writer in the gap of one round trip is not detected; documented).
+        let deletes: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| c.op == ChangeOp::Delete)
+            .map(|c| c.remote.0.as_str())
+            .collect();
+        let now = classify_map(&remote, items, false)?;
+        let op_of = |name: &RemoteName| -> ChangeOp {
+            if deletes.contains(&name.0.as_str()) {
+                return ChangeOp::Delete;
+            }
+            now.iter()
+                .find(|c| &c.remote == name)
+                .map(|c| c.op)
+                .unwrap_or(ChangeOp::Unchanged)
+        };
+        let mut map = remote.clone();
+        for k in &deletes {
+            map.remove(*k);
+        }
+        for item in items {
+            map.insert(item.key.clone(), value_str(item)?.to_string());
+        }
+        let ops: Vec<(RemoteName, ChangeOp)> = plan
+            .changes
+            .iter()
+            .map(|c| (c.remote.clone(), op_of(&c.remote)))
+            .collect();
+        if exists && map == remote {
+            return Ok(ApplyReport {
+                outcomes: ops
+                    .into_iter()
+                    .map(|(n, op)| (n, ItemOutcome::Ok(op)))
+                    .collect(),
+            });
+        }
+        let body = serde_json::to_string(&map).map_err(|e| {
+            DestError::new(
+                DestErrorKind::Internal,
+                format!("encoding {secret_name}: {e}"),
+            )
+        })?;
+        if body.len() > VALUE_MAX {
+            return Err(DestError::new(
+                DestErrorKind::InvalidValue,
+                format!("the JSON for {secret_name} is larger than 64 KiB (the AWS limit)"),
+            ));
+        }
+        let res = core::put(&c, &cfg, secret_name, &body).await;
+        Ok(ApplyReport {
+            outcomes: ops
+                .into_iter()
+                .map(|(n, op)| {
+                    let out = match &res {
+                        Ok(_) => ItemOutcome::Ok(op),
+                        Err(e) => ItemOutcome::Failed(e.clone().with_key(&n.0)),
+                    };
+                    (n, out)
+                })
+                .collect(),
+        })
+    }
+}
