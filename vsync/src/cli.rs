@@ -333,12 +333,75 @@ pub struct ImportArgs {
 pub struct SyncArgs {
     /// Environment name.
     pub env: String,
-    /// Targets, comma separated: github,aws,gcp,azure,hashivault.
+    /// One target (upstream form); use --to for several.
+    #[arg(conflicts_with = "to")]
+    pub target: Option<String>,
+    /// Targets, comma separated: github,aws,gcp,azure,hashivault or a plugin id (aliases gh, vault).
     #[arg(long, value_delimiter = ',')]
     pub to: Vec<String>,
-    /// Show what would change; write nothing.
+    /// Show what would change (create/update/unchanged/delete, names only); write nothing.
     #[arg(long, alias = "dry-run")]
     pub plan: bool,
+    /// Also delete managed remote names that left the vault (shown in the plan first).
+    #[arg(long)]
+    pub prune: bool,
+    /// Do not ask before pruning (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Parallel requests per target (capped by the destination).
+    #[arg(long, default_value_t = 6)]
+    pub jobs: usize,
+    /// Give up after this many seconds (unstarted keys are reported not attempted).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub timeout: u64,
+    /// Sync the working copy instead of the pushed vault.
+    #[arg(long)]
+    pub from_local: bool,
+    /// Load a destination plugin from this file (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub plugin: Vec<PathBuf>,
+    /// Per-target option `id.key=value` (repeatable), e.g. `--opt jsonfile.path=/tmp/x.json`.
+    #[arg(long = "opt", value_name = "ID.KEY=VALUE")]
+    pub opt: Vec<String>,
+    /// jsonfile: the JSON file to write.
+    #[arg(long)]
+    pub jsonfile_path: Option<String>,
+    /// github: owner/name.
+    #[arg(long, alias = "gh-repo")]
+    pub github_repo: Option<String>,
+    /// github: the environment (default: the env name).
+    #[arg(long)]
+    pub github_environment: Option<String>,
+    /// aws: region.
+    #[arg(long)]
+    pub aws_region: Option<String>,
+    /// aws: name prefix (e.g. myapp/prod/).
+    #[arg(long)]
+    pub aws_secret_prefix: Option<String>,
+    /// aws: per-key or json.
+    #[arg(long)]
+    pub aws_mode: Option<String>,
+    /// aws: the secret holding the JSON object (mode json).
+    #[arg(long)]
+    pub aws_secret_name: Option<String>,
+    /// hashivault: server address.
+    #[arg(long)]
+    pub vault_addr: Option<String>,
+    /// hashivault: KV mount.
+    #[arg(long)]
+    pub vault_mount: Option<String>,
+    /// hashivault: secret path.
+    #[arg(long)]
+    pub vault_path: Option<String>,
+    /// gcp: project id.
+    #[arg(long)]
+    pub gcp_project: Option<String>,
+    /// azure: Key Vault name.
+    #[arg(long)]
+    pub azure_vault: Option<String>,
+    /// Audit controls.
+    #[command(flatten)]
+    pub audit: AuditArgs2,
 }
 
 /// `vsync status`.

@@ -14,7 +14,9 @@ pub mod keychain;
 pub mod local;
 pub mod output;
 pub mod passphrase;
+pub mod plugins;
 pub mod reference;
+pub mod sync;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -97,14 +99,14 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
         Command::Keystore(c) => commands::keystore::run(c, json).await,
         Command::Export(a) => commands::share::export(a, repo).await,
         Command::Import(a) => commands::share::import(a, repo).await,
-        Command::Sync(_) => Err(not_implemented("sync")),
+        Command::Sync(a) => commands::sync::run(a, repo, json).await,
         Command::RuntimeToken(a) => commands::runtime_token::run(a, repo).await,
         Command::RotatePassphrase(a) => commands::rotate::run(a, repo).await,
         Command::Run(_) => Err(CliError::new(
             ExitKind::Failed,
             "internal: run is dispatched earlier",
         )),
-        Command::Plugins(_) => Err(not_implemented("plugins")),
+        Command::Plugins(c) => commands::plugins::run(c, json).await,
         Command::Docs(a) => docs(a.topic.as_deref()),
     }
 }

@@ -9,4 +9,5 @@ mod hostile;
 mod interop;
 mod rotate;
 mod s3;
+mod sync;
 mod teams;

@@ -1,0 +1,249 @@
+//! [`FfiDestination`]: a loaded plugin behind the ordinary [`Destination`] trait.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use vsync_dest_api::abi::{
+    ApplyBulkPayload, ApplyOnePayload, Manifest, MappedName, NamesPayload, Op, PlanPayload,
+    Request, ResolvePayload, ResolveResult, WIRE_SCHEMA, WireItem, WireReport,
+};
+use vsync_dest_api::{
+    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, Destination, OptionMap, Plan,
+    PlanOptions, RemoteName, Resolved, Routing, RoutingSchema, SecretBytes, SecretItem,
+};
+use zeroize::Zeroizing;
+
+use super::load::{self, Symbols};
+
+/// A plugin as a destination.
+#[derive(Debug)]
+pub struct FfiDestination {
+    sym: Symbols,
+    /// The manifest it declared.
+    pub manifest: Manifest,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    serial: Arc<std::sync::Mutex<()>>,
+}
+
+static CALL_ID: AtomicU64 = AtomicU64::new(1);
+
+impl FfiDestination {
+    /// Vet (with the optional sha256 pin) and load `path`.
+    pub fn open(path: &Path, pin: Option<&str>) -> Result<Self, DestError> {
+        super::discover::vet(path, pin)?;
+        let (sym, manifest) = load::load(path)?;
+        Ok(Self {
+            sym,
+            manifest,
+            path: path.to_owned(),
+            serial: Arc::new(std::sync::Mutex::new(())),
+        })
+    }
+
+    fn request(
+        &self,
+        op: Op,
+        routing: &Routing,
+        ctx: Option<&Ctx>,
+        payload: impl Serialize,
+    ) -> Result<Zeroizing<Vec<u8>>, DestError> {
+        let req = Request {
+            schema: WIRE_SCHEMA,
+            call_id: CALL_ID.fetch_add(1, Ordering::Relaxed),
+            op,
+            routing: routing.clone(),
+            env: ctx.map(|c| c.env.clone()).unwrap_or_default(),
+            repo: ctx.map(|c| c.repo.clone()).unwrap_or_default(),
+            payload: serde_json::to_value(payload)
+                .map_err(|e| DestError::internal(format!("cannot encode request: {e}")))?,
+        };
+        serde_json::to_vec(&req)
+            .map(Zeroizing::new)
+            .map_err(|e| DestError::internal(format!("cannot encode request: {e}")))
+    }
+
+    fn call_blocking(&self, req: &Zeroizing<Vec<u8>>) -> Result<serde_json::Value, DestError> {
+        let _g = if self.manifest.reentrant {
+            None
+        } else {
+            Some(self.serial.lock().unwrap_or_else(|p| p.into_inner()))
+        };
+        load::call(self.sym, req)
+    }
+
+    async fn call_async<T: for<'a> serde::Deserialize<'a>>(
+        &self,
+        op: Op,
+        routing: &Routing,
+        ctx: &Ctx,
+        payload: impl Serialize,
+    ) -> Result<T, DestError> {
+        let req = self.request(op, routing, Some(ctx), payload)?;
+        let sym = self.sym;
+        let reentrant = self.manifest.reentrant;
+        let serial = self.serial.clone();
+        let v = tokio::task::spawn_blocking(move || {
+            let _g = if reentrant {
+                None
+            } else {
+                Some(serial.lock().unwrap_or_else(|p| p.into_inner()))
+            };
+            load::call(sym, &req)
+        })
+        .await
+        .map_err(|_| DestError::internal("the plugin call did not complete"))??;
+        parse(v)
+    }
+}
+
+fn parse<T: for<'a> serde::Deserialize<'a>>(v: serde_json::Value) -> Result<T, DestError> {
+    serde_json::from_value(v)
+        .map_err(|e| DestError::internal(format!("the plugin reply has the wrong shape: {e}")))
+}
+
+fn items_wire(items: &[SecretItem]) -> Vec<WireItem> {
+    items.iter().map(|i| WireItem::encode(&i.key, &i.value)).collect()
+}
+
+#[async_trait::async_trait]
+impl Destination for FfiDestination {
+    fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    fn display_name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    fn capabilities(&self, _routing: &Routing) -> Capabilities {
+        self.manifest.capabilities.clone()
+    }
+
+    fn routing_schema(&self) -> RoutingSchema {
+        self.manifest.routing_schema.clone()
+    }
+
+    fn resolve_routing(
+        &self,
+        stored: Option<&serde_json::Value>,
+        opts: &OptionMap,
+    ) -> Result<Resolved, DestError> {
+        let payload = ResolvePayload {
+            stored: stored.cloned(),
+            opts: opts.clone(),
+        };
+        let req = self.request(Op::ResolveRouting, &Routing::new(), None, payload)?;
+        let r: ResolveResult = parse(self.call_blocking(&req)?)?;
+        Ok(Resolved {
+            routing: r.routing,
+            persist: r.persist,
+        })
+    }
+
+    fn map_name(&self, routing: &Routing, key: &str) -> Result<RemoteName, DestError> {
+        let req = self.request(
+            Op::MapNames,
+            routing,
+            None,
+            NamesPayload {
+                names: vec![key.to_owned()],
+            },
+        )?;
+        let mut out: Vec<MappedName> = parse(self.call_blocking(&req)?)?;
+        let m = out
+            .pop()
+            .ok_or_else(|| DestError::internal("the plugin mapped no name"))?;
+        match (m.name, m.error) {
+            (_, Some(e)) => Err(e.into()),
+            (Some(n), None) => Ok(RemoteName(n)),
+            (None, None) => Err(DestError::internal("the plugin mapped no name")),
+        }
+    }
+
+    async fn preflight(&self, routing: &Routing, ctx: &Ctx) -> Result<(), DestError> {
+        let _: serde_json::Value = self.call_async(Op::Preflight, routing, ctx, ()).await?;
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        routing: &Routing,
+        ctx: &Ctx,
+    ) -> Result<Option<Vec<RemoteName>>, DestError> {
+        self.call_async(Op::List, routing, ctx, ()).await
+    }
+
+    async fn read_values(
+        &self,
+        routing: &Routing,
+        names: &[RemoteName],
+        ctx: &Ctx,
+    ) -> Result<Option<BTreeMap<RemoteName, SecretBytes>>, DestError> {
+        let payload = NamesPayload {
+            names: names.iter().map(|n| n.0.clone()).collect(),
+        };
+        let got: Option<Vec<WireItem>> =
+            self.call_async(Op::ReadValues, routing, ctx, payload).await?;
+        got.map(vsync_dest_api::abi::decode_values).transpose()
+    }
+
+    async fn plan(
+        &self,
+        routing: &Routing,
+        items: &[SecretItem],
+        opts: &PlanOptions,
+        ctx: &Ctx,
+    ) -> Result<Plan, DestError> {
+        let payload = PlanPayload {
+            items: items_wire(items),
+            opts: opts.clone(),
+        };
+        self.call_async(Op::Plan, routing, ctx, payload).await
+    }
+
+    async fn apply_one(
+        &self,
+        routing: &Routing,
+        change: &Change,
+        item: Option<&SecretItem>,
+        ctx: &Ctx,
+    ) -> Result<ChangeOp, DestError> {
+        let payload = ApplyOnePayload {
+            change: change.clone(),
+            item: item.map(|i| WireItem::encode(&i.key, &i.value)),
+        };
+        self.call_async(Op::ApplyOne, routing, ctx, payload).await
+    }
+
+    async fn apply_bulk(
+        &self,
+        routing: &Routing,
+        plan: &Plan,
+        items: &[SecretItem],
+        ctx: &Ctx,
+    ) -> Result<ApplyReport, DestError> {
+        let payload = ApplyBulkPayload {
+            plan: plan.clone(),
+            items: items_wire(items),
+        };
+        let r: WireReport = self.call_async(Op::ApplyBulk, routing, ctx, payload).await?;
+        Ok(r.into())
+    }
+
+    async fn delete_one(
+        &self,
+        routing: &Routing,
+        name: &RemoteName,
+        ctx: &Ctx,
+    ) -> Result<(), DestError> {
+        let payload = NamesPayload {
+            names: vec![name.0.clone()],
+        };
+        let _: serde_json::Value = self.call_async(Op::DeleteOne, routing, ctx, payload).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! The sync engine: registry of destinations, planning, bounded/limited/retried apply,
+//! receipts. `commands::sync` drives it and prints.
+
+pub mod engine;
+pub mod receipt;
+pub mod registry;
+pub mod retry;

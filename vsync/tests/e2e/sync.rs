@@ -1,0 +1,169 @@
+//! `vsync sync` through the example `jsonfile` plugin (a real cdylib loaded over the C ABI),
+//! and `vsync plugins list|check`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::harness::{World, mode};
+use crate::require_keychain;
+
+/// Build `dest-jsonfile` once and return the artifact.
+fn built_plugin() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let st = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "dest-jsonfile"])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .expect("cargo build -p dest-jsonfile");
+        assert!(st.success());
+        // target/debug/deps/e2e-* → target/debug
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap();
+        let p = dir.join("libvsync_dest_jsonfile.so");
+        assert!(p.is_file(), "{}", p.display());
+        p
+    })
+}
+
+/// A private copy of the plugin (0700 folder, 0755 file), as a user would install it.
+fn install(w: &World) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = w.home.join("plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let p = dir.join("libvsync_dest_jsonfile.so");
+    std::fs::copy(built_plugin(), &p).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn read_json(p: &Path) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn setup() -> (World, PathBuf, PathBuf) {
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("API_TOKEN", "tok-sync-1a2b"), ("DB_PASS", "pw-sync-3c4d")]);
+    w.vsync(&["push", "dev"]).ok();
+    let plugin = install(&w);
+    let out = w.home.join("out.json");
+    (w, plugin, out)
+}
+
+#[test]
+fn create_unchanged_update_drift_prune() {
+    require_keychain!();
+    let (mut w, plugin, out) = setup();
+    let pl = plugin.to_str().unwrap();
+    let o = out.to_str().unwrap();
+
+    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o]).ok();
+    assert!(r.stdout.contains("2 create"), "{}", r.stdout);
+    let m = read_json(&out);
+    assert_eq!(m["API_TOKEN"], "tok-sync-1a2b");
+    assert_eq!(m["DB_PASS"], "pw-sync-3c4d");
+    assert_eq!(mode(&out), 0o600);
+
+    // routing was saved: no flag needed the second time; everything unchanged
+    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan"]).ok();
+    assert!(r.stdout.contains("2 unchanged"), "{}", r.stdout);
+    let r = w.vsync(&["sync", "dev", "jsonfile", "--plugin", pl, "--plan", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["plan"]["changes"][0]["op"], "unchanged", "{v}");
+
+    // one changed value → update
+    w.write_env("dev", &[("API_TOKEN", "tok-sync-1a2b"), ("DB_PASS", "pw-sync-NEW9")]);
+    w.vsync(&["push", "dev"]).ok();
+    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan"]).ok();
+    assert!(r.stdout.contains("update    DB_PASS"), "{}", r.stdout);
+    assert!(r.stdout.contains("unchanged API_TOKEN"), "{}", r.stdout);
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).ok();
+    assert_eq!(read_json(&out)["DB_PASS"], "pw-sync-NEW9");
+
+    // drift behind vsync's back, plus an orphan
+    let mut m = read_json(&out);
+    m.insert("API_TOKEN".into(), "tampered-77".into());
+    m.insert("ORPHAN".into(), "orphan-88".into());
+    w.secret("tampered-77");
+    w.secret("orphan-88");
+    std::fs::write(&out, serde_json::to_vec(&m).unwrap()).unwrap();
+    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan", "--prune"]).ok();
+    assert!(r.stdout.contains("update    API_TOKEN"), "{}", r.stdout);
+    assert!(r.stdout.contains("delete    ORPHAN"), "{}", r.stdout);
+    assert!(r.stderr.contains("drift"), "{}", r.stderr);
+    // prune without a terminal needs --yes; nothing written
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--prune"]).code(1);
+    assert_eq!(read_json(&out)["API_TOKEN"], "tampered-77");
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--prune", "--yes"]).ok();
+    let m = read_json(&out);
+    assert!(!m.contains_key("ORPHAN"));
+    assert_eq!(m["API_TOKEN"], "tok-sync-1a2b");
+}
+
+#[test]
+fn invalid_names_abort_the_target_before_any_write() {
+    require_keychain!();
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("GOOD", "good-v-11"), ("bad.name", "bad-v-22")]);
+    w.vsync(&["push", "dev"]).ok();
+    let plugin = install(&w);
+    let out = w.home.join("out.json");
+    let r = w
+        .vsync(&[
+            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
+            "--jsonfile-path", out.to_str().unwrap(),
+        ])
+        .code(1);
+    assert!(r.stderr.contains("bad.name"), "{}", r.stderr);
+    assert!(!out.exists(), "nothing may be written");
+}
+
+#[test]
+fn plugin_failures_are_per_target_errors() {
+    require_keychain!();
+    let (w, plugin, out) = setup();
+    let pl = plugin.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    // a panic inside the plugin: a clear error, exit 1, no crash
+    let r = w
+        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o,
+                 "--opt", "jsonfile.fail_mode=panic"])
+        .code(1);
+    assert!(r.stderr.contains("panicked"), "{}", r.stderr);
+    // one key fails: the others are written, exit 6
+    let r = w
+        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o,
+                 "--opt", "jsonfile.fail_mode=fail_key:DB_PASS"])
+        .code(6);
+    assert!(r.stdout.contains("1 failed (DB_PASS)"), "{}", r.stdout);
+    let m = read_json(&out);
+    assert!(m.contains_key("API_TOKEN") && !m.contains_key("DB_PASS"));
+    // an unknown target fails on its own; the other target still syncs
+    std::fs::remove_file(&out).unwrap();
+    let r = w
+        .vsync(&["sync", "dev", "--to", "nosuch,jsonfile", "--plugin", pl,
+                 "--opt", "jsonfile.fail_mode="])
+        .code(1);
+    assert!(r.stderr.contains("unknown target"), "{}", r.stderr);
+    assert_eq!(read_json(&out).len(), 2);
+}
+
+#[test]
+fn plugins_list_and_check() {
+    require_keychain!();
+    let mut w = World::new();
+    let plugin = install(&w);
+    w.extra_env.push(("VSYNC_PLUGIN_DIR".into(), plugin.parent().unwrap().display().to_string()));
+    let r = w.vsync(&["plugins", "list"]).ok();
+    assert!(r.stdout.contains("jsonfile") && r.stdout.contains("abi 1"), "{}", r.stdout);
+    let r = w.vsync(&["plugins", "check", plugin.to_str().unwrap()]).ok();
+    assert!(r.stdout.contains("ok    plan+apply"), "{}", r.stdout);
+    // a world-writable plugin folder is refused before loading
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(plugin.parent().unwrap(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = w.vsync(&["plugins", "check", plugin.to_str().unwrap()]).code(1);
+    assert!(r.stderr.contains("world-writable"), "{}", r.stderr);
+}
