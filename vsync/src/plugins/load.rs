@@ -19,8 +19,8 @@ pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 /// function pointers never dangle.
 #[derive(Debug, Clone, Copy)]
 pub struct Symbols {
-    call: CallFn,
-    free: FreeFn,
+    pub(crate) call: CallFn,
+    pub(crate) free: FreeFn,
 }
 
 fn load_err(path: &Path, what: impl std::fmt::Display) -> DestError {
@@ -144,4 +144,84 @@ pub fn call(sym: Symbols, request: &Zeroizing<Vec<u8>>) -> Result<serde_json::Va
 
 fn out_len_hint(_rc: i32) -> &'static str {
     "over 16 MiB"
+}
+
+#[cfg(test)]
+mod tests {
+    //! The host's handling of misbehaving plugins, with in-process stand-ins for the C symbols.
+    use super::*;
+
+    fn buf(v: Vec<u8>) -> VsyncBuf {
+        let mut v = std::mem::ManuallyDrop::new(v);
+        VsyncBuf { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() }
+    }
+
+    unsafe extern "C" fn free(b: VsyncBuf) {
+        // SAFETY: only buffers made by `buf` above reach here.
+        drop(unsafe { Vec::from_raw_parts(b.ptr, b.len, b.cap) });
+    }
+
+    unsafe extern "C" fn garbage(_: *const u8, _: usize, out: *mut VsyncBuf) -> i32 {
+        // SAFETY: the host passes a writable VsyncBuf.
+        unsafe { out.write(buf(b"{not json".to_vec())) };
+        0
+    }
+    unsafe extern "C" fn panicked(_: *const u8, _: usize, _: *mut VsyncBuf) -> i32 {
+        -2
+    }
+    unsafe extern "C" fn weird_rc(_: *const u8, _: usize, _: *mut VsyncBuf) -> i32 {
+        42
+    }
+    unsafe extern "C" fn nothing(_: *const u8, _: usize, _: *mut VsyncBuf) -> i32 {
+        0
+    }
+    unsafe extern "C" fn huge(_: *const u8, _: usize, out: *mut VsyncBuf) -> i32 {
+        // SAFETY: as above.
+        unsafe { out.write(buf(vec![b' '; MAX_REPLY_BYTES + 1])) };
+        0
+    }
+    unsafe extern "C" fn error_reply(_: *const u8, _: usize, out: *mut VsyncBuf) -> i32 {
+        let v = br#"{"error":{"kind":"RateLimited","message":"slow down","retry_after_ms":250}}"#;
+        // SAFETY: as above.
+        unsafe { out.write(buf(v.to_vec())) };
+        1
+    }
+    unsafe extern "C" fn ok_reply(_: *const u8, _: usize, out: *mut VsyncBuf) -> i32 {
+        // SAFETY: as above.
+        unsafe { out.write(buf(br#"{"ok":["A","B"],"extra":1}"#.to_vec())) };
+        0
+    }
+
+    fn run(call: CallFn) -> Result<serde_json::Value, DestError> {
+        super::call(Symbols { call, free }, &Zeroizing::new(b"{}".to_vec()))
+    }
+
+    #[test]
+    fn misbehaviour_is_an_internal_error_never_a_crash() {
+        for (f, want) in [
+            (garbage as CallFn, "malformed JSON"),
+            (panicked as CallFn, "panicked"),
+            (weird_rc as CallFn, "rc 42"),
+            (nothing as CallFn, "no reply"),
+            (huge as CallFn, "too large"),
+        ] {
+            let e = run(f).unwrap_err();
+            assert_eq!(e.kind, DestErrorKind::Internal);
+            assert!(e.message.contains(want), "{want}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn typed_errors_and_results_pass_through() {
+        let e = run(error_reply).unwrap_err();
+        assert_eq!(e.kind, DestErrorKind::RateLimited);
+        assert_eq!(e.retry_after, Some(std::time::Duration::from_millis(250)));
+        assert_eq!(run(ok_reply).unwrap(), serde_json::json!(["A", "B"]));
+    }
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("jsonfile") && valid_id("a-1"));
+        assert!(!valid_id("1a") && !valid_id("A") && !valid_id("") && !valid_id(&"a".repeat(33)));
+    }
 }
