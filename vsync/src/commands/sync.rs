@@ -75,12 +75,17 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
     let mut registry = Registry::builtin();
     let mut plugin_errors: BTreeMap<String, String> = BTreeMap::new();
     for p in &args.plugin {
-        match FfiDestination::open(p, None) {
+        // the pin is looked up by the id in the file name, so it is checked before loading
+        let file_id = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('.').next())
+            .map(|n| n.trim_start_matches("lib").trim_start_matches("vsync_dest_").to_owned());
+        let pin = file_id.as_deref().and_then(|id| pin_for(&ctx, id));
+        match FfiDestination::open(p, pin.as_deref()) {
             Ok(d) => {
                 let id = d.manifest.id.clone();
-                let pin = pin_for(&ctx, &id);
-                // re-vet with the pin, if one is configured for this id
-                if let Some(pin) = pin {
+                if let Some(pin) = pin_for(&ctx, &id).filter(|_| file_id.as_deref() != Some(&id)) {
                     if let Err(e) = crate::plugins::discover::vet(p, Some(&pin)) {
                         plugin_errors.insert(id, e.message);
                         continue;
@@ -90,7 +95,13 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
                     plugin_errors.insert(id, e);
                 }
             }
-            Err(e) => output::warn(format!("{}", e.message)),
+            Err(e) => {
+                if let Some(id) = file_id {
+                    plugin_errors.insert(id, e.message);
+                } else {
+                    output::warn(e.message);
+                }
+            }
         }
     }
 

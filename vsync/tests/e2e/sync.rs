@@ -167,3 +167,32 @@ fn plugins_list_and_check() {
     let r = w.vsync(&["plugins", "check", plugin.to_str().unwrap()]).code(1);
     assert!(r.stderr.contains("world-writable"), "{}", r.stderr);
 }
+
+#[test]
+fn sha256_pin_is_checked_before_loading() {
+    require_keychain!();
+    let (w, plugin, out) = setup();
+    let pl = plugin.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    // first sync saves sync.jsonfile; then pin a wrong hash
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o]).ok();
+    let cfg = w.base().join(&w.repo).join("env_dev");
+    let edit = |pin: &str| {
+        use std::io::{Read, Write};
+        let gz = std::fs::read(&cfg).unwrap();
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut json).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        v["sync"]["jsonfile"]["plugin_sha256"] = pin.into();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(v.to_string().as_bytes()).unwrap();
+        std::fs::write(&cfg, enc.finish().unwrap()).unwrap();
+    };
+    edit(&"0".repeat(64));
+    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).code(1);
+    assert!(r.stderr.contains("does not match the pin"), "{}", r.stderr);
+    let out = std::process::Command::new("sha256sum").arg(&plugin).output().unwrap();
+    let hash = String::from_utf8(out.stdout).unwrap();
+    edit(hash.split_whitespace().next().unwrap());
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).ok();
+}
