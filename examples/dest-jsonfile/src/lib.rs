@@ -7,7 +7,7 @@
 //! into `~/.config/vsync/plugins/` (or pass `--plugin PATH`).
 //!
 //! Test hook: the routing option `fail_mode` makes it misbehave on purpose (`panic`,
-//! `auth`, `fail_key:<NAME>`, `transient_once`), so the host's error paths can be tested.
+//! `auth`, `fail_key:<NAME>`, `slow`), so the host's error paths can be tested.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -96,7 +96,7 @@ impl Destination for JsonFile {
         "JSON file"
     }
 
-    fn capabilities(&self, _routing: &Routing) -> Capabilities {
+    fn capabilities(&self, routing: &Routing) -> Capabilities {
         Capabilities {
             write_mode: WriteMode::PerKey,
             can_list: true,
@@ -107,7 +107,7 @@ impl Destination for JsonFile {
             max_value_bytes: Some(64 * 1024),
             max_concurrency: Some(4),
             requests_per_second: Some(200.0),
-            case_insensitive_names: false,
+            case_insensitive_names: routing_str(routing, "case_insensitive") == Some("true"),
         }
     }
 
@@ -121,9 +121,15 @@ impl Destination for JsonFile {
                 ..RoutingField::default()
             },
             RoutingField {
+                name: "case_insensitive".into(),
+                flag: "jsonfile-case-insensitive".into(),
+                prompt: "treat names as case-insensitive (collision checks)".into(),
+                ..RoutingField::default()
+            },
+            RoutingField {
                 name: "fail_mode".into(),
                 flag: "jsonfile-fail-mode".into(),
-                prompt: "test hook: panic | auth | fail_key:<NAME> | garbage".into(),
+                prompt: "test hook: panic | auth | fail_key:<NAME> | slow".into(),
                 ..RoutingField::default()
             },
         ]
@@ -184,6 +190,9 @@ impl Destination for JsonFile {
             if k == change.remote.0 {
                 return Err(DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k));
             }
+        }
+        if fail_mode(routing) == "slow" {
+            std::thread::sleep(std::time::Duration::from_secs(3));
         }
         let item = item.ok_or_else(|| DestError::internal("apply_one without a value"))?;
         let value = item.value.expose_str().ok_or_else(|| {

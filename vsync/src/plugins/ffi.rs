@@ -119,8 +119,12 @@ impl Destination for FfiDestination {
         &self.manifest.name
     }
 
-    fn capabilities(&self, _routing: &Routing) -> Capabilities {
-        self.manifest.capabilities.clone()
+    fn capabilities(&self, routing: &Routing) -> Capabilities {
+        // routing-dependent answer from the plugin; the manifest's view when it cannot say
+        self.request(Op::Capabilities, routing, None, ())
+            .and_then(|req| self.call_blocking(&req))
+            .and_then(parse)
+            .unwrap_or_else(|_| self.manifest.capabilities.clone())
     }
 
     fn routing_schema(&self) -> RoutingSchema {

@@ -196,3 +196,36 @@ fn sha256_pin_is_checked_before_loading() {
     edit(hash.split_whitespace().next().unwrap());
     w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).ok();
 }
+
+#[test]
+fn case_insensitive_collisions_abort_the_target() {
+    require_keychain!();
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("Api_Key", "ci-v-1"), ("API_KEY", "ci-v-2"), ("OTHER", "ci-v-3")]);
+    w.vsync(&["push", "dev"]).ok();
+    let plugin = install(&w);
+    let out = w.home.join("out.json");
+    let r = w
+        .vsync(&[
+            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
+            "--jsonfile-path", out.to_str().unwrap(), "--opt", "jsonfile.case_insensitive=true",
+        ])
+        .code(1);
+    assert!(r.stderr.contains("collision") && r.stderr.contains("Api_Key, API_KEY"), "{}", r.stderr);
+    assert!(!out.exists());
+}
+
+#[test]
+fn timeout_marks_unstarted_keys_not_attempted() {
+    require_keychain!();
+    let (w, plugin, out) = setup();
+    let r = w
+        .vsync(&[
+            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
+            "--jsonfile-path", out.to_str().unwrap(), "--opt", "jsonfile.fail_mode=slow",
+            "--jobs", "1", "--timeout", "1",
+        ])
+        .code(1);
+    assert!(r.stdout.contains("not attempted: 1"), "{}\n{}", r.stdout, r.stderr);
+}
