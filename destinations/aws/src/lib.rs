@@ -325,17 +325,6 @@ impl Destination for AwsSecretsManager {
                         op,
                     });
                 }
-                if opts.prune {
-                    for n in core::list_prefix(&c, prefix).await? {
-                        if !wanted.contains(&n) {
-                            changes.push(Change {
-                                source_key: None,
-                                remote: RemoteName(n),
-                                op: ChangeOp::Delete,
-                            });
-                        }
-                    }
-                }
                 changes
             }
             AwsMode::Json { secret_name } => {
@@ -358,7 +347,8 @@ impl Destination for AwsSecretsManager {
                         ));
                     }
                 }
-                classify_map(&remote, items, opts.prune)?
+                // deletions (prune) come from the engine: `list` + `delete_one`
+                classify_map(&remote, items, false)?
             }
         };
         Ok(Plan {

@@ -108,6 +108,15 @@ async fn sync(
         };
         out.push((ch.remote.0.clone(), op));
     }
+    if prune {
+        // as the engine does: listed names not planned → delete_one
+        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
+            if !plan.changes.iter().any(|c| c.remote == n) {
+                d.delete_one(r, &n, &ctx()).await.unwrap();
+                out.push((n.0, ChangeOp::Delete));
+            }
+        }
+    }
     out
 }
 
@@ -307,13 +316,23 @@ async fn json_mode_one_secret() {
                 .await
                 .unwrap();
             let rep = d.apply_bulk(&r, &plan, &it, &ctx()).await.unwrap();
-            rep.outcomes
+            let mut out = rep
+                .outcomes
                 .into_iter()
                 .map(|(n, o)| match o {
                     ItemOutcome::Ok(op) => (n.0, op),
                     other => panic!("{n}: {other:?}"),
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            if prune {
+                for n in d.list(&r, &ctx()).await.unwrap().unwrap() {
+                    if !it.iter().any(|i| i.key == n.0) {
+                        d.delete_one(&r, &n, &ctx()).await.unwrap();
+                        out.push((n.0, ChangeOp::Delete));
+                    }
+                }
+            }
+            out
         }
     };
     let got = bulk(items(&[("A", "1"), ("B", "2")]), false).await;

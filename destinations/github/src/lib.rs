@@ -480,7 +480,8 @@ impl Destination for GitHub {
     }
 
     /// Create for names GitHub does not have, Upsert for the others (values cannot be read back;
-    /// the engine's receipt refines Upsert into Unchanged/Update), Delete for pruned names.
+    /// the engine's receipt refines Upsert into Unchanged/Update). Deletions (prune) are added by
+    /// the engine from `list` and applied with `delete_one`.
     async fn plan(
         &self,
         routing: &Routing,
@@ -496,7 +497,6 @@ impl Destination for GitHub {
             let gh = self.client()?;
             self.list_names(&gh, &scope).await?.into_iter().collect()
         };
-        let mut wanted = BTreeSet::new();
         for it in items {
             let name = check_name(&it.key)?;
             let op = if opts.offline || existing.contains(&name) {
@@ -504,21 +504,11 @@ impl Destination for GitHub {
             } else {
                 ChangeOp::Create
             };
-            wanted.insert(name.clone());
             changes.push(Change {
                 source_key: Some(it.key.clone()),
                 remote: RemoteName(name),
                 op,
             });
-        }
-        if opts.prune && !opts.offline {
-            for n in existing.iter().filter(|n| !wanted.contains(*n)) {
-                changes.push(Change {
-                    source_key: None,
-                    remote: RemoteName(n.clone()),
-                    op: ChangeOp::Delete,
-                });
-            }
         }
         Ok(Plan {
             target: self.id().to_string(),
@@ -589,7 +579,9 @@ impl Destination for GitHub {
                 // the key may have rotated since we cached it: fetch it again once
                 422 if attempt == 0 => continue,
                 _ => {
-                    return Err(http_error(status, &headers, &text, &target, "write").with_key(name));
+                    return Err(
+                        http_error(status, &headers, &text, &target, "write").with_key(name)
+                    );
                 }
             }
         }

@@ -165,6 +165,15 @@ async fn sync(d: &GitHub, r: &Routing, it: &[SecretItem], prune: bool) -> Vec<(S
         };
         out.push((ch.remote.0.clone(), op));
     }
+    if prune {
+        // as the engine does: listed names not planned → delete_one
+        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
+            if !plan.changes.iter().any(|c| c.remote == n) {
+                d.delete_one(r, &n, &ctx()).await.unwrap();
+                out.push((n.0, ChangeOp::Delete));
+            }
+        }
+    }
     out
 }
 

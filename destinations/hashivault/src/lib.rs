@@ -229,7 +229,8 @@ impl Destination for HashiVault {
     ) -> Result<Plan, DestError> {
         let backend = self.backend(routing)?;
         let remote = backend.read().await?;
-        let changes = classify(&remote, items, opts.prune)?;
+        // Deletions (prune) are added by the engine from `list` and applied with `delete_one`.
+        let changes = classify(&remote, items, false)?;
         let mut warnings = Vec::new();
         if !opts.prune {
             let extra: Vec<&str> = remote

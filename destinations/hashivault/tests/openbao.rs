@@ -114,13 +114,24 @@ async fn sync(
         .await
         .unwrap();
     let rep = d.apply_bulk(r, &plan, it, &ctx()).await.unwrap();
-    rep.outcomes
+    let mut out: Vec<(String, ChangeOp)> = rep
+        .outcomes
         .into_iter()
         .map(|(n, o)| match o {
             ItemOutcome::Ok(op) => (n.0, op),
             other => panic!("{n}: {other:?}"),
         })
-        .collect()
+        .collect();
+    if prune {
+        // as the engine does: listed names not in the env file → delete_one
+        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
+            if !it.iter().any(|i| i.key == n.0) {
+                d.delete_one(r, &n, &ctx()).await.unwrap();
+                out.push((n.0, ChangeOp::Delete));
+            }
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -212,6 +223,7 @@ async fn full_cycle_create_unchanged_update_drift_prune() {
     let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
     assert_eq!(listed.len(), 3);
 
+    // the plan itself never deletes: the engine adds deletions from `list`
     let plan = d
         .plan(
             &r,
@@ -224,10 +236,7 @@ async fn full_cycle_create_unchanged_update_drift_prune() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        ops(&plan).last().unwrap(),
-        &("C".to_string(), ChangeOp::Delete)
-    );
+    assert!(ops(&plan).iter().all(|(_, op)| *op != ChangeOp::Delete));
     let got = sync(&d, &r, &v3, true).await;
     assert!(got.contains(&("C".into(), ChangeOp::Delete)));
     let now = remote(&s, &path).await;

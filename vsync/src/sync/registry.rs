@@ -34,8 +34,13 @@ impl Registry {
     pub fn builtin() -> Self {
         #[allow(unused_mut)]
         let mut r = Self::default();
-        // One line per destination feature, e.g.:
-        // #[cfg(feature = "github")] r.add(Arc::new(vsync_dest_github::GitHub::default())).ok();
+        // One line per destination feature.
+        #[cfg(feature = "github")]
+        r.add(Arc::new(vsync_dest_github::GitHub::new())).ok();
+        #[cfg(feature = "aws")]
+        r.add(Arc::new(vsync_dest_aws::AwsSecretsManager::new())).ok();
+        #[cfg(feature = "hashivault")]
+        r.add(Arc::new(vsync_dest_hashivault::HashiVault::new())).ok();
         r
     }
 
