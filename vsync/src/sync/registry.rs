@@ -38,9 +38,11 @@ impl Registry {
         #[cfg(feature = "github")]
         r.add(Arc::new(vsync_dest_github::GitHub::new())).ok();
         #[cfg(feature = "aws")]
-        r.add(Arc::new(vsync_dest_aws::AwsSecretsManager::new())).ok();
+        r.add(Arc::new(vsync_dest_aws::AwsSecretsManager::new()))
+            .ok();
         #[cfg(feature = "hashivault")]
-        r.add(Arc::new(vsync_dest_hashivault::HashiVault::new())).ok();
+        r.add(Arc::new(vsync_dest_hashivault::HashiVault::new()))
+            .ok();
         r
     }
 
