@@ -360,6 +360,9 @@ pub struct SyncArgs {
     /// Load a destination plugin from this file (repeatable).
     #[arg(long, value_name = "PATH")]
     pub plugin: Vec<PathBuf>,
+    /// A key that is never pushed (repeatable, exact, case-sensitive; upstream parser policy).
+    #[arg(long, value_name = "KEY")]
+    pub exclude_property: Vec<String>,
     /// Per-target option `id.key=value` (repeatable), e.g. `--opt jsonfile.path=/tmp/x.json`.
     #[arg(long = "opt", value_name = "ID.KEY=VALUE")]
     pub opt: Vec<String>,

@@ -48,7 +48,13 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
     let opts = collect_options(&args)?;
     let audit = AuditOpts::from_args(&args.audit)?;
     let mut ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let items = load_items(&ctx, args.from_local).await?;
+    let mut items = load_items(&ctx, args.from_local).await?;
+    if !json && !args.exclude_property.is_empty() {
+        for k in items.iter().filter(|i| args.exclude_property.contains(&i.key)) {
+            output::line(format!("  skipped (excluded): {}", k.key));
+        }
+    }
+    items.retain(|i| !args.exclude_property.contains(&i.key));
     if items.is_empty() {
         return Err(CliError::new(ExitKind::Failed, "no secrets to sync"));
     }

@@ -119,6 +119,15 @@ fn invalid_names_abort_the_target_before_any_write() {
         .code(1);
     assert!(r.stderr.contains("bad.name"), "{}", r.stderr);
     assert!(!out.exists(), "nothing may be written");
+    // excluding the offending key lets the rest through
+    let r = w
+        .vsync(&[
+            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
+            "--exclude-property", "bad.name",
+        ])
+        .ok();
+    assert!(r.stdout.contains("skipped (excluded): bad.name"), "{}", r.stdout);
+    assert_eq!(read_json(&out).len(), 1);
 }
 
 #[test]
