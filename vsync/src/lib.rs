@@ -65,13 +65,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-fn not_implemented(verb: &str) -> CliError {
-    CliError::new(
-        ExitKind::Failed,
-        format!("vsync {verb}: not implemented yet"),
-    )
-}
-
 async fn run(cli: Cli) -> Result<u8, CliError> {
     let repo = cli.global.repo.as_deref();
     let json = cli.global.json;

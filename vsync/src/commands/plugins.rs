@@ -48,7 +48,10 @@ pub async fn run(cmd: PluginsCommand, json: bool) -> Result<(), CliError> {
             } else {
                 for r in &rows {
                     match &r.error {
-                        None => output::line(format!("{}\t{}\tabi {}\t{}", r.id, r.version, r.abi, r.path)),
+                        None => output::line(format!(
+                            "{}\t{}\tabi {}\t{}",
+                            r.id, r.version, r.abi, r.path
+                        )),
                         Some(e) => output::line(format!("(broken)\t\t\t{}\t{e}", r.path)),
                     }
                 }
@@ -64,25 +67,36 @@ async fn check(path: &std::path::Path, json: bool) -> Result<(), CliError> {
     let d = match FfiDestination::open(path, None) {
         Ok(d) => d,
         Err(e) => {
-            return Err(CliError::new(ExitKind::Failed, format!("load: {}", e.message)));
+            return Err(CliError::new(
+                ExitKind::Failed,
+                format!("load: {}", e.message),
+            ));
         }
     };
     report.push((
         "load".into(),
-        Ok(format!("{} {} (abi {})", d.manifest.id, d.manifest.version, d.manifest.abi)),
+        Ok(format!(
+            "{} {} (abi {})",
+            d.manifest.id, d.manifest.version, d.manifest.abi
+        )),
     ));
     // map names
     let good = d.map_name(&Default::default(), "VSYNC_CHECK_KEY");
     report.push((
         "map_name".into(),
-        good.map(|n| format!("VSYNC_CHECK_KEY -> {n}")).map_err(|e| e.to_string()),
+        good.map(|n| format!("VSYNC_CHECK_KEY -> {n}"))
+            .map_err(|e| e.to_string()),
     ));
     // a scratch scope: every required routing field points into a temp folder
-    let scratch = tempfile::tempdir().map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
     let mut opts = OptionMap::new();
     for f in d.routing_schema() {
         if f.required {
-            opts.insert(f.name.clone(), scratch.path().join(&f.name).display().to_string());
+            opts.insert(
+                f.name.clone(),
+                scratch.path().join(&f.name).display().to_string(),
+            );
         }
     }
     let ctx = Ctx::new("check", "vsync-plugin-check");
@@ -91,11 +105,21 @@ async fn check(path: &std::path::Path, json: bool) -> Result<(), CliError> {
         Ok(r) => {
             let routing = r.routing;
             report.push(("resolve_routing".into(), Ok("ok".into())));
-            let item = SecretItem::plain("VSYNC_CHECK_KEY", SecretBytes::from_str_value("check-value"));
+            let item = SecretItem::plain(
+                "VSYNC_CHECK_KEY",
+                SecretBytes::from_str_value("check-value"),
+            );
             let step = async {
-                d.preflight(&routing, &ctx).await.map_err(|e| format!("preflight: {e}"))?;
+                d.preflight(&routing, &ctx)
+                    .await
+                    .map_err(|e| format!("preflight: {e}"))?;
                 let plan = d
-                    .plan(&routing, std::slice::from_ref(&item), &Default::default(), &ctx)
+                    .plan(
+                        &routing,
+                        std::slice::from_ref(&item),
+                        &Default::default(),
+                        &ctx,
+                    )
                     .await
                     .map_err(|e| format!("plan: {e}"))?;
                 let change = plan.changes.first().cloned().unwrap_or(Change {
@@ -118,7 +142,10 @@ async fn check(path: &std::path::Path, json: bool) -> Result<(), CliError> {
                         .await
                         .map_err(|e| format!("delete_one: {e}"))?;
                 }
-                Ok::<_, String>(format!("plan {} change(s), applied against a scratch scope", plan.changes.len()))
+                Ok::<_, String>(format!(
+                    "plan {} change(s), applied against a scratch scope",
+                    plan.changes.len()
+                ))
             };
             report.push(("plan+apply".into(), step.await));
         }
@@ -142,7 +169,10 @@ async fn check(path: &std::path::Path, json: bool) -> Result<(), CliError> {
         }
     }
     if failed {
-        Err(CliError::new(ExitKind::Failed, "the plugin failed some checks"))
+        Err(CliError::new(
+            ExitKind::Failed,
+            "the plugin failed some checks",
+        ))
     } else {
         Ok(())
     }

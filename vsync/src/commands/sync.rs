@@ -50,7 +50,10 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
     let mut ctx = EnvContext::for_read(flag_repo, &args.env)?;
     let mut items = load_items(&ctx, args.from_local).await?;
     if !json && !args.exclude_property.is_empty() {
-        for k in items.iter().filter(|i| args.exclude_property.contains(&i.key)) {
+        for k in items
+            .iter()
+            .filter(|i| args.exclude_property.contains(&i.key))
+        {
             output::line(format!("  skipped (excluded): {}", k.key));
         }
     }
@@ -59,8 +62,10 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
         return Err(CliError::new(ExitKind::Failed, "no secrets to sync"));
     }
     let dk = ctx.derived_key().await?;
-    let fingerprints: Vec<String> =
-        items.iter().map(|i| receipt::fingerprint(&dk, i.value.expose())).collect();
+    let fingerprints: Vec<String> = items
+        .iter()
+        .map(|i| receipt::fingerprint(&dk, i.value.expose()))
+        .collect();
 
     let cancel = vsync_dest_api::CancelFlag::default();
     {
@@ -86,7 +91,11 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
             .file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.split('.').next())
-            .map(|n| n.trim_start_matches("lib").trim_start_matches("vsync_dest_").to_owned());
+            .map(|n| {
+                n.trim_start_matches("lib")
+                    .trim_start_matches("vsync_dest_")
+                    .to_owned()
+            });
         let pin = file_id.as_deref().and_then(|id| pin_for(&ctx, id));
         match FfiDestination::open(p, pin.as_deref()) {
             Ok(d) => {
@@ -131,8 +140,19 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
         };
         let report = match dest {
             Ok(dest) => {
-                run_target(dest, &mut ctx, &items, &fingerprints, &dk, &opts, &args, &dctx, json, &mut config_dirty)
-                    .await
+                run_target(
+                    dest,
+                    &mut ctx,
+                    &items,
+                    &fingerprints,
+                    &dk,
+                    &opts,
+                    &args,
+                    &dctx,
+                    json,
+                    &mut config_dirty,
+                )
+                .await
             }
             Err(e) => TargetReport {
                 target: id.clone(),
@@ -172,17 +192,25 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
     }
     if config_dirty && !ctx.is_keyless() {
         if let Err(e) = ctx.config.save(&ctx.config_path) {
-            output::warn(format!("could not save the sync routing to the config: {e}"));
+            output::warn(format!(
+                "could not save the sync routing to the config: {e}"
+            ));
         }
     }
     if json {
         output::json(&reports);
     }
     if reports.iter().any(|r| r.status == "failed") {
-        return Err(CliError::new(ExitKind::Failed, "sync failed for some targets (see above)"));
+        return Err(CliError::new(
+            ExitKind::Failed,
+            "sync failed for some targets (see above)",
+        ));
     }
     if reports.iter().any(|r| r.status == "partial") {
-        return Err(CliError::new(ExitKind::Partial, "some keys were not synced (see above)"));
+        return Err(CliError::new(
+            ExitKind::Partial,
+            "some keys were not synced (see above)",
+        ));
     }
     Ok(())
 }
@@ -219,12 +247,20 @@ fn collect_options(a: &SyncArgs) -> Result<BTreeMap<String, OptionMap>, CliError
     put("azure", "vaultName", &a.azure_vault);
     for o in &a.opt {
         let (lhs, v) = o.split_once('=').ok_or_else(|| {
-            CliError::new(ExitKind::Usage, format!("--opt {o:?}: expected id.key=value"))
+            CliError::new(
+                ExitKind::Usage,
+                format!("--opt {o:?}: expected id.key=value"),
+            )
         })?;
         let (id, k) = lhs.split_once('.').ok_or_else(|| {
-            CliError::new(ExitKind::Usage, format!("--opt {o:?}: expected id.key=value"))
+            CliError::new(
+                ExitKind::Usage,
+                format!("--opt {o:?}: expected id.key=value"),
+            )
         })?;
-        m.entry(canonical(id)).or_default().insert(k.into(), v.into());
+        m.entry(canonical(id))
+            .or_default()
+            .insert(k.into(), v.into());
     }
     Ok(m)
 }
@@ -261,7 +297,10 @@ async fn load_items(ctx: &EnvContext, from_local: bool) -> Result<Vec<SecretItem
             let zip = ctx.open_bundle(&object, &pointer.ts).await?;
             let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
             Some(zeroize::Zeroizing::new(
-                bundle.env_file(&ctx.env).map(<[u8]>::to_vec).unwrap_or_default(),
+                bundle
+                    .env_file(&ctx.env)
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or_default(),
             ))
         }
         None => None,
@@ -269,7 +308,10 @@ async fn load_items(ctx: &EnvContext, from_local: bool) -> Result<Vec<SecretItem
     let text = if from_local {
         output::note("syncing the local working copy (--from-local), not the pushed vault");
         let local = local_text.clone().ok_or_else(|| {
-            CliError::new(ExitKind::NotFound, format!("no working copy .env.{}", ctx.env))
+            CliError::new(
+                ExitKind::NotFound,
+                format!("no working copy .env.{}", ctx.env),
+            )
         })?;
         if pushed.as_deref().map(|p| p.as_slice()) != Some(local.as_slice()) {
             output::warn("the working copy differs from the pushed vault");
@@ -283,7 +325,10 @@ async fn load_items(ctx: &EnvContext, from_local: bool) -> Result<Vec<SecretItem
             )
             .with_hint(format!("vsync push {}", ctx.env))
         })?;
-        if local_text.as_deref().is_some_and(|l| l.as_slice() != p.as_slice()) {
+        if local_text
+            .as_deref()
+            .is_some_and(|l| l.as_slice() != p.as_slice())
+        {
             output::warn(format!(
                 "the working copy differs from the pushed vault; syncing the pushed one (vsync push {} first, or --from-local)",
                 ctx.env
@@ -374,7 +419,11 @@ async fn run_target(
         report.plan = Some(plan);
         return report;
     }
-    let deletes = plan.changes.iter().filter(|c| c.op == ChangeOp::Delete).count();
+    let deletes = plan
+        .changes
+        .iter()
+        .filter(|c| c.op == ChangeOp::Delete)
+        .count();
     if deletes > 0 && !args.yes {
         let go = output::interactive()
             && output::confirm(&format!("delete {deletes} name(s) from {id}?"), false);
@@ -388,11 +437,23 @@ async fn run_target(
             return report;
         }
     }
-    let results = engine::apply(dest.clone(), &routing, &plan, items, ApplyOpts { jobs: args.jobs }, dctx).await;
+    let results = engine::apply(
+        dest.clone(),
+        &routing,
+        &plan,
+        items,
+        ApplyOpts { jobs: args.jobs },
+        dctx,
+    )
+    .await;
 
     // receipt: what the destination now holds, as far as we know
     let mut rec = old_receipt.unwrap_or_default();
-    let idx: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.0.as_str(), i)).collect();
+    let idx: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.0.as_str(), i))
+        .collect();
     for r in &results {
         if r.status != "ok" {
             continue;
@@ -407,7 +468,10 @@ async fn run_target(
         output::warn(format!("{id}: could not write the sync receipt: {e}"));
     }
     let failed = results.iter().filter(|r| r.status == "failed").count();
-    let not_attempted = results.iter().filter(|r| r.status == "not_attempted").count();
+    let not_attempted = results
+        .iter()
+        .filter(|r| r.status == "not_attempted")
+        .count();
     report.status = if not_attempted > 0 && dctx.is_cancelled() {
         report.problems.push("cancelled or timed out".into());
         "failed"
@@ -457,9 +521,17 @@ fn print_summary(r: &TargetReport) {
         ));
     }
     let ok = r.results.iter().filter(|k| k.status == "ok").count();
-    let failed: Vec<&str> =
-        r.results.iter().filter(|k| k.status == "failed").map(|k| k.name.as_str()).collect();
-    let na = r.results.iter().filter(|k| k.status == "not_attempted").count();
+    let failed: Vec<&str> = r
+        .results
+        .iter()
+        .filter(|k| k.status == "failed")
+        .map(|k| k.name.as_str())
+        .collect();
+    let na = r
+        .results
+        .iter()
+        .filter(|k| k.status == "not_attempted")
+        .count();
     match r.status {
         "planned" => {}
         "ok" => output::line(format!("✅ {ok} secrets synced to {}.", r.target)),

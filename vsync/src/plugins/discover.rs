@@ -40,7 +40,9 @@ pub fn find_plugin(id: &str) -> Option<PathBuf> {
 pub fn scan() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for d in plugin_dirs() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         let mut files: Vec<PathBuf> = rd
             .filter_map(Result::ok)
             .map(|e| e.path())

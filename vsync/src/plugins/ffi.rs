@@ -106,7 +106,10 @@ fn parse<T: for<'a> serde::Deserialize<'a>>(v: serde_json::Value) -> Result<T, D
 }
 
 fn items_wire(items: &[SecretItem]) -> Vec<WireItem> {
-    items.iter().map(|i| WireItem::encode(&i.key, &i.value)).collect()
+    items
+        .iter()
+        .map(|i| WireItem::encode(&i.key, &i.value))
+        .collect()
 }
 
 #[async_trait::async_trait]
@@ -190,8 +193,9 @@ impl Destination for FfiDestination {
         let payload = NamesPayload {
             names: names.iter().map(|n| n.0.clone()).collect(),
         };
-        let got: Option<Vec<WireItem>> =
-            self.call_async(Op::ReadValues, routing, ctx, payload).await?;
+        let got: Option<Vec<WireItem>> = self
+            .call_async(Op::ReadValues, routing, ctx, payload)
+            .await?;
         got.map(vsync_dest_api::abi::decode_values).transpose()
     }
 
@@ -234,7 +238,9 @@ impl Destination for FfiDestination {
             plan: plan.clone(),
             items: items_wire(items),
         };
-        let r: WireReport = self.call_async(Op::ApplyBulk, routing, ctx, payload).await?;
+        let r: WireReport = self
+            .call_async(Op::ApplyBulk, routing, ctx, payload)
+            .await?;
         Ok(r.into())
     }
 
@@ -247,7 +253,9 @@ impl Destination for FfiDestination {
         let payload = NamesPayload {
             names: vec![name.0.clone()],
         };
-        let _: serde_json::Value = self.call_async(Op::DeleteOne, routing, ctx, payload).await?;
+        let _: serde_json::Value = self
+            .call_async(Op::DeleteOne, routing, ctx, payload)
+            .await?;
         Ok(())
     }
 }

@@ -40,7 +40,12 @@ pub fn load(path: &Path) -> Result<(Symbols, Manifest), DestError> {
     // SAFETY: the symbol type matches the ABI's declaration of `vsync_dest_abi_version`.
     let abi: AbiVersionFn = unsafe { lib.get::<AbiVersionFn>(b"vsync_dest_abi_version\0") }
         .map(|s| *s)
-        .map_err(|_| load_err(path, "missing symbol vsync_dest_abi_version (not a vsync plugin)"))?;
+        .map_err(|_| {
+            load_err(
+                path,
+                "missing symbol vsync_dest_abi_version (not a vsync plugin)",
+            )
+        })?;
     // SAFETY: a no-argument function returning u32, per the ABI.
     let v = unsafe { abi() };
     if !(MIN_SUPPORTED_ABI..=VSYNC_DEST_ABI_VERSION).contains(&v) {
@@ -52,9 +57,10 @@ pub fn load(path: &Path) -> Result<(Symbols, Manifest), DestError> {
         ));
     }
     // SAFETY (three gets): the types match the ABI declarations; the library is never unloaded.
-    let manifest_fn = unsafe { lib.get::<vsync_dest_api::abi::ManifestFn>(b"vsync_dest_manifest\0") }
-        .map(|s| *s)
-        .map_err(|_| load_err(path, "missing symbol vsync_dest_manifest"))?;
+    let manifest_fn =
+        unsafe { lib.get::<vsync_dest_api::abi::ManifestFn>(b"vsync_dest_manifest\0") }
+            .map(|s| *s)
+            .map_err(|_| load_err(path, "missing symbol vsync_dest_manifest"))?;
     let call = unsafe { lib.get::<CallFn>(b"vsync_dest_call\0") }
         .map(|s| *s)
         .map_err(|_| load_err(path, "missing symbol vsync_dest_call"))?;
@@ -75,13 +81,22 @@ pub fn load(path: &Path) -> Result<(Symbols, Manifest), DestError> {
     let manifest: Manifest = serde_json::from_slice(bytes)
         .map_err(|e| load_err(path, format!("malformed manifest: {e}")))?;
     if manifest.schema != WIRE_SCHEMA {
-        return Err(load_err(path, format!("manifest schema {} is not supported", manifest.schema)));
+        return Err(load_err(
+            path,
+            format!("manifest schema {} is not supported", manifest.schema),
+        ));
     }
     if manifest.abi != v {
-        return Err(load_err(path, "manifest abi differs from vsync_dest_abi_version"));
+        return Err(load_err(
+            path,
+            "manifest abi differs from vsync_dest_abi_version",
+        ));
     }
     if !valid_id(&manifest.id) {
-        return Err(load_err(path, format!("invalid plugin id {:?}", manifest.id)));
+        return Err(load_err(
+            path,
+            format!("invalid plugin id {:?}", manifest.id),
+        ));
     }
     Ok((Symbols { call, free }, manifest))
 }
@@ -122,7 +137,11 @@ pub fn call(sym: Symbols, request: &Zeroizing<Vec<u8>>) -> Result<serde_json::Va
         RC_OK | RC_ERROR => {}
         RC_PANIC => return Err(DestError::internal("the plugin panicked")),
         RC_MISUSE => return Err(DestError::internal("the plugin reported ABI misuse")),
-        other => return Err(DestError::internal(format!("the plugin returned rc {other}"))),
+        other => {
+            return Err(DestError::internal(format!(
+                "the plugin returned rc {other}"
+            )));
+        }
     }
     let reply = reply.ok_or_else(|| DestError::internal("the plugin returned no reply"))?;
     let mut v: serde_json::Value = serde_json::from_slice(&reply)
@@ -153,7 +172,11 @@ mod tests {
 
     fn buf(v: Vec<u8>) -> VsyncBuf {
         let mut v = std::mem::ManuallyDrop::new(v);
-        VsyncBuf { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() }
+        VsyncBuf {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+            cap: v.capacity(),
+        }
     }
 
     unsafe extern "C" fn free(b: VsyncBuf) {

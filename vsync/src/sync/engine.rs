@@ -45,17 +45,28 @@ pub fn map_all(
                 problems.push(format!("invalid name {}: {}", it.key, e.message));
                 names.push(RemoteName(String::new()));
             }
-            }
+        }
         if !caps.binary_values && it.value.expose_str().is_none() {
-            problems.push(format!("{}: binary value, but {} takes text only", it.key, dest.id()));
+            problems.push(format!(
+                "{}: binary value, but {} takes text only",
+                it.key,
+                dest.id()
+            ));
         }
         if caps.max_value_bytes.is_some_and(|m| it.value.len() > m) {
-            problems.push(format!("{}: value larger than {} allows", it.key, dest.id()));
+            problems.push(format!(
+                "{}: value larger than {} allows",
+                it.key,
+                dest.id()
+            ));
         }
     }
     if problems.is_empty() {
-        let pairs: Vec<(&str, &RemoteName)> =
-            items.iter().map(|i| i.key.as_str()).zip(names.iter()).collect();
+        let pairs: Vec<(&str, &RemoteName)> = items
+            .iter()
+            .map(|i| i.key.as_str())
+            .zip(names.iter())
+            .collect();
         for (name, keys) in name_rules::collisions(pairs, caps.case_insensitive_names) {
             problems.push(format!("collision on {name}: {}", keys.join(", ")));
         }
@@ -96,7 +107,15 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
         .map_err(|e| TargetAbort::one(format!("preflight: {e}")))?;
     let mut plan = p
         .dest
-        .plan(p.routing, p.items, &PlanOptions { prune: p.prune, offline: false }, p.ctx)
+        .plan(
+            p.routing,
+            p.items,
+            &PlanOptions {
+                prune: p.prune,
+                offline: false,
+            },
+            p.ctx,
+        )
         .await
         .map_err(|e| TargetAbort::one(format!("plan: {e}")))?;
     let listed: Option<BTreeSet<RemoteName>> = if caps.can_list {
@@ -122,7 +141,9 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
         if c.op != ChangeOp::Upsert {
             continue;
         }
-        let Some(&i) = by_name.get(&c.remote) else { continue };
+        let Some(&i) = by_name.get(&c.remote) else {
+            continue;
+        };
         let ours = &p.items[i].value;
         let exists = listed.as_ref().map(|l| l.contains(&c.remote));
         let recorded = p.receipt.and_then(|r| r.get(&c.remote.0));
@@ -143,7 +164,11 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
         } else if exists == Some(false) {
             ChangeOp::Create
         } else if let Some(rec) = recorded {
-            if rec == &p.fingerprints[i] { ChangeOp::Unchanged } else { ChangeOp::Update }
+            if rec == &p.fingerprints[i] {
+                ChangeOp::Unchanged
+            } else {
+                ChangeOp::Update
+            }
         } else if exists == Some(true) {
             ChangeOp::Update
         } else {
@@ -250,8 +275,14 @@ pub async fn apply(
     ctx: &Ctx,
 ) -> Vec<KeyResult> {
     let caps = dest.capabilities(routing);
-    let rps = caps.requests_per_second.filter(|r| *r > 0.0).unwrap_or(50.0);
-    let jobs = opts.jobs.max(1).min(caps.max_concurrency.unwrap_or(usize::MAX).max(1));
+    let rps = caps
+        .requests_per_second
+        .filter(|r| *r > 0.0)
+        .unwrap_or(50.0);
+    let jobs = opts
+        .jobs
+        .max(1)
+        .min(caps.max_concurrency.unwrap_or(usize::MAX).max(1));
     let bucket = Arc::new(Mutex::new(TokenBucket::new(
         f64::from(rps),
         jobs as f64,
@@ -281,9 +312,17 @@ pub async fn apply(
         let sub_items: Vec<SecretItem> = sub
             .changes
             .iter()
-            .filter_map(|c| c.source_key.as_deref().and_then(|k| by_key.get(k)).map(|i| (*i).clone()))
+            .filter_map(|c| {
+                c.source_key
+                    .as_deref()
+                    .and_then(|k| by_key.get(k))
+                    .map(|i| (*i).clone())
+            })
             .collect();
-        let out = with_retry(ctx, &bucket, || dest.apply_bulk(routing, &sub, &sub_items, ctx)).await;
+        let out = with_retry(ctx, &bucket, || {
+            dest.apply_bulk(routing, &sub, &sub_items, ctx)
+        })
+        .await;
         let reported: BTreeMap<RemoteName, ItemOutcome> = match &out {
             ItemOutcomeT::Ok(r) => r.outcomes.iter().cloned().collect(),
             _ => BTreeMap::new(),
@@ -319,7 +358,9 @@ pub async fn apply(
             };
             let out = if c.op == ChangeOp::Delete {
                 with_retry(ctx, &bucket, || async {
-                    dest.delete_one(routing, &c.remote, ctx).await.map(|()| ChangeOp::Delete)
+                    dest.delete_one(routing, &c.remote, ctx)
+                        .await
+                        .map(|()| ChangeOp::Delete)
                 })
                 .await
             } else {

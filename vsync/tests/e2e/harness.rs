@@ -232,3 +232,64 @@ pub fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
+
+impl World {
+    /// Another machine of the team with a keychain of its own: its own HOME and checkout, the
+    /// same bucket and repo identity, and the kernel keyring (while `self` uses the Secret
+    /// Service). Nothing is installed: it joins with `vsync import` or `vsync keystore import`.
+    pub fn other_machine(&self) -> World {
+        let mut b = World::new();
+        b.repo = self.repo.clone();
+        b.bucket = self.bucket.clone();
+        git(
+            &b.repo_dir,
+            &[
+                "remote",
+                "set-url",
+                "origin",
+                &format!("file:///srv/git/{}", self.repo),
+            ],
+        );
+        b.extra_env
+            .push(("VSYNC_KEYCHAIN".into(), "keyutils".into()));
+        b.secrets = self.secrets.clone();
+        b
+    }
+
+    /// The key text (`vsync key show --out`) and the config salt of `env`, as an independent
+    /// reader would get them.
+    pub fn key_and_salt(&self, env: &str) -> (String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("key");
+        self.vsync(&["key", "show", env, "--out", f.to_str().unwrap()])
+            .ok();
+        let key = std::fs::read_to_string(&f).unwrap().trim().to_owned();
+        let v = self.read_config(env);
+        (key, v["encryption"]["salt"].as_str().unwrap().to_owned())
+    }
+
+    /// The decoded per-env config.
+    pub fn read_config(&self, env: &str) -> serde_json::Value {
+        use std::io::Read;
+        let gz = std::fs::read(self.base().join(&self.repo).join(format!("env_{env}"))).unwrap();
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut json)
+            .unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    /// Rewrite the per-env config through `edit` (to simulate a changed endpoint or secret).
+    pub fn edit_config(&self, env: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+        use std::io::Write;
+        let mut v = self.read_config(env);
+        edit(&mut v);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(v.to_string().as_bytes()).unwrap();
+        std::fs::write(
+            self.base().join(&self.repo).join(format!("env_{env}")),
+            enc.finish().unwrap(),
+        )
+        .unwrap();
+    }
+}

@@ -1,7 +1,6 @@
 //! Tampering and bad input: each gets a clear error and a non-zero exit, and nothing local is
 //! written.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::harness::World;
@@ -31,22 +30,6 @@ fn pushed(w: &mut World) -> (PathBuf, String) {
     w.vsync(&["push", "dev"]).ok();
     let latest = std::fs::read_to_string(w.bucket.join(&w.repo).join("dev/latest")).unwrap();
     (w.bucket.join(&w.repo).join("dev"), latest)
-}
-
-/// The key text and the config salt, as an independent reader would get them.
-fn key_and_salt(w: &World) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    w.vsync(&["key", "show", "dev", "--out", f.to_str().unwrap()])
-        .ok();
-    let key = std::fs::read_to_string(&f).unwrap().trim().to_owned();
-    let gz = std::fs::read(w.base().join(&w.repo).join("env_dev")).unwrap();
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_string(&mut json)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    (key, v["encryption"]["salt"].as_str().unwrap().to_owned())
 }
 
 #[test]
@@ -112,7 +95,7 @@ fn bundle_sealed_with_another_key_is_refused() {
     require_keychain!();
     let mut w = World::new();
     let (prefix, latest) = pushed(&mut w);
-    let (_, salt) = key_and_salt(&w);
+    let (_, salt) = w.key_and_salt("dev");
     let other = vsync_crypto::kdf::DerivedKey::derive(
         "another-key-entirely-0000000000000000000000=",
         &salt,
@@ -142,7 +125,7 @@ fn zip_with_parent_or_absolute_paths_is_refused() {
     ] {
         let mut w = World::new();
         let (prefix, latest) = pushed(&mut w);
-        let (key, salt) = key_and_salt(&w);
+        let (key, salt) = w.key_and_salt("dev");
         let dk = vsync_crypto::kdf::DerivedKey::derive(&key, &salt);
         let mut buf = std::io::Cursor::new(Vec::new());
         {

@@ -1,7 +1,6 @@
 //! Byte compatibility with upstream, checked by an independent implementation written from the
 //! spec in Python (`tests/interop/upstream_bundle.py`, using the `cryptography` package).
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -27,21 +26,6 @@ fn python_ok() -> bool {
     ok
 }
 
-fn key_and_salt(w: &World) -> (String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("key");
-    w.vsync(&["key", "show", "dev", "--out", f.to_str().unwrap()])
-        .ok();
-    let key = std::fs::read_to_string(&f).unwrap().trim().to_owned();
-    let gz = std::fs::read(w.base().join(&w.repo).join("env_dev")).unwrap();
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_string(&mut json)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    (key, v["encryption"]["salt"].as_str().unwrap().to_owned())
-}
-
 #[test]
 fn independent_reader_opens_what_vsync_pushes() {
     require_keychain!();
@@ -57,7 +41,7 @@ fn independent_reader_opens_what_vsync_pushes() {
     let prefix = w.bucket.join(&w.repo).join("dev");
     let ts = std::fs::read_to_string(prefix.join("latest")).unwrap();
     assert_eq!(ts.len(), 15, "the pointer is the bare 15-byte timestamp");
-    let (key, salt) = key_and_salt(&w);
+    let (key, salt) = w.key_and_salt("dev");
     let out = Command::new("python3")
         .arg(script())
         .args([
@@ -100,7 +84,7 @@ fn vsync_pulls_a_bucket_written_by_an_independent_writer() {
     }
     let mut w = World::new();
     w.init("dev").ok();
-    let (key, salt) = key_and_salt(&w);
+    let (key, salt) = w.key_and_salt("dev");
     // Another checkout (as upstream would have it) with the vault to publish.
     let src = tempfile::tempdir().unwrap();
     let vf = src.path().join("infra/vault/dev");

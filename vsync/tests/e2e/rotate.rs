@@ -55,21 +55,7 @@ fn rotation_invalidates_old_shares_and_keys_and_the_runtime_opens_with_the_new_o
     assert!(manifest.contains("\"gen\":1"), "{manifest}");
 
     // The old share imports (its passphrase is separate) but its key no longer opens the vault.
-    let mut b = World::new();
-    b.repo = a.repo.clone();
-    b.bucket = a.bucket.clone();
-    crate::harness::git(
-        &b.repo_dir,
-        &[
-            "remote",
-            "set-url",
-            "origin",
-            &format!("file:///srv/git/{}", a.repo),
-        ],
-    );
-    b.extra_env
-        .push(("VSYNC_KEYCHAIN".into(), "keyutils".into()));
-    b.secrets = a.secrets.clone();
+    let b = a.other_machine();
     b.vsync(&[
         "import",
         "prod",

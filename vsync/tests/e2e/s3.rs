@@ -238,17 +238,9 @@ fn pipe(
 
 fn config_endpoint(w: &World, endpoint: &str) {
     // Point this machine's config at another endpoint (the proxy), keeping everything else.
-    let path = w.base().join(&w.repo).join("env_prod");
-    let gz = std::fs::read(&path).unwrap();
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_string(&mut json)
-        .unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    v["s3"]["endpoint"] = serde_json::Value::String(endpoint.to_owned());
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(v.to_string().as_bytes()).unwrap();
-    std::fs::write(&path, enc.finish().unwrap()).unwrap();
+    w.edit_config("prod", |v| {
+        v["s3"]["endpoint"] = serde_json::Value::String(endpoint.to_owned())
+    });
 }
 
 #[test]
@@ -359,17 +351,9 @@ fn s3_unreachable_endpoint_and_wrong_credentials_fail_fast_and_clearly() {
     );
     // wrong secret key
     config_endpoint(&w, &s3.endpoint);
-    let path = w.base().join(&w.repo).join("env_prod");
-    let gz = std::fs::read(&path).unwrap();
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(&gz[..])
-        .read_to_string(&mut json)
-        .unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    v["s3"]["secretAccessKey"] = serde_json::Value::String("definitely-wrong-secret".into());
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(v.to_string().as_bytes()).unwrap();
-    std::fs::write(&path, enc.finish().unwrap()).unwrap();
+    w.edit_config("prod", |v| {
+        v["s3"]["secretAccessKey"] = serde_json::Value::String("definitely-wrong-secret".into())
+    });
     w.secret("definitely-wrong-secret");
     let r = w.vsync(&["push", "prod"]);
     assert_eq!(r.code, 1, "{}", r.stderr);

@@ -45,7 +45,10 @@ fn read_json(p: &Path) -> serde_json::Map<String, serde_json::Value> {
 fn setup() -> (World, PathBuf, PathBuf) {
     let mut w = World::new();
     w.init("dev").ok();
-    w.write_env("dev", &[("API_TOKEN", "tok-sync-1a2b"), ("DB_PASS", "pw-sync-3c4d")]);
+    w.write_env(
+        "dev",
+        &[("API_TOKEN", "tok-sync-1a2b"), ("DB_PASS", "pw-sync-3c4d")],
+    );
     w.vsync(&["push", "dev"]).ok();
     let plugin = install(&w);
     let out = w.home.join("out.json");
@@ -59,7 +62,18 @@ fn create_unchanged_update_drift_prune() {
     let pl = plugin.to_str().unwrap();
     let o = out.to_str().unwrap();
 
-    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o]).ok();
+    let r = w
+        .vsync(&[
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            pl,
+            "--jsonfile-path",
+            o,
+        ])
+        .ok();
     assert!(r.stdout.contains("2 create"), "{}", r.stdout);
     let m = read_json(&out);
     assert_eq!(m["API_TOKEN"], "tok-sync-1a2b");
@@ -67,19 +81,31 @@ fn create_unchanged_update_drift_prune() {
     assert_eq!(mode(&out), 0o600);
 
     // routing was saved: no flag needed the second time; everything unchanged
-    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan"]).ok();
+    let r = w
+        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan"])
+        .ok();
     assert!(r.stdout.contains("2 unchanged"), "{}", r.stdout);
-    let r = w.vsync(&["sync", "dev", "jsonfile", "--plugin", pl, "--plan", "--json"]).ok();
+    let r = w
+        .vsync(&[
+            "sync", "dev", "jsonfile", "--plugin", pl, "--plan", "--json",
+        ])
+        .ok();
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v[0]["plan"]["changes"][0]["op"], "unchanged", "{v}");
 
     // one changed value → update
-    w.write_env("dev", &[("API_TOKEN", "tok-sync-1a2b"), ("DB_PASS", "pw-sync-NEW9")]);
+    w.write_env(
+        "dev",
+        &[("API_TOKEN", "tok-sync-1a2b"), ("DB_PASS", "pw-sync-NEW9")],
+    );
     w.vsync(&["push", "dev"]).ok();
-    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan"]).ok();
+    let r = w
+        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan"])
+        .ok();
     assert!(r.stdout.contains("update    DB_PASS"), "{}", r.stdout);
     assert!(r.stdout.contains("unchanged API_TOKEN"), "{}", r.stdout);
-    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).ok();
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl])
+        .ok();
     assert_eq!(read_json(&out)["DB_PASS"], "pw-sync-NEW9");
 
     // drift behind vsync's back, plus an orphan
@@ -89,14 +115,22 @@ fn create_unchanged_update_drift_prune() {
     w.secret("tampered-77");
     w.secret("orphan-88");
     std::fs::write(&out, serde_json::to_vec(&m).unwrap()).unwrap();
-    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan", "--prune"]).ok();
+    let r = w
+        .vsync(&[
+            "sync", "dev", "--to", "jsonfile", "--plugin", pl, "--plan", "--prune",
+        ])
+        .ok();
     assert!(r.stdout.contains("update    API_TOKEN"), "{}", r.stdout);
     assert!(r.stdout.contains("delete    ORPHAN"), "{}", r.stdout);
     assert!(r.stderr.contains("drift"), "{}", r.stderr);
     // prune without a terminal needs --yes; nothing written
-    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--prune"]).code(1);
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--prune"])
+        .code(1);
     assert_eq!(read_json(&out)["API_TOKEN"], "tampered-77");
-    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--prune", "--yes"]).ok();
+    w.vsync(&[
+        "sync", "dev", "--to", "jsonfile", "--plugin", pl, "--prune", "--yes",
+    ])
+    .ok();
     let m = read_json(&out);
     assert!(!m.contains_key("ORPHAN"));
     assert_eq!(m["API_TOKEN"], "tok-sync-1a2b");
@@ -113,8 +147,14 @@ fn invalid_names_abort_the_target_before_any_write() {
     let out = w.home.join("out.json");
     let r = w
         .vsync(&[
-            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
-            "--jsonfile-path", out.to_str().unwrap(),
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "--jsonfile-path",
+            out.to_str().unwrap(),
         ])
         .code(1);
     assert!(r.stderr.contains("bad.name"), "{}", r.stderr);
@@ -122,11 +162,21 @@ fn invalid_names_abort_the_target_before_any_write() {
     // excluding the offending key lets the rest through
     let r = w
         .vsync(&[
-            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
-            "--exclude-property", "bad.name",
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "--exclude-property",
+            "bad.name",
         ])
         .ok();
-    assert!(r.stdout.contains("skipped (excluded): bad.name"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("skipped (excluded): bad.name"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(read_json(&out).len(), 1);
 }
 
@@ -138,14 +188,34 @@ fn plugin_failures_are_per_target_errors() {
     let o = out.to_str().unwrap();
     // a panic inside the plugin: a clear error, exit 1, no crash
     let r = w
-        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o,
-                 "--opt", "jsonfile.fail_mode=panic"])
+        .vsync(&[
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            pl,
+            "--jsonfile-path",
+            o,
+            "--opt",
+            "jsonfile.fail_mode=panic",
+        ])
         .code(1);
     assert!(r.stderr.contains("panicked"), "{}", r.stderr);
     // one key fails: the others are written, exit 6
     let r = w
-        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o,
-                 "--opt", "jsonfile.fail_mode=fail_key:DB_PASS"])
+        .vsync(&[
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            pl,
+            "--jsonfile-path",
+            o,
+            "--opt",
+            "jsonfile.fail_mode=fail_key:DB_PASS",
+        ])
         .code(6);
     assert!(r.stdout.contains("1 failed (DB_PASS)"), "{}", r.stdout);
     let m = read_json(&out);
@@ -153,8 +223,16 @@ fn plugin_failures_are_per_target_errors() {
     // an unknown target fails on its own; the other target still syncs
     std::fs::remove_file(&out).unwrap();
     let r = w
-        .vsync(&["sync", "dev", "--to", "nosuch,jsonfile", "--plugin", pl,
-                 "--opt", "jsonfile.fail_mode="])
+        .vsync(&[
+            "sync",
+            "dev",
+            "--to",
+            "nosuch,jsonfile",
+            "--plugin",
+            pl,
+            "--opt",
+            "jsonfile.fail_mode=",
+        ])
         .code(1);
     assert!(r.stderr.contains("unknown target"), "{}", r.stderr);
     assert_eq!(read_json(&out).len(), 2);
@@ -165,15 +243,30 @@ fn plugins_list_and_check() {
     require_keychain!();
     let mut w = World::new();
     let plugin = install(&w);
-    w.extra_env.push(("VSYNC_PLUGIN_DIR".into(), plugin.parent().unwrap().display().to_string()));
+    w.extra_env.push((
+        "VSYNC_PLUGIN_DIR".into(),
+        plugin.parent().unwrap().display().to_string(),
+    ));
     let r = w.vsync(&["plugins", "list"]).ok();
-    assert!(r.stdout.contains("jsonfile") && r.stdout.contains("abi 1"), "{}", r.stdout);
-    let r = w.vsync(&["plugins", "check", plugin.to_str().unwrap()]).ok();
+    assert!(
+        r.stdout.contains("jsonfile") && r.stdout.contains("abi 1"),
+        "{}",
+        r.stdout
+    );
+    let r = w
+        .vsync(&["plugins", "check", plugin.to_str().unwrap()])
+        .ok();
     assert!(r.stdout.contains("ok    plan+apply"), "{}", r.stdout);
     // a world-writable plugin folder is refused before loading
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(plugin.parent().unwrap(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let r = w.vsync(&["plugins", "check", plugin.to_str().unwrap()]).code(1);
+    std::fs::set_permissions(
+        plugin.parent().unwrap(),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    let r = w
+        .vsync(&["plugins", "check", plugin.to_str().unwrap()])
+        .code(1);
     assert!(r.stderr.contains("world-writable"), "{}", r.stderr);
 }
 
@@ -184,13 +277,25 @@ fn sha256_pin_is_checked_before_loading() {
     let pl = plugin.to_str().unwrap();
     let o = out.to_str().unwrap();
     // first sync saves sync.jsonfile; then pin a wrong hash
-    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl, "--jsonfile-path", o]).ok();
+    w.vsync(&[
+        "sync",
+        "dev",
+        "--to",
+        "jsonfile",
+        "--plugin",
+        pl,
+        "--jsonfile-path",
+        o,
+    ])
+    .ok();
     let cfg = w.base().join(&w.repo).join("env_dev");
     let edit = |pin: &str| {
         use std::io::{Read, Write};
         let gz = std::fs::read(&cfg).unwrap();
         let mut json = String::new();
-        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut json).unwrap();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut json)
+            .unwrap();
         let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
         v["sync"]["jsonfile"]["plugin_sha256"] = pin.into();
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -198,12 +303,18 @@ fn sha256_pin_is_checked_before_loading() {
         std::fs::write(&cfg, enc.finish().unwrap()).unwrap();
     };
     edit(&"0".repeat(64));
-    let r = w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).code(1);
+    let r = w
+        .vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl])
+        .code(1);
     assert!(r.stderr.contains("does not match the pin"), "{}", r.stderr);
-    let out = std::process::Command::new("sha256sum").arg(&plugin).output().unwrap();
+    let out = std::process::Command::new("sha256sum")
+        .arg(&plugin)
+        .output()
+        .unwrap();
     let hash = String::from_utf8(out.stdout).unwrap();
     edit(hash.split_whitespace().next().unwrap());
-    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl]).ok();
+    w.vsync(&["sync", "dev", "--to", "jsonfile", "--plugin", pl])
+        .ok();
 }
 
 #[test]
@@ -211,17 +322,36 @@ fn case_insensitive_collisions_abort_the_target() {
     require_keychain!();
     let mut w = World::new();
     w.init("dev").ok();
-    w.write_env("dev", &[("Api_Key", "ci-v-1"), ("API_KEY", "ci-v-2"), ("OTHER", "ci-v-3")]);
+    w.write_env(
+        "dev",
+        &[
+            ("Api_Key", "ci-v-1"),
+            ("API_KEY", "ci-v-2"),
+            ("OTHER", "ci-v-3"),
+        ],
+    );
     w.vsync(&["push", "dev"]).ok();
     let plugin = install(&w);
     let out = w.home.join("out.json");
     let r = w
         .vsync(&[
-            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
-            "--jsonfile-path", out.to_str().unwrap(), "--opt", "jsonfile.case_insensitive=true",
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "--jsonfile-path",
+            out.to_str().unwrap(),
+            "--opt",
+            "jsonfile.case_insensitive=true",
         ])
         .code(1);
-    assert!(r.stderr.contains("collision") && r.stderr.contains("Api_Key, API_KEY"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("collision") && r.stderr.contains("Api_Key, API_KEY"),
+        "{}",
+        r.stderr
+    );
     assert!(!out.exists());
 }
 
@@ -231,10 +361,26 @@ fn timeout_marks_unstarted_keys_not_attempted() {
     let (w, plugin, out) = setup();
     let r = w
         .vsync(&[
-            "sync", "dev", "--to", "jsonfile", "--plugin", plugin.to_str().unwrap(),
-            "--jsonfile-path", out.to_str().unwrap(), "--opt", "jsonfile.fail_mode=slow",
-            "--jobs", "1", "--timeout", "1",
+            "sync",
+            "dev",
+            "--to",
+            "jsonfile",
+            "--plugin",
+            plugin.to_str().unwrap(),
+            "--jsonfile-path",
+            out.to_str().unwrap(),
+            "--opt",
+            "jsonfile.fail_mode=slow",
+            "--jobs",
+            "1",
+            "--timeout",
+            "1",
         ])
         .code(1);
-    assert!(r.stdout.contains("not attempted: 1"), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("not attempted: 1"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
 }

@@ -4,29 +4,6 @@
 use crate::harness::{World, mode};
 use crate::require_keychain;
 
-/// Machine B: its own HOME and checkout, same bucket and repo, and a keychain of its own
-/// (the kernel keyring, while A uses the Secret Service).
-fn machine_b(a: &World) -> World {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut b = World::new();
-    let _ = tmp;
-    b.repo = a.repo.clone();
-    b.bucket = a.bucket.clone();
-    crate::harness::git(
-        &b.repo_dir,
-        &[
-            "remote",
-            "set-url",
-            "origin",
-            &format!("file:///srv/git/{}", a.repo),
-        ],
-    );
-    b.extra_env
-        .push(("VSYNC_KEYCHAIN".into(), "keyutils".into()));
-    b.secrets = a.secrets.clone();
-    b
-}
-
 fn pass_file(w: &World, text: &str) -> std::path::PathBuf {
     let p = w.home.join("pass.txt");
     std::fs::write(&p, format!("{text}\n")).unwrap();
@@ -67,7 +44,7 @@ fn export_import_two_machines_round_trip() {
     ])
     .code(5);
 
-    let mut b = machine_b(&a);
+    let mut b = a.other_machine();
     let bpf = pass_file(&b, pass);
     b.vsync(&[
         "import",
@@ -110,7 +87,7 @@ fn bad_share_files_write_nothing() {
         pf.to_str().unwrap(),
     ])
     .ok();
-    let b = machine_b(&a);
+    let b = a.other_machine();
     let cfg = b.base().join(&b.repo).join("env_dev");
     // wrong passphrase
     let wrong = pass_file(&b, "not-the-right-passphrase");
@@ -286,7 +263,7 @@ fn keystore_moves_every_pair_to_a_new_laptop() {
     assert_eq!(mode(&tree), 0o600);
     assert_eq!(&std::fs::read(&tree).unwrap()[..4], b"VKT1");
 
-    let b = machine_b(&a);
+    let b = a.other_machine();
     let bpf = pass_file(&b, "wrong-passphrase-here");
     b.vsync(&[
         "keystore",
