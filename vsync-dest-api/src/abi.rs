@@ -171,7 +171,9 @@ impl From<&DestError> for WireError {
             kind: e.kind.as_str().to_owned(),
             message: e.message.clone(),
             key: e.key.clone(),
-            retry_after_ms: e.retry_after.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            retry_after_ms: e
+                .retry_after
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 }
@@ -385,7 +387,10 @@ fn ok<T: Serialize>(v: T) -> Result<serde_json::Value, DestError> {
 
 /// Plugin side: answer one request with a destination. Used by [`export_destination!`];
 /// public so a plugin can be tested without the C layer.
-pub async fn dispatch(dest: &dyn Destination, req: Request) -> Result<serde_json::Value, DestError> {
+pub async fn dispatch(
+    dest: &dyn Destination,
+    req: Request,
+) -> Result<serde_json::Value, DestError> {
     let mut ctx = Ctx::new(req.env.clone(), req.repo.clone());
     ctx.deadline = None;
     let routing = &req.routing;
@@ -405,8 +410,16 @@ pub async fn dispatch(dest: &dyn Destination, req: Request) -> Result<serde_json
                 .names
                 .into_iter()
                 .map(|k| match dest.map_name(routing, &k) {
-                    Ok(n) => MappedName { key: k, name: Some(n.0), error: None },
-                    Err(e) => MappedName { key: k, name: None, error: Some((&e).into()) },
+                    Ok(n) => MappedName {
+                        key: k,
+                        name: Some(n.0),
+                        error: None,
+                    },
+                    Err(e) => MappedName {
+                        key: k,
+                        name: None,
+                        error: Some((&e).into()),
+                    },
                 })
                 .collect();
             ok(out)
@@ -434,7 +447,9 @@ pub async fn dispatch(dest: &dyn Destination, req: Request) -> Result<serde_json
         Op::ApplyOne => {
             let p: ApplyOnePayload = de(req.payload)?;
             let item = p.item.map(WireItem::into_item).transpose()?;
-            ok(dest.apply_one(routing, &p.change, item.as_ref(), &ctx).await?)
+            ok(dest
+                .apply_one(routing, &p.change, item.as_ref(), &ctx)
+                .await?)
         }
         Op::ApplyBulk => {
             let p: ApplyBulkPayload = de(req.payload)?;

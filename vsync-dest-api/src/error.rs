@@ -173,8 +173,17 @@ mod tests {
 
     #[test]
     fn lenient_kind_names() {
-        assert_eq!(DestErrorKind::parse_lenient("RateLimited"), DestErrorKind::RateLimited);
-        assert_eq!(DestErrorKind::parse_lenient("rate_limited"), DestErrorKind::RateLimited);
-        assert_eq!(DestErrorKind::parse_lenient("whatever"), DestErrorKind::Internal);
+        assert_eq!(
+            DestErrorKind::parse_lenient("RateLimited"),
+            DestErrorKind::RateLimited
+        );
+        assert_eq!(
+            DestErrorKind::parse_lenient("rate_limited"),
+            DestErrorKind::RateLimited
+        );
+        assert_eq!(
+            DestErrorKind::parse_lenient("whatever"),
+            DestErrorKind::Internal
+        );
     }
 }

@@ -76,8 +76,11 @@ pub trait Destination: Send + Sync + Debug {
     async fn preflight(&self, routing: &Routing, ctx: &Ctx) -> Result<(), DestError>;
 
     /// Remote names in the managed scope, or None when the API cannot list.
-    async fn list(&self, routing: &Routing, ctx: &Ctx)
-    -> Result<Option<Vec<RemoteName>>, DestError>;
+    async fn list(
+        &self,
+        routing: &Routing,
+        ctx: &Ctx,
+    ) -> Result<Option<Vec<RemoteName>>, DestError>;
 
     /// Current values of the given names where the API can read them back (for unchanged
     /// detection). None when it cannot; absent names are simply missing from the map.

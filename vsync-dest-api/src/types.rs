@@ -325,5 +325,8 @@ pub fn resolve_by_schema(
 
 /// A string routing value.
 pub fn routing_str<'a>(routing: &'a Routing, name: &str) -> Option<&'a str> {
-    routing.get(name).and_then(|v| v.as_str()).filter(|s| !s.is_empty())
+    routing
+        .get(name)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
 }

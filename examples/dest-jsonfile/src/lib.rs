@@ -47,8 +47,12 @@ fn io_err(what: &str, e: std::io::Error) -> DestError {
 fn load(routing: &Routing) -> Result<BTreeMap<String, String>, DestError> {
     let p = path(routing)?;
     match std::fs::read(&p) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|_| DestError::new(DestErrorKind::Conflict, "the JSON file is not an object of strings")),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| {
+            DestError::new(
+                DestErrorKind::Conflict,
+                "the JSON file is not an object of strings",
+            )
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
         Err(e) => Err(io_err("read", e)),
     }
@@ -147,7 +151,12 @@ impl Destination for JsonFile {
     async fn preflight(&self, routing: &Routing, _ctx: &Ctx) -> Result<(), DestError> {
         match fail_mode(routing) {
             "panic" => panic!("jsonfile: deliberate panic (fail_mode=panic)"),
-            "auth" => return Err(DestError::new(DestErrorKind::Auth, "deliberate auth failure")),
+            "auth" => {
+                return Err(DestError::new(
+                    DestErrorKind::Auth,
+                    "deliberate auth failure",
+                ));
+            }
             _ => {}
         }
         load(routing).map(|_| ())
@@ -188,7 +197,9 @@ impl Destination for JsonFile {
     ) -> Result<ChangeOp, DestError> {
         if let Some(k) = fail_mode(routing).strip_prefix("fail_key:") {
             if k == change.remote.0 {
-                return Err(DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k));
+                return Err(
+                    DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k),
+                );
             }
         }
         if fail_mode(routing) == "slow" {
@@ -196,14 +207,23 @@ impl Destination for JsonFile {
         }
         let item = item.ok_or_else(|| DestError::internal("apply_one without a value"))?;
         let value = item.value.expose_str().ok_or_else(|| {
-            DestError::new(DestErrorKind::InvalidValue, "binary values are not supported")
-                .with_key(&item.key)
+            DestError::new(
+                DestErrorKind::InvalidValue,
+                "binary values are not supported",
+            )
+            .with_key(&item.key)
         })?;
         let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = load(routing)?;
-        let existed = map.insert(change.remote.0.clone(), value.to_owned()).is_some();
+        let existed = map
+            .insert(change.remote.0.clone(), value.to_owned())
+            .is_some();
         store(routing, &map)?;
-        Ok(if existed { ChangeOp::Update } else { ChangeOp::Create })
+        Ok(if existed {
+            ChangeOp::Update
+        } else {
+            ChangeOp::Create
+        })
     }
 
     async fn delete_one(
