@@ -131,6 +131,10 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
                     Some(path) => FfiDestination::open(&path, pin_for(&ctx, id).as_deref())
                         .map(|d| Arc::new(d) as Arc<dyn Destination>)
                         .map_err(|e| e.message),
+                    None if matches!(id.as_str(), "gcp" | "azure") => Err(format!(
+                        "the {id} destination is not implemented yet in this release (built-in: {})",
+                        registry.ids().join(", ")
+                    )),
                     None => Err(format!(
                         "unknown target {id:?} (built-in: {}; plugins: --plugin PATH or VSYNC_PLUGIN_DIR)",
                         registry.ids().join(", ")
