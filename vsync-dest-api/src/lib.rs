@@ -9,6 +9,7 @@
 //! - [`name_rules`]: regex-free validation and collision helpers.
 //! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs.
 
+mod env_source;
 mod error;
 pub mod name_rules;
 mod secret;
@@ -21,6 +22,7 @@ pub mod abi;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+pub use env_source::EnvSource;
 pub use error::{DestError, DestErrorKind};
 pub use secret::SecretBytes;
 pub use types::{

@@ -19,23 +19,7 @@ use vsync_dest_api::{
     SecretItem, WriteMode,
 };
 
-/// Where configuration values come from: the process environment, or a fixed map (tests).
-#[derive(Clone, Debug, Default)]
-pub enum EnvSource {
-    #[default]
-    Process,
-    Fixed(BTreeMap<String, String>),
-}
-
-impl EnvSource {
-    pub fn get(&self, name: &str) -> Option<String> {
-        match self {
-            EnvSource::Process => std::env::var(name).ok(),
-            EnvSource::Fixed(m) => m.get(name).cloned(),
-        }
-        .filter(|v| !v.is_empty())
-    }
-}
+pub use vsync_dest_api::EnvSource;
 
 /// The `aws` destination.
 #[derive(Clone, Debug, Default)]

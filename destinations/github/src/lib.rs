@@ -7,7 +7,7 @@
 //! rules (`^[A-Za-z_][A-Za-z0-9_]*$`, no `GITHUB_` prefix) and are upper-cased, as GitHub stores them.
 //! Token from `GITHUB_TOKEN` or `GH_TOKEN`; `GITHUB_API_URL` for GitHub Enterprise and tests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -24,23 +24,7 @@ use vsync_dest_api::{
 pub const MAX_VALUE_BYTES: usize = 48 * 1024;
 const DEFAULT_API: &str = "https://api.github.com";
 
-/// Where configuration values come from: the process environment, or a fixed map (tests).
-#[derive(Clone, Debug, Default)]
-pub enum EnvSource {
-    #[default]
-    Process,
-    Fixed(BTreeMap<String, String>),
-}
-
-impl EnvSource {
-    pub fn get(&self, name: &str) -> Option<String> {
-        match self {
-            EnvSource::Process => std::env::var(name).ok(),
-            EnvSource::Fixed(m) => m.get(name).cloned(),
-        }
-        .filter(|v| !v.is_empty())
-    }
-}
+pub use vsync_dest_api::EnvSource;
 
 /// The `github` destination.
 #[derive(Debug, Default)]
