@@ -419,7 +419,9 @@ pub fn store_spec(config: &EnvConfig) -> Result<StoreSpec, CliError> {
 /// Open the bucket a config points at.
 pub fn open_bucket(config: &EnvConfig) -> Result<Bucket, CliError> {
     let spec = store_spec(config)?;
-    Bucket::open(&spec).map_err(|e| CliError::from(vsync_vault::VaultError::from(e)))
+    let bucket =
+        Bucket::open(&spec).map_err(|e| CliError::from(vsync_vault::VaultError::from(e)))?;
+    Ok(bucket.with_conditional(config.conditional_writes()))
 }
 
 /// Path relative display helper.

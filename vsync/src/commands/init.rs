@@ -97,6 +97,24 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
         Err(e) => output::warn(format!("could not check the bucket ({e}); continuing")),
     }
 
+    // A store without conditional writes cannot make concurrent pushes safe: record it, so push
+    // warns and relies on the ledger guard alone (DECISIONS §2).
+    let scratch = format!(
+        "{}init-probe-{}",
+        remote.prefix.as_str(),
+        std::process::id()
+    );
+    match remote.bucket.probe_conditional(&scratch).await {
+        Ok(true) => {}
+        Ok(false) => {
+            output::warn(
+                "this store ignores conditional writes: concurrent pushes are guarded by the ledger only (`vsync doctor` explains)",
+            );
+            config.set_conditional_writes(false);
+        }
+        Err(e) => output::warn(format!("could not probe conditional writes ({e})")),
+    }
+
     let key = VaultKey::generate();
     keychain::set(backend, &account, key.expose())
         .await

@@ -45,6 +45,11 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
         guard_lost_update(&ctx, ledger.as_ref(), pointer.as_ref())?;
     }
 
+    if !ctx.remote.bucket.supports_conditional() {
+        output::warn(
+            "this store ignores conditional writes: a push racing with another one could overwrite it; only the ledger guard protects you",
+        );
+    }
     let dk = ctx.derived_key().await?;
     let zip = zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?;
     let mut ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));

@@ -244,6 +244,25 @@ impl EnvConfig {
             .unwrap_or_else(|| format!("infra/vault/{}", env.to_lowercase()))
     }
 
+    /// Whether the store honours conditional writes (`conditionalWrites`, recorded by `init`
+    /// after probing; absent means yes).
+    pub fn conditional_writes(&self) -> bool {
+        self.extra
+            .get("conditionalWrites")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    /// Record the probe result of `init`.
+    pub fn set_conditional_writes(&mut self, supported: bool) {
+        if supported {
+            self.extra.remove("conditionalWrites");
+        } else {
+            self.extra
+                .insert("conditionalWrites".into(), serde_json::Value::Bool(false));
+        }
+    }
+
     /// Whether verbs append audit rows.
     pub fn audit_enabled(&self) -> bool {
         self.audit.as_ref().is_none_or(|a| a.enabled)

@@ -319,3 +319,28 @@ fn pull_an_older_version_diff_two_versions_and_use_links_env() {
         "a regular .env is never touched"
     );
 }
+
+#[test]
+fn a_store_without_conditional_writes_is_recorded_and_push_warns() {
+    require_keychain!();
+    let mut w = World::new();
+    w.init("dev").ok();
+    // The file store honours conditional writes: init's probe records nothing.
+    assert!(w.read_config("dev").get("conditionalWrites").is_none());
+    // What init records for a store that ignores them:
+    w.edit_config("dev", |v| {
+        v["conditionalWrites"] = serde_json::Value::Bool(false)
+    });
+    w.write_env("dev", &[("A", "no-cas-value")]);
+    let r = w.vsync(&["push", "dev"]).ok();
+    assert!(
+        r.stderr.contains("ignores conditional writes"),
+        "{}",
+        r.stderr
+    );
+    w.vsync(&["pull", "dev", "--force"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(w.vault("dev").join(".env.dev")).unwrap(),
+        "A=no-cas-value\n"
+    );
+}
