@@ -82,7 +82,6 @@ fn valid_name(name: &str) -> bool {
 fn classify_map(
     remote: &BTreeMap<String, String>,
     items: &[SecretItem],
-    prune: bool,
 ) -> Result<Vec<Change>, DestError> {
     let mut changes = Vec::new();
     for item in items {
@@ -97,18 +96,6 @@ fn classify_map(
             remote: RemoteName(item.key.clone()),
             op,
         });
-    }
-    if prune {
-        for k in remote
-            .keys()
-            .filter(|k| !items.iter().any(|i| &i.key == *k))
-        {
-            changes.push(Change {
-                source_key: None,
-                remote: RemoteName(k.clone()),
-                op: ChangeOp::Delete,
-            });
-        }
     }
     Ok(changes)
 }
@@ -332,7 +319,7 @@ impl Destination for AwsSecretsManager {
                     }
                 }
                 // deletions (prune) come from the engine: `list` + `delete_one`
-                classify_map(&remote, items, false)?
+                classify_map(&remote, items)?
             }
         };
         Ok(Plan {
@@ -483,7 +470,7 @@ impl Destination for AwsSecretsManager {
             .filter(|c| c.op == ChangeOp::Delete)
             .map(|c| c.remote.0.as_str())
             .collect();
-        let now = classify_map(&remote, items, false)?;
+        let now = classify_map(&remote, items)?;
         let op_of = |name: &RemoteName| -> ChangeOp {
             if deletes.contains(&name.0.as_str()) {
                 return ChangeOp::Delete;

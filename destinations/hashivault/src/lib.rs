@@ -63,7 +63,7 @@ fn plan_version(plan: &Plan) -> Option<u64> {
 
 /// Classifies every item against the remote map; remote keys without an item become `Delete`
 /// only when pruning.
-fn classify(remote: &Remote, items: &[SecretItem], prune: bool) -> Result<Vec<Change>, DestError> {
+fn classify(remote: &Remote, items: &[SecretItem]) -> Result<Vec<Change>, DestError> {
     let mut changes = Vec::with_capacity(items.len());
     for item in items {
         let v = value_str(item)?;
@@ -77,17 +77,6 @@ fn classify(remote: &Remote, items: &[SecretItem], prune: bool) -> Result<Vec<Ch
             remote: RemoteName(item.key.clone()),
             op,
         });
-    }
-    if prune {
-        for k in remote.map.keys() {
-            if !items.iter().any(|i| &i.key == k) {
-                changes.push(Change {
-                    source_key: None,
-                    remote: RemoteName(k.clone()),
-                    op: ChangeOp::Delete,
-                });
-            }
-        }
     }
     Ok(changes)
 }
@@ -214,7 +203,7 @@ impl Destination for HashiVault {
         let backend = self.backend(routing)?;
         let remote = backend.read().await?;
         // Deletions (prune) are added by the engine from `list` and applied with `delete_one`.
-        let changes = classify(&remote, items, false)?;
+        let changes = classify(&remote, items)?;
         let mut warnings = Vec::new();
         if !opts.prune {
             let extra: Vec<&str> = remote
@@ -302,7 +291,7 @@ impl Destination for HashiVault {
                     .collect(),
             });
         }
-        let now = classify(&remote, items, false)?;
+        let now = classify(&remote, items)?;
         let mut map = remote.map.clone();
         for k in &deletes {
             map.remove(*k);
