@@ -1,4 +1,5 @@
 //! Test support shared by vsync's crates and the cross-crate tests.
 
+pub mod fakes;
 pub mod services;
 pub mod vectors;
