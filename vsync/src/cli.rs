@@ -497,10 +497,15 @@ pub struct RunArgs {
 pub enum PluginsCommand {
     /// List the plugins found.
     List,
-    /// Run the conformance checks on a plugin file.
+    /// Run the conformance checks on a plugin file: load, manifest, names, then plan, write,
+    /// list, read back, update and delete two random keys in a scratch scope.
     Check {
         /// The plugin shared library.
         path: PathBuf,
+        /// A routing option of the scratch scope, `name=value` (repeatable); required options
+        /// not given point into a fresh temporary folder.
+        #[arg(long = "opt", value_name = "NAME=VALUE")]
+        opt: Vec<String>,
     },
 }
 

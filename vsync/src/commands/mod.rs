@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod init;
 pub mod key;
 pub mod keystore;
+pub mod plugin_check;
 pub mod plugins;
 pub mod profile;
 pub mod pull;

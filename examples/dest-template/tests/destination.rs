@@ -1,0 +1,85 @@
+//! The template through the `Destination` trait, as the engine drives it (the loaded-plugin path
+//! is covered by `vsync plugins check` in vsync's e2e tests).
+
+use vsync_dest_api::{
+    Change, ChangeOp, Ctx, DestErrorKind, Destination, RemoteName, Routing, SecretBytes, SecretItem,
+};
+use vsync_dest_template::Template;
+
+fn routing(dir: &std::path::Path, prefix: &str) -> Routing {
+    let mut r = Routing::new();
+    r.insert("dir".into(), dir.display().to_string().into());
+    r.insert("prefix".into(), prefix.into());
+    r
+}
+
+fn item(key: &str, value: &str) -> SecretItem {
+    SecretItem::plain(key, SecretBytes::from_str_value(value))
+}
+
+async fn write(d: &Template, r: &Routing, key: &str, value: &str) -> ChangeOp {
+    let it = item(key, value);
+    let remote = d.map_name(r, key).unwrap();
+    let change = Change {
+        source_key: Some(key.into()),
+        remote,
+        op: ChangeOp::Upsert,
+    };
+    d.apply_one(r, &change, Some(&it), &Ctx::new("dev", "app"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn writes_reads_back_and_prunes_only_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = routing(dir.path(), "APP_");
+    let d = Template;
+    let ctx = Ctx::new("dev", "app");
+    d.preflight(&r, &ctx).await.unwrap();
+
+    assert_eq!(write(&d, &r, "DB_PASS", "pw-1").await, ChangeOp::Create);
+    assert_eq!(write(&d, &r, "DB_PASS", "pw-2").await, ChangeOp::Update);
+    std::fs::write(dir.path().join("APP_FOREIGN"), "not ours").unwrap();
+
+    let listed = d.list(&r, &ctx).await.unwrap().unwrap();
+    assert_eq!(listed, vec![RemoteName("APP_DB_PASS".into())]);
+    let values = d.read_values(&r, &listed, &ctx).await.unwrap().unwrap();
+    assert_eq!(values[&listed[0]].expose(), b"pw-2");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("APP_DB_PASS"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    d.delete_one(&r, &listed[0], &ctx).await.unwrap();
+    assert!(d.list(&r, &ctx).await.unwrap().unwrap().is_empty());
+    assert!(!dir.path().join("APP_DB_PASS").exists());
+    let foreign = d
+        .delete_one(&r, &RemoteName("APP_FOREIGN".into()), &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(foreign.kind, DestErrorKind::Conflict);
+    assert!(dir.path().join("APP_FOREIGN").exists());
+}
+
+#[tokio::test]
+async fn bad_names_and_a_missing_folder_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = routing(dir.path(), "");
+    let d = Template;
+    for bad in ["", "1ABC", "A/B", "A B", "../X"] {
+        let e = d.map_name(&r, bad).unwrap_err();
+        assert_eq!(e.kind, DestErrorKind::InvalidName, "{bad:?}");
+    }
+    let gone = routing(&dir.path().join("missing"), "");
+    let e = d
+        .preflight(&gone, &Ctx::new("dev", "app"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, DestErrorKind::NotFound);
+    assert!(e.message.contains("mkdir"), "{}", e.message);
+}
