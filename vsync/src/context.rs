@@ -402,11 +402,9 @@ pub fn is_url_store(url: &str) -> bool {
 
 /// The store a config points at.
 pub fn store_spec(config: &EnvConfig) -> Result<StoreSpec, CliError> {
-    if let Some(url) = config.store.as_deref().filter(|u| !u.is_empty()) {
-        if is_url_store(url) {
-            return StoreSpec::parse_url(url)
-                .map_err(|e| CliError::new(ExitKind::Usage, e.to_string()));
-        }
+    if let Some(url) = config.store.as_deref().filter(|u| is_url_store(u)) {
+        return StoreSpec::parse_url(url)
+            .map_err(|e| CliError::new(ExitKind::Usage, e.to_string()));
     }
     let Some(s3) = &config.s3 else {
         return Err(
