@@ -288,6 +288,40 @@ mod tests {
     }
 
     #[test]
+    fn credential_source_names_the_variable_never_the_value() {
+        let gs = StoreSpec::Gcs {
+            bucket: "b".into(),
+            endpoint: None,
+        };
+        let az = StoreSpec::Azure {
+            container: "c".into(),
+            account: Some("acct".into()),
+            endpoint: None,
+        };
+        let v = |k: &str, val: &str| vec![(k.to_owned(), val.to_owned())];
+        let s = credential_source(&gs, &v("GOOGLE_APPLICATION_CREDENTIALS", "/k/sa.json")).unwrap();
+        assert_eq!(s, "GOOGLE_APPLICATION_CREDENTIALS");
+        assert!(
+            credential_source(&gs, &[])
+                .unwrap()
+                .contains("metadata server")
+        );
+        let s = credential_source(&az, &v("AZURE_STORAGE_ACCOUNT_KEY", "c2VjcmV0a2V5")).unwrap();
+        assert!(s.starts_with("AZURE_STORAGE_ACCOUNT_KEY") && !s.contains("c2VjcmV0a2V5"));
+        assert!(
+            credential_source(&az, &v("AZURE_STORAGE_USE_EMULATOR", "true"))
+                .unwrap()
+                .contains("Azurite")
+        );
+        assert!(
+            credential_source(&az, &[])
+                .unwrap()
+                .contains("managed identity")
+        );
+        assert!(credential_source(&StoreSpec::File { root: "/x".into() }, &[]).is_none());
+    }
+
+    #[test]
     fn builder_reasons_never_echo_the_text() {
         let r = builder_reason("Invalid symbol 45, offset 3 in access key zzsecretzz", "az");
         assert!(!r.contains("zzsecretzz") && !r.contains("45"), "{r}");
