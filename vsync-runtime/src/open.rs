@@ -168,7 +168,7 @@ impl OpenOptions {
         let cfg = cfg_blob::decode(&config)?;
         let fetcher = match self.fetcher {
             Some(f) => f,
-            None => crate::store::default_fetcher(&cfg)?,
+            None => crate::store::default_fetcher(&cfg, self.env.as_ref())?,
         };
         let remote = Arc::new(Remote::new(&cfg, fetcher)?);
         let loaded = load(&remote, &cfg, passphrase, &self.limits).await?;

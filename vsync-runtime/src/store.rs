@@ -1,6 +1,8 @@
 //! The default [`Fetcher`]: the bucket named in the config blob, through the same
 //! [`vsync_vault::store::Bucket`] the CLI uses (path-style S3, SigV4, an endpoint that does not
-//! start with `http` gets `https://`).
+//! start with `http` gets `https://`). A `file://`, `gs://` or `az://` store travels as its URL
+//! in `endpoint`; gs/az credentials come from the app's environment (its service account or
+//! managed identity), read through the same [`EnvLookup`] as the bootstrap variables.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use vsync_vault::store::{Bucket, StoreSpec};
 
 use crate::error::{Error, Unreachable};
 use crate::fetch::{FetchError, Fetcher};
+use crate::lookup::EnvLookup;
 use crate::remote::redact_endpoint;
 
 /// A [`Fetcher`] over a [`Bucket`].
@@ -38,11 +41,21 @@ fn fetch_error(e: StoreError) -> FetchError {
     }
 }
 
+fn is_url_store(endpoint: &str) -> bool {
+    let scheme = endpoint
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("file" | "gs" | "az"))
+}
+
 /// The bucket of the config blob. Touches no network.
-pub(crate) fn default_fetcher(cfg: &RuntimeConfig) -> Result<Arc<dyn Fetcher>, Error> {
-    // `vsync runtime-token` on a `file://` bucket (the embedded default) puts the folder URL in
-    // `endpoint`; everything else is S3.
-    let spec = if cfg.endpoint.starts_with("file://") {
+pub(crate) fn default_fetcher(
+    cfg: &RuntimeConfig,
+    env: &dyn EnvLookup,
+) -> Result<Arc<dyn Fetcher>, Error> {
+    // `vsync runtime-token` on a `file://`, `gs://` or `az://` store puts its URL in `endpoint`;
+    // everything else is S3.
+    let spec = if is_url_store(&cfg.endpoint) {
         StoreSpec::parse_url(&cfg.endpoint).map_err(|e| Error::S3Unreachable {
             reason: Unreachable::Other,
             location: redact_endpoint(&cfg.endpoint),
@@ -59,7 +72,11 @@ pub(crate) fn default_fetcher(cfg: &RuntimeConfig) -> Result<Arc<dyn Fetcher>, E
             true,
         )
     };
-    let bucket = Bucket::open(&spec).map_err(|e| Error::S3Unreachable {
+    let vars: Vec<(String, String)> = vsync_vault::cloud::CREDENTIAL_VARS
+        .iter()
+        .filter_map(|k| env.get(k).map(|v| ((*k).to_owned(), v)))
+        .collect();
+    let bucket = Bucket::open_with_env(&spec, &vars).map_err(|e| Error::S3Unreachable {
         reason: Unreachable::Other,
         location: format!(
             "bucket `{}` at {}",

@@ -6,8 +6,8 @@
 //!
 //! | need | call | outside `scripts/test` | under `scripts/test` (`VSYNC_TEST_SERVICES=1`) |
 //! |---|---|---|---|
-//! | a test that may skip | [`s3`], [`moto`], [`vault`] | `None`: print [`skip`] and return | `Some`, or a panic if a variable is missing |
-//! | a test that must run | [`require_s3`], [`require_moto`], [`require_vault`] | panic with the fix | the service |
+//! | a test that may skip | [`s3`], [`moto`], [`vault`], [`azurite`] | `None`: print [`skip`] and return | `Some`, or a panic if a variable is missing |
+//! | a test that must run | [`require_s3`], [`require_moto`], [`require_vault`], [`require_azurite`] | panic with the fix | the service |
 //! | the OS keychain | [`keychain_available`], [`require_keychain`] | `false` / panic | `true` |
 //!
 //! So under `scripts/test` nothing skips silently: a missing service is a failure.
@@ -79,6 +79,30 @@ pub struct VaultService {
     pub token: String,
 }
 
+/// The Azure Blob Storage emulator (Azurite): checks Shared Key signatures, honours
+/// `If-None-Match: *` and `If-Match`. Path-style: the account URL ends in `/<account>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AzuriteService {
+    /// The account URL, `http://127.0.0.1:PORT/devstoreaccount1`.
+    pub endpoint: String,
+    /// The storage account name.
+    pub account: String,
+    /// The account key (Azurite's published well-known key; `Debug` hides it all the same).
+    pub key: String,
+    /// A container that exists when the server starts.
+    pub container: String,
+}
+
+impl std::fmt::Debug for AzuriteService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzuriteService")
+            .field("endpoint", &self.endpoint)
+            .field("account", &self.account)
+            .field("container", &self.container)
+            .finish_non_exhaustive()
+    }
+}
+
 /// True when `scripts/test` (or `scripts/test-services env`) set `VSYNC_TEST_SERVICES=1`: every
 /// service must then be reachable, and the accessors panic instead of returning `None`.
 pub fn services_required() -> bool {
@@ -133,6 +157,22 @@ pub fn require_vault() -> VaultService {
     required(read_vault())
 }
 
+/// The Azurite server, or `None` when it is not configured outside `scripts/test`.
+///
+/// # Panics
+/// When `VSYNC_TEST_SERVICES=1` but a `VSYNC_TEST_AZURITE_*` variable is missing.
+pub fn azurite() -> Option<AzuriteService> {
+    optional(read_azurite(), services_required())
+}
+
+/// The Azurite server, which this test cannot do without.
+///
+/// # Panics
+/// When a `VSYNC_TEST_AZURITE_*` variable is missing, with the command that provides it.
+pub fn require_azurite() -> AzuriteService {
+    required(read_azurite())
+}
+
 /// True inside `scripts/with-keychain` (which `scripts/test` uses for every test): an unlocked
 /// Secret Service on a private D-Bus session, and a private kernel session keyring.
 pub fn keychain_available() -> bool {
@@ -152,7 +192,7 @@ pub fn require_keychain() {
 }
 
 /// Says on stderr that a test skipped itself, and why. Use only on the `None` branch of
-/// [`s3`], [`moto`], [`vault`] or a `false` [`keychain_available`].
+/// [`s3`], [`moto`], [`vault`], [`azurite`] or a `false` [`keychain_available`].
 pub fn skip(test: &str, missing: &str) {
     eprintln!("skipped: {test}: {missing} not set; {HOW_TO_RUN}");
 }
@@ -189,6 +229,15 @@ fn read_vault() -> Result<VaultService, Missing> {
     Ok(VaultService {
         addr: var("VSYNC_TEST_VAULT_ADDR")?,
         token: var("VSYNC_TEST_VAULT_TOKEN")?,
+    })
+}
+
+fn read_azurite() -> Result<AzuriteService, Missing> {
+    Ok(AzuriteService {
+        endpoint: var("VSYNC_TEST_AZURITE_ENDPOINT")?,
+        account: var("VSYNC_TEST_AZURITE_ACCOUNT")?,
+        key: var("VSYNC_TEST_AZURITE_KEY")?,
+        container: var("VSYNC_TEST_AZURITE_CONTAINER")?,
     })
 }
 

@@ -52,16 +52,16 @@ pub enum StoreError {
         reason: String,
     },
     /// The store rejected the credentials or the request (HTTP 401/403).
-    #[error(
-        "{store} denied access ({code}); check the access key id, the secret key and the bucket permissions"
-    )]
+    #[error("{store} denied access ({code}); {fix}")]
     AccessDenied {
         /// Redacted store description.
         store: String,
-        /// S3 error code or HTTP status, e.g. `SignatureDoesNotMatch`.
+        /// The service's error code or HTTP status, e.g. `SignatureDoesNotMatch`.
         code: String,
+        /// What to check, for this kind of store (names variables and settings, never values).
+        fix: &'static str,
     },
-    /// The bucket itself does not exist (S3 `NoSuchBucket`).
+    /// The bucket itself does not exist (S3 and GCS `NoSuchBucket`, Azure `ContainerNotFound`).
     #[error("{store}: the bucket does not exist; create it or fix the bucket name in the config")]
     BucketMissing {
         /// Redacted store description.

@@ -10,7 +10,7 @@
 //! | [`layout`] | object keys under `<repo>/<env>/` (formats §11.3) |
 //! | [`ledger`] | the ledger and the dirty check (formats §9.6) |
 //! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (formats §12) |
-//! | [`store`] | [`store::Bucket`]: `file://` and `s3://` with create-only and compare-and-swap |
+//! | [`store`] | [`store::Bucket`]: `file://`, `s3://`, `gs://`, `az://` with create-only and compare-and-swap |
 //! | [`remote`] | [`remote::Remote`]: `latest`, versions, publish, manifest; [`remote::pull_bundle`] |
 //!
 //! The push path: [`walk::walk`] → [`zip_bundle::build`] → [`remote::seal_bundle`] →
@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod cloud;
 pub mod envfile;
 pub mod error;
 mod file_store;

@@ -1,9 +1,12 @@
-//! Bucket I/O through `object_store` (DECISIONS §3): `file://` (the embedded default) and `s3://`
-//! (AWS, R2, MinIO, Ceph, SeaweedFS via an endpoint).
+//! Bucket I/O through `object_store` (DECISIONS §3): `file://` (the embedded default), `s3://`
+//! (AWS, R2, MinIO, Ceph, SeaweedFS via an endpoint), `gs://` and `az://` ([`crate::cloud`]).
 //!
-//! - [`Bucket::put_create`] is create-only (`If-None-Match: *`); [`Bucket::put_swap`] is
-//!   compare-and-swap on the ETag (`If-Match`), or create-only for [`Expected::Absent`].
-//! - ETags are returned and sent without surrounding quotes (formats §11.1).
+//! - [`Bucket::put_create`] is create-only (`If-None-Match: *`; on GCS
+//!   `x-goog-if-generation-match: 0`); [`Bucket::put_swap`] is compare-and-swap on the object's
+//!   revision token (`If-Match`; on GCS the generation), or create-only for [`Expected::Absent`].
+//! - The revision token is called "etag" throughout: it is the ETag on S3, Azure and `file://`,
+//!   and the object generation on GCS ([`Revision`]). ETags are returned and sent without
+//!   surrounding quotes (formats §11.1).
 //! - Errors are typed ([`StoreError`]) and name the endpoint or bucket, never credentials.
 //! - Timeouts suit a CLI: a refused connection fails within a second or two.
 
@@ -20,6 +23,8 @@ use object_store::{
     PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 
+use crate::cloud;
+pub use crate::cloud::Revision;
 use crate::error::StoreError;
 use crate::file_store::FileStore;
 
@@ -46,6 +51,23 @@ pub enum StoreSpec {
         /// Allow `http://` endpoints.
         allow_http: bool,
     },
+    /// A Google Cloud Storage bucket; credentials come from the environment.
+    Gcs {
+        /// Bucket name.
+        bucket: String,
+        /// Base URL override (a test server); `None` for `https://storage.googleapis.com`.
+        endpoint: Option<String>,
+    },
+    /// An Azure Blob Storage container; credentials come from the environment.
+    Azure {
+        /// Container name.
+        container: String,
+        /// Storage account name; `None` takes `AZURE_STORAGE_ACCOUNT_NAME`.
+        account: Option<String>,
+        /// Account URL override (Azurite: `http://127.0.0.1:10000/devstoreaccount1`); `None` for
+        /// `https://<account>.blob.core.windows.net`.
+        endpoint: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for StoreSpec {
@@ -68,6 +90,22 @@ impl std::fmt::Debug for StoreSpec {
                 .field("secret_access_key", &"<redacted>")
                 .field("allow_http", allow_http)
                 .finish(),
+            // No credential is ever held here: they stay in the environment.
+            Self::Gcs { bucket, endpoint } => f
+                .debug_struct("Gcs")
+                .field("bucket", bucket)
+                .field("endpoint", endpoint)
+                .finish(),
+            Self::Azure {
+                container,
+                account,
+                endpoint,
+            } => f
+                .debug_struct("Azure")
+                .field("container", container)
+                .field("account", account)
+                .field("endpoint", endpoint)
+                .finish(),
         }
     }
 }
@@ -77,17 +115,19 @@ fn strip_userinfo(url: &str) -> String {
 }
 
 impl StoreSpec {
-    /// Parse a store URL: `file:///abs/path`, or `s3://bucket` with optional query parameters
-    /// `endpoint=<url>`, `region=<r>` (default `us-east-1`), `allow_http=true`. Credentials are
-    /// never taken from a URL: set them with [`StoreSpec::with_credentials`].
+    /// Parse a store URL: `file:///abs/path`; `s3://bucket` with optional query parameters
+    /// `endpoint=<url>`, `region=<r>` (default `us-east-1`), `allow_http=true`;
+    /// `gs://bucket[?endpoint=<url>]`; `az://container[?account=<name>&endpoint=<url>]`.
+    /// Credentials are never taken from a URL: S3's are set with [`StoreSpec::with_credentials`],
+    /// GCS's and Azure's come from the environment when the bucket is opened.
     pub fn parse_url(url: &str) -> Result<Self, StoreError> {
         let invalid = |reason: &str| StoreError::InvalidUrl {
             url: strip_userinfo(url),
             reason: reason.to_owned(),
         };
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| invalid("expected file:///path or s3://bucket"))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            invalid("expected file:///path, s3://bucket, gs://bucket or az://container")
+        })?;
         match scheme.to_ascii_lowercase().as_str() {
             "file" => {
                 let path = rest.strip_prefix("localhost").unwrap_or(rest);
@@ -146,7 +186,48 @@ impl StoreSpec {
                     allow_http,
                 })
             }
-            _ => Err(invalid("unsupported scheme (use file:// or s3://)")),
+            "gs" | "az" => parse_cloud(scheme, rest, &invalid),
+            _ => Err(invalid(
+                "unsupported scheme (use file://, s3://, gs:// or az://)",
+            )),
+        }
+    }
+
+    /// The canonical URL of a `file://`, `gs://` or `az://` spec, as recorded in the config
+    /// (`store`); for S3 the `s3://bucket` form (its settings live in the config's S3 section).
+    pub fn to_url(&self) -> String {
+        let q =
+            |k: &str, v: &Option<String>| v.as_ref().map(|v| format!("{k}={}", query_escape(v)));
+        let join = |base: String, parts: Vec<Option<String>>| {
+            let parts: Vec<String> = parts.into_iter().flatten().collect();
+            if parts.is_empty() {
+                base
+            } else {
+                format!("{base}?{}", parts.join("&"))
+            }
+        };
+        match self {
+            Self::File { root } => format!("file://{}", root.display()),
+            Self::S3 { bucket, .. } => format!("s3://{bucket}"),
+            Self::Gcs { bucket, endpoint } => {
+                join(format!("gs://{bucket}"), vec![q("endpoint", endpoint)])
+            }
+            Self::Azure {
+                container,
+                account,
+                endpoint,
+            } => join(
+                format!("az://{container}"),
+                vec![q("account", account), q("endpoint", endpoint)],
+            ),
+        }
+    }
+
+    /// How revisions are identified for compare-and-swap on this store.
+    pub fn revision(&self) -> Revision {
+        match self {
+            Self::Gcs { .. } => Revision::Generation,
+            _ => Revision::ETag,
         }
     }
 
@@ -179,7 +260,7 @@ impl StoreSpec {
         }
     }
 
-    /// Set S3 credentials (no effect on `file://`).
+    /// Set S3 credentials (no effect on other stores).
     pub fn with_credentials(mut self, id: &str, secret: &str) -> Self {
         if let Self::S3 {
             access_key_id,
@@ -193,16 +274,30 @@ impl StoreSpec {
         self
     }
 
-    /// A credential-free description for messages: `file:///root` or `s3://bucket at <endpoint>`.
+    /// A credential-free description for messages: `file:///root`, `s3://bucket at <endpoint>`,
+    /// `gs://bucket`, `az://container (account <name>)`.
     pub fn label(&self) -> String {
+        let at = |base: String, e: &Option<String>| match e {
+            Some(e) => format!("{base} at {}", strip_userinfo(e)),
+            None => base,
+        };
         match self {
             Self::File { root } => format!("file://{}", root.display()),
             Self::S3 {
                 bucket, endpoint, ..
-            } => match endpoint {
-                Some(e) => format!("s3://{bucket} at {}", strip_userinfo(e)),
-                None => format!("s3://{bucket}"),
-            },
+            } => at(format!("s3://{bucket}"), endpoint),
+            Self::Gcs { bucket, endpoint } => at(format!("gs://{bucket}"), endpoint),
+            Self::Azure {
+                container,
+                account,
+                endpoint,
+            } => {
+                let base = match account {
+                    Some(a) => format!("az://{container} (account {a})"),
+                    None => format!("az://{container}"),
+                };
+                at(base, endpoint)
+            }
         }
     }
 
@@ -215,8 +310,105 @@ impl StoreSpec {
                 .as_deref()
                 .map(strip_userinfo)
                 .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com")),
+            Self::Gcs { endpoint, .. } => endpoint
+                .as_deref()
+                .map(strip_userinfo)
+                .unwrap_or_else(|| cloud::GCS_DEFAULT_ENDPOINT.to_owned()),
+            Self::Azure {
+                endpoint, account, ..
+            } => endpoint
+                .as_deref()
+                .map(strip_userinfo)
+                .unwrap_or_else(|| cloud::azure_default_endpoint(account.as_deref())),
         }
     }
+}
+
+/// `gs://bucket[?endpoint=…]` and `az://container[?account=…&endpoint=…]`.
+fn parse_cloud(
+    scheme: &str,
+    rest: &str,
+    invalid: &dyn Fn(&str) -> StoreError,
+) -> Result<StoreSpec, StoreError> {
+    let gs = scheme.eq_ignore_ascii_case("gs");
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    if authority.contains('@') {
+        return Err(invalid(
+            "credentials do not belong in the URL; they come from the environment",
+        ));
+    }
+    let name = authority.trim_end_matches('/');
+    let mut endpoint = None;
+    let mut account = None;
+    for kv in query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|s| !s.is_empty())
+    {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        let v = percent_decode(v).ok_or_else(|| invalid("bad %-escape"))?;
+        match k {
+            "endpoint" if v.starts_with("http://") || v.starts_with("https://") => {
+                endpoint = Some(v);
+            }
+            "endpoint" => return Err(invalid("the endpoint must be an http:// or https:// URL")),
+            "account" if !gs => {
+                if !cloud::valid_azure_account(&v) {
+                    return Err(invalid(
+                        "an Azure storage account name is 3-24 lower-case letters and digits",
+                    ));
+                }
+                account = Some(v);
+            }
+            _ => return Err(invalid("unknown query parameter")),
+        }
+    }
+    if gs {
+        if !cloud::valid_gcs_bucket(name) {
+            return Err(invalid(
+                "expected gs://<bucket> (lower-case letters, digits, '-', '_', '.')",
+            ));
+        }
+        Ok(StoreSpec::Gcs {
+            bucket: name.to_owned(),
+            endpoint,
+        })
+    } else {
+        if !cloud::valid_azure_container(name) {
+            return Err(invalid(
+                "expected az://<container> (3-63 lower-case letters, digits and '-')",
+            ));
+        }
+        Ok(StoreSpec::Azure {
+            container: name.to_owned(),
+            account,
+            endpoint,
+        })
+    }
+}
+
+/// Escape what would end a query value; `:` and `/` stay readable.
+fn query_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '%' | '&' | '#' | '+' | '=' | '?' | ' ' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The process environment variables the `gs://` and `az://` builders read (`GOOGLE_*`,
+/// `SERVICE_ACCOUNT`, `AZURE_*`, `IDENTITY_ENDPOINT`), as object_store's `from_env` would.
+pub fn credential_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| cloud::is_credential_var(k))
+        .collect()
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -270,6 +462,8 @@ pub struct Bucket {
     label: Arc<str>,
     endpoint: Arc<str>,
     conditional: bool,
+    revision: Revision,
+    access_fix: &'static str,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -309,8 +503,14 @@ fn key_path(key: &str) -> Result<ObjPath, String> {
 
 impl Bucket {
     /// Open a bucket. `file://` creates the root directory (0700) if needed; nothing touches the
-    /// network here.
+    /// network here. `gs://` and `az://` read their credentials from the process environment.
     pub fn open(spec: &StoreSpec) -> Result<Self, StoreError> {
+        Self::open_with_env(spec, &credential_env())
+    }
+
+    /// [`Bucket::open`] with the given environment instead of the process's (only `GOOGLE_*`,
+    /// `SERVICE_ACCOUNT`, `AZURE_*` and `IDENTITY_ENDPOINT` are read; S3 and `file://` ignore it).
+    pub fn open_with_env(spec: &StoreSpec, vars: &[(String, String)]) -> Result<Self, StoreError> {
         let label = spec.label();
         let endpoint = spec.endpoint_label();
         let store: Arc<dyn ObjectStore> = match spec {
@@ -361,12 +561,28 @@ impl Bucket {
                     }
                 })?)
             }
+            StoreSpec::Gcs { bucket, endpoint } => {
+                cloud::open_gcs(spec, bucket, endpoint.as_deref(), vars)?
+            }
+            StoreSpec::Azure {
+                container,
+                account,
+                endpoint,
+            } => cloud::open_azure(
+                spec,
+                container,
+                account.as_deref(),
+                endpoint.as_deref(),
+                vars,
+            )?,
         };
         Ok(Self {
             store,
             label: label.into(),
             endpoint: endpoint.into(),
             conditional: true,
+            revision: spec.revision(),
+            access_fix: cloud::access_fix(spec),
         })
     }
 
@@ -378,6 +594,23 @@ impl Bucket {
             label: label.into(),
             endpoint: label.into(),
             conditional,
+            revision: Revision::ETag,
+            access_fix: cloud::access_fix(&StoreSpec::File {
+                root: PathBuf::new(),
+            }),
+        }
+    }
+
+    /// How this bucket identifies revisions (ETag, or the GCS generation).
+    pub fn revision(&self) -> Revision {
+        self.revision
+    }
+
+    /// The token of an object's current revision, from its metadata.
+    fn token(&self, e_tag: Option<&str>, version: Option<&str>) -> Option<String> {
+        match self.revision {
+            Revision::ETag => e_tag.map(strip_quotes),
+            Revision::Generation => version.map(str::to_owned),
         }
     }
 
@@ -416,7 +649,7 @@ impl Bucket {
 
     /// Map an `object_store` error to a [`StoreError`].
     pub fn map_error(&self, op: &'static str, key: &str, e: object_store::Error) -> StoreError {
-        classify(&self.label, &self.endpoint, op, key, e)
+        classify(&self.label, &self.endpoint, self.access_fix, op, key, e)
     }
 
     /// GET an object; `Ok(None)` on 404.
@@ -425,7 +658,10 @@ impl Bucket {
         let res = match self.store.get(&path).await {
             Ok(r) => r,
             Err(e @ object_store::Error::NotFound { .. }) => {
-                return if error_text(&e).contains("<Code>NoSuchBucket</Code>") {
+                let text = error_text(&e);
+                return if text.contains("<Code>NoSuchBucket</Code>")
+                    || text.contains("<Code>ContainerNotFound</Code>")
+                {
                     Err(StoreError::BucketMissing {
                         store: self.label.to_string(),
                     })
@@ -435,7 +671,7 @@ impl Bucket {
             }
             Err(e) => return Err(self.map_error("get", key, e)),
         };
-        let etag = res.meta.e_tag.as_deref().map(strip_quotes);
+        let etag = self.token(res.meta.e_tag.as_deref(), res.meta.version.as_deref());
         match res.bytes().await {
             Ok(bytes) => Ok(Some(Fetched { bytes, etag })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -443,12 +679,14 @@ impl Bucket {
         }
     }
 
-    /// HEAD an object: its ETag (without quotes; empty if the store gives none), `None` on 404.
+    /// HEAD an object: its revision token (ETag without quotes, or the GCS generation; empty if
+    /// the store gives none), `None` on 404.
     pub async fn head(&self, key: &str) -> Result<Option<String>, StoreError> {
         let path = self.path("head", key)?;
         match self.store.head(&path).await {
             Ok(m) => Ok(Some(
-                m.e_tag.as_deref().map(strip_quotes).unwrap_or_default(),
+                self.token(m.e_tag.as_deref(), m.version.as_deref())
+                    .unwrap_or_default(),
             )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.map_error("head", key, e)),
@@ -477,7 +715,7 @@ impl Bucket {
             .put_opts(&path, PutPayload::from(bytes), opts)
             .await
         {
-            Ok(r) => Ok(r.e_tag.as_deref().map(strip_quotes)),
+            Ok(r) => Ok(self.token(r.e_tag.as_deref(), r.version.as_deref())),
             Err(e) => Err(self.map_error("put", key, e)),
         }
     }
@@ -525,12 +763,28 @@ impl Bucket {
             store: self.label.to_string(),
             key: key.to_owned(),
         };
+        // A GCS generation is a number: any other token names no revision, and GCS would
+        // answer 400 instead of 412.
+        if self.revision == Revision::Generation
+            && let Expected::Etag(e) = &expected
+            && let e = e.trim_matches('"')
+            && (e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(conflict());
+        }
         let mode = if self.conditional {
             match &expected {
                 Expected::Absent => PutMode::Create,
-                Expected::Etag(e) => PutMode::Update(UpdateVersion {
-                    e_tag: Some(e.trim_matches('"').to_owned()),
-                    version: None,
+                Expected::Etag(e) => PutMode::Update(match self.revision {
+                    Revision::ETag => UpdateVersion {
+                        e_tag: Some(e.trim_matches('"').to_owned()),
+                        version: None,
+                    },
+                    // GCS matches on the generation (x-goog-if-generation-match).
+                    Revision::Generation => UpdateVersion {
+                        e_tag: None,
+                        version: Some(e.trim_matches('"').to_owned()),
+                    },
                 }),
             }
         } else {
@@ -614,11 +868,17 @@ impl Bucket {
                 Err(e) => return Err(e),
             }
             let etag = probe.head(scratch_key).await?.unwrap_or_default();
+            // A token the store accepts syntactically but that names no revision: a GCS
+            // generation is a number (a real one is a microsecond timestamp, never 1).
+            let wrong = match probe.revision {
+                Revision::ETag => "0000-wrong",
+                Revision::Generation => "1",
+            };
             match probe
                 .put_swap(
                     scratch_key,
                     Bytes::from_static(b"probe-3"),
-                    Expected::Etag("0000-wrong".into()),
+                    Expected::Etag(wrong.into()),
                 )
                 .await
             {
@@ -678,6 +938,7 @@ fn http_status(text: &str) -> Option<u16> {
 fn classify(
     label: &str,
     endpoint: &str,
+    access_fix: &'static str,
     op: &'static str,
     key: &str,
     e: object_store::Error,
@@ -711,7 +972,9 @@ fn classify(
     }
     let code = s3_code(&chain);
     match e {
-        E::NotFound { .. } if code.as_deref() == Some("NoSuchBucket") => {
+        E::NotFound { .. }
+            if matches!(code.as_deref(), Some("NoSuchBucket" | "ContainerNotFound")) =>
+        {
             StoreError::BucketMissing { store }
         }
         E::NotFound { .. } => StoreError::NotFound { store, key: key_s },
@@ -720,6 +983,7 @@ fn classify(
         E::PermissionDenied { .. } | E::Unauthenticated { .. } => StoreError::AccessDenied {
             store,
             code: code.unwrap_or_else(|| "HTTP 401/403".to_owned()),
+            fix: access_fix,
         },
         E::NotImplemented { .. } | E::NotSupported { .. } => StoreError::Unsupported {
             store,
@@ -737,14 +1001,18 @@ fn classify(
                 "InvalidToken",
                 "ExpiredToken",
                 "AuthorizationHeaderMalformed",
+                "AuthenticationFailed",
+                "AuthorizationFailure",
+                "AuthenticationRequired",
             ];
             if let Some(c) = code.as_deref().filter(|c| access_codes.contains(c)) {
                 return StoreError::AccessDenied {
                     store,
                     code: c.to_owned(),
+                    fix: access_fix,
                 };
             }
-            if code.as_deref() == Some("NoSuchBucket") {
+            if matches!(code.as_deref(), Some("NoSuchBucket" | "ContainerNotFound")) {
                 return StoreError::BucketMissing { store };
             }
             let status = http_status(&chain);
@@ -826,14 +1094,62 @@ mod tests {
                 assert_eq!(region, "eu-1");
                 assert!(*allow_http);
             }
-            StoreSpec::File { .. } => panic!(),
+            other => panic!("{other:?}"),
         }
         assert_eq!(s.label(), "s3://vsync-test at http://127.0.0.1:8333");
         let err = StoreSpec::parse_url("s3://AKIA:supersecret@bucket").unwrap_err();
         assert!(!err.to_string().contains("supersecret"));
-        assert!(StoreSpec::parse_url("gs://x").is_err());
+        assert!(StoreSpec::parse_url("ftp://x").is_err());
         assert!(StoreSpec::parse_url("s3://").is_err());
         assert!(StoreSpec::parse_url("s3://b?bogus=1").is_err());
+    }
+
+    #[test]
+    fn parse_cloud_urls() {
+        let g = StoreSpec::parse_url("gs://my-bucket?endpoint=http://127.0.0.1:4443").unwrap();
+        assert_eq!(
+            g,
+            StoreSpec::Gcs {
+                bucket: "my-bucket".into(),
+                endpoint: Some("http://127.0.0.1:4443".into())
+            }
+        );
+        assert_eq!(g.revision(), Revision::Generation);
+        assert_eq!(g.to_url(), "gs://my-bucket?endpoint=http://127.0.0.1:4443");
+        assert_eq!(StoreSpec::parse_url(&g.to_url()).unwrap(), g);
+        assert_eq!(g.label(), "gs://my-bucket at http://127.0.0.1:4443");
+        let a = StoreSpec::parse_url(
+            "az://vault?account=devstoreaccount1&endpoint=http%3A%2F%2F127.0.0.1%3A10000%2Fdevstoreaccount1",
+        )
+        .unwrap();
+        assert_eq!(
+            a,
+            StoreSpec::Azure {
+                container: "vault".into(),
+                account: Some("devstoreaccount1".into()),
+                endpoint: Some("http://127.0.0.1:10000/devstoreaccount1".into()),
+            }
+        );
+        assert_eq!(a.revision(), Revision::ETag);
+        assert_eq!(StoreSpec::parse_url(&a.to_url()).unwrap(), a);
+        assert_eq!(
+            StoreSpec::parse_url("az://vault").unwrap().label(),
+            "az://vault"
+        );
+        for bad in [
+            "gs://",
+            "gs://UPPER",
+            "gs://b/extra",
+            "gs://b?account=x",
+            "gs://b?endpoint=ftp://x",
+            "az://ab",
+            "az://c?account=Bad-Name",
+            "az://key:secret@container",
+            "gs://b?bogus=1",
+        ] {
+            let e = StoreSpec::parse_url(bad).unwrap_err();
+            assert!(!e.to_string().contains("secret@"), "{e}");
+        }
     }
 
     #[test]

@@ -127,6 +127,15 @@ pub struct InitArgs {
     /// S3 region.
     #[arg(long, value_name = "REGION")]
     pub s3_region: Option<String>,
+    /// GCS endpoint for gs:// (a test server); credentials come from GOOGLE_APPLICATION_CREDENTIALS.
+    #[arg(long, value_name = "URL")]
+    pub gcs_endpoint: Option<String>,
+    /// Azure storage account for az:// (default: AZURE_STORAGE_ACCOUNT_NAME).
+    #[arg(long, value_name = "NAME")]
+    pub azure_storage_account: Option<String>,
+    /// Azure blob endpoint for az:// (Azurite: http://127.0.0.1:10000/devstoreaccount1).
+    #[arg(long, value_name = "URL")]
+    pub azure_endpoint: Option<String>,
     /// Take bucket credentials from this profile.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,

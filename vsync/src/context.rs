@@ -185,7 +185,9 @@ impl EnvContext {
             }
         };
         let mut config = EnvConfig::new(rc.salt.clone());
-        if rc.endpoint.starts_with("file://") {
+        // `file://`, `gs://` and `az://` travel as their URL; gs/az credentials come from this
+        // machine's environment, as on a teammate's machine.
+        if is_url_store(&rc.endpoint) {
             config.store = Some(rc.endpoint.clone());
         } else {
             config.s3 = Some(crate::local::config::S3Section {
@@ -391,13 +393,18 @@ pub fn keychain_error(e: keychain::KeychainError) -> CliError {
     CliError::new(ExitKind::Failed, format!("keychain: {e}")).with_hint(hint)
 }
 
+/// Whether a config's `store` URL describes the whole store (`file://`, `gs://`, `az://`); an
+/// `s3://` store keeps its settings in the config's S3 section (upstream's fields).
+pub fn is_url_store(url: &str) -> bool {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("file" | "gs" | "az"))
+}
+
 /// The store a config points at.
 pub fn store_spec(config: &EnvConfig) -> Result<StoreSpec, CliError> {
-    if let Some(url) = config.store.as_deref().filter(|u| !u.is_empty()) {
-        if url.starts_with("file://") {
-            return StoreSpec::parse_url(url)
-                .map_err(|e| CliError::new(ExitKind::Usage, e.to_string()));
-        }
+    if let Some(url) = config.store.as_deref().filter(|u| is_url_store(u)) {
+        return StoreSpec::parse_url(url)
+            .map_err(|e| CliError::new(ExitKind::Usage, e.to_string()));
     }
     let Some(s3) = &config.s3 else {
         return Err(

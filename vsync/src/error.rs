@@ -111,9 +111,9 @@ impl From<vsync_vault::VaultError> for CliError {
             V::Store(StoreError::Unreachable { .. }) => {
                 Some("check the endpoint and your network; `vsync doctor` checks every part")
             }
-            V::Store(StoreError::AccessDenied { .. }) => {
-                Some("check the bucket credentials in the config or profile (`vsync doctor`)")
-            }
+            V::Store(StoreError::AccessDenied { .. }) => Some(
+                "check the store credentials (S3: the config or profile; gs:// and az://: the environment); `vsync doctor` shows which are used",
+            ),
             V::Integrity { class, .. } if *class == "WrongPassphraseError" => Some(
                 "the key in your keychain does not open this bundle: import a fresh share from a teammate (`vsync import`)",
             ),

@@ -37,11 +37,13 @@ pub(crate) fn s3_spec() -> Option<StoreSpec> {
     })
 }
 
-/// A test bucket: `file://` in a temp dir (kept alive by the returned guard) or S3.
+/// A test bucket: `file://` in a temp dir (kept alive by the returned guard), S3, GCS (our fake,
+/// alive as long as this) or Azure (Azurite).
 pub(crate) struct TestBucket {
     pub(crate) bucket: Bucket,
     pub(crate) _dir: Option<tempfile::TempDir>,
     pub(crate) root: Option<std::path::PathBuf>,
+    pub(crate) _fake: Option<vsync_testkit::fakes::PythonFake>,
 }
 
 pub(crate) fn file_bucket() -> TestBucket {
@@ -52,6 +54,7 @@ pub(crate) fn file_bucket() -> TestBucket {
         bucket,
         _dir: Some(dir),
         root: Some(root),
+        _fake: None,
     }
 }
 
@@ -61,10 +64,91 @@ pub(crate) fn s3_bucket() -> Option<TestBucket> {
         bucket: Bucket::open(&spec).unwrap(),
         _dir: None,
         root: None,
+        _fake: None,
     })
 }
 
-/// Generate `mod $name { file(), s3() }` tokio tests calling `$body(TestBucket)`.
+/// A running GCS fake (tests/fakes/gcs_fake.py) with bucket `vsync-test`, the key file of the
+/// service account it trusts, and one of an account it does not.
+pub(crate) struct Gcs {
+    pub(crate) fake: vsync_testkit::fakes::PythonFake,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Gcs {
+    pub(crate) fn start() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let sa = dir.path().join("sa.json");
+        let other = dir.path().join("other-sa.json");
+        let fake = vsync_testkit::fakes::PythonFake::spawn(
+            "gcs_fake.py",
+            &["cryptography"],
+            &[
+                "--bucket",
+                "vsync-test",
+                "--service-account-out",
+                sa.to_str().unwrap(),
+                "--untrusted-service-account-out",
+                other.to_str().unwrap(),
+            ],
+        )?;
+        Some(Self { fake, dir })
+    }
+
+    pub(crate) fn spec(&self, bucket: &str) -> StoreSpec {
+        StoreSpec::Gcs {
+            bucket: bucket.to_owned(),
+            endpoint: Some(self.fake.url()),
+        }
+    }
+
+    /// The environment of a user whose `GOOGLE_APPLICATION_CREDENTIALS` names `file`.
+    pub(crate) fn env(&self, file: &str) -> Vec<(String, String)> {
+        vec![(
+            "GOOGLE_APPLICATION_CREDENTIALS".to_owned(),
+            self.dir.path().join(file).to_str().unwrap().to_owned(),
+        )]
+    }
+}
+
+pub(crate) fn gcs_bucket() -> Option<TestBucket> {
+    let gcs = Gcs::start()?;
+    let bucket = Bucket::open_with_env(&gcs.spec("vsync-test"), &gcs.env("sa.json")).unwrap();
+    Some(TestBucket {
+        bucket,
+        _dir: Some(gcs.dir),
+        root: None,
+        _fake: Some(gcs.fake),
+    })
+}
+
+/// The Azure spec of the Azurite container and the environment with its account key.
+pub(crate) fn azure_spec() -> Option<(StoreSpec, Vec<(String, String)>)> {
+    let Some(az) = vsync_testkit::services::azurite() else {
+        vsync_testkit::services::skip("azure store", "VSYNC_TEST_AZURITE_*");
+        return None;
+    };
+    Some((
+        StoreSpec::Azure {
+            container: az.container.clone(),
+            account: Some(az.account.clone()),
+            endpoint: Some(az.endpoint.clone()),
+        },
+        vec![("AZURE_STORAGE_ACCOUNT_KEY".to_owned(), az.key)],
+    ))
+}
+
+pub(crate) fn azure_bucket() -> Option<TestBucket> {
+    let (spec, env) = azure_spec()?;
+    Some(TestBucket {
+        bucket: Bucket::open_with_env(&spec, &env).unwrap(),
+        _dir: None,
+        root: None,
+        _fake: None,
+    })
+}
+
+/// Generate `mod $name { file(), s3(), gcs(), azure() }` tokio tests calling `$body(TestBucket)`.
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:path) => {
@@ -76,6 +160,18 @@ macro_rules! both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn s3() {
                 if let Some(b) = $crate::common::s3_bucket() {
+                    $body(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn gcs() {
+                if let Some(b) = $crate::common::gcs_bucket() {
+                    $body(b).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn azure() {
+                if let Some(b) = $crate::common::azure_bucket() {
                     $body(b).await;
                 }
             }

@@ -183,6 +183,20 @@ async fn env_checks(checks: &mut Vec<Check>, checkout: context::Checkout, env: &
         )),
         Err(e) => checks.push(check(Level::Fail, format!("{env}: key"), e.message, e.hint)),
     }
+    // Which store, and (for gs/az) which credential source object_store will use: named by
+    // variable, never by value.
+    let source = context::store_spec(&ctx.config).ok().and_then(|spec| {
+        vsync_vault::cloud::credential_source(&spec, &vsync_vault::store::credential_env())
+    });
+    checks.push(check(
+        Level::Ok,
+        format!("{env}: store"),
+        match source {
+            Some(s) => format!("{} (credentials: {s})", ctx.remote.bucket.label()),
+            None => ctx.remote.bucket.label().to_owned(),
+        },
+        None,
+    ));
     match ctx.remote.latest().await {
         Ok(p) => checks.push(check(
             Level::Ok,
@@ -215,7 +229,7 @@ async fn env_checks(checks: &mut Vec<Check>, checkout: context::Checkout, env: &
             Level::Warn,
             format!("{env}: conditional writes"),
             "not supported by this store: push falls back to the ledger guard only",
-            Some("use a store with If-None-Match/If-Match (AWS S3, R2, MinIO, SeaweedFS) for safe concurrent pushes".into()),
+            Some("use a store with conditional writes (AWS S3, R2, MinIO, SeaweedFS, GCS, Azure Blob) for safe concurrent pushes".into()),
         )),
         Err(e) => checks.push(check(Level::Warn, format!("{env}: conditional writes"), format!("could not probe: {e}"), None)),
     }

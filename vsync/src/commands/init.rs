@@ -231,12 +231,18 @@ fn fill_store(
         Some(s) => s,
         None => {
             let def = default_store(base);
-            match output::ask(&format!("bucket URL (file:///path, s3://bucket) [{def}]:")) {
+            match output::ask(&format!(
+                "bucket URL (file:///path, s3://bucket, gs://bucket, az://container) [{def}]:"
+            )) {
                 Some(a) if !a.is_empty() => a,
                 _ => def,
             }
         }
     };
+    check_store_flags(args, &store)?;
+    if store.starts_with("gs://") || store.starts_with("az://") {
+        return fill_cloud_store(config, args, &store);
+    }
     if let Some(path) = store.strip_prefix("file://") {
         if !path.starts_with('/') {
             return Err(CliError::new(
@@ -252,9 +258,8 @@ fn fill_store(
     }
     let Some(rest) = store.strip_prefix("s3://") else {
         return Err(
-            CliError::new(ExitKind::Usage, format!("unsupported bucket URL {store:?}")).with_hint(
-                "use file:///path or s3://bucket (gs:// and az:// are not built into this release)",
-            ),
+            CliError::new(ExitKind::Usage, format!("unsupported bucket URL {store:?}"))
+                .with_hint("use file:///path, s3://bucket, gs://bucket or az://container"),
         );
     };
     let bucket = rest.trim_end_matches('/');
@@ -298,6 +303,80 @@ fn fill_store(
         extra: Default::default(),
     });
     config.store = Some(format!("s3://{bucket}"));
+    Ok(())
+}
+
+/// Flags of one store kind refuse another kind's URL (a silent no-op would surprise).
+fn check_store_flags(args: &InitArgs, store: &str) -> Result<(), CliError> {
+    let scheme = store.split_once("://").map_or("", |(s, _)| s);
+    let wrong = [
+        ("--gcs-endpoint", args.gcs_endpoint.is_some(), "gs"),
+        (
+            "--azure-storage-account",
+            args.azure_storage_account.is_some(),
+            "az",
+        ),
+        ("--azure-endpoint", args.azure_endpoint.is_some(), "az"),
+    ]
+    .into_iter()
+    .find(|(_, given, kind)| *given && *kind != scheme);
+    match wrong {
+        Some((flag, _, kind)) => Err(CliError::new(
+            ExitKind::Usage,
+            format!("{flag} applies to {kind}:// stores, not {store:?}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `gs://bucket` and `az://container`: the config records only the URL (with the endpoint and,
+/// for Azure, the account); credentials stay in the environment and are never written.
+fn fill_cloud_store(config: &mut EnvConfig, args: &InitArgs, store: &str) -> Result<(), CliError> {
+    use vsync_vault::store::StoreSpec;
+    let usage = |e: vsync_vault::StoreError| CliError::new(ExitKind::Usage, e.to_string());
+    let mut spec = StoreSpec::parse_url(store).map_err(usage)?;
+    let env_var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match &mut spec {
+        StoreSpec::Gcs { endpoint, .. } => {
+            if let Some(e) = &args.gcs_endpoint {
+                *endpoint = Some(e.clone());
+            }
+        }
+        StoreSpec::Azure {
+            account, endpoint, ..
+        } => {
+            if let Some(a) = &args.azure_storage_account {
+                *account = Some(a.clone());
+            }
+            if account.is_none() {
+                *account = env_var("AZURE_STORAGE_ACCOUNT_NAME");
+            }
+            if let Some(e) = &args.azure_endpoint {
+                *endpoint = Some(e.clone());
+            }
+            let emulator = env_var("AZURE_STORAGE_USE_EMULATOR")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+            if account.is_none() && !emulator {
+                return Err(CliError::new(
+                    ExitKind::Usage,
+                    format!("{store:?} needs a storage account name"),
+                )
+                .with_hint("pass --azure-storage-account NAME or set AZURE_STORAGE_ACCOUNT_NAME"));
+            }
+        }
+        _ => {}
+    }
+    // Re-parse the canonical form: the flags get the same checks as the URL.
+    let url = spec.to_url();
+    let spec = StoreSpec::parse_url(&url).map_err(usage)?;
+    let vars = vsync_vault::store::credential_env();
+    if let Some(source) = vsync_vault::cloud::credential_source(&spec, &vars) {
+        output::note(format!(
+            "credentials for {}: {source} (read from the environment at each run; never written to the config)",
+            spec.label()
+        ));
+    }
+    config.store = Some(url);
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 #![allow(unreachable_pub)]
 //! End-to-end tests of the `vsync` binary: real keychain (run under scripts/with-keychain),
-//! real `file://` and S3 buckets, throwaway HOME and git checkout per test.
+//! real `file://`, S3, GCS (fake) and Azure (Azurite) buckets, throwaway HOME and git checkout per test.
 
 mod harness;
 
@@ -9,5 +9,6 @@ mod hostile;
 mod interop;
 mod rotate;
 mod s3;
+mod stores;
 mod sync;
 mod teams;
