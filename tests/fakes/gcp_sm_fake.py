@@ -26,7 +26,8 @@ Test controls (never part of the real API), under /_fake/:
   POST /_fake/fail      {"count":N,"status":429|500|503,"retryAfter":S,"match":"substring"}
   GET  /_fake/secret/{p}/{s}      {"labels","versions":[{"version","state","data_b64"}]} or 404
   POST /_fake/set/{p}/{s}?labels=k=v,..   raw body becomes a new version (secret created if missing)
-  GET  /_fake/stats     {"requests":N,"addVersion":N,"create":N,"delete":N,"destroy":N,"access":N}
+  GET  /_fake/stats     {"requests":N,"addVersion":N,"create":N,"delete":N,"destroy":N,"access":N,
+                         "throttled":N,"failed":N}  (injected failures are counted apart)
   POST /_fake/reset
 """
 
@@ -320,6 +321,7 @@ class Handler(BaseHTTPRequestHandler):
                 for f in FAILS:
                     if f["count"] > 0 and f.get("match", "") in f"{method} {path}":
                         f["count"] -= 1
+                        bump("throttled" if f["status"] == 429 else "failed")
                         hdrs = {"Retry-After": str(f["retryAfter"])} if f.get("retryAfter") is not None else {}
                         msg = "Quota exceeded for quota metric 'Access requests'." if f["status"] == 429 else "Internal error encountered."
                         raise ApiError(f["status"], msg, headers=hdrs)

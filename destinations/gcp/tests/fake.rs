@@ -396,7 +396,10 @@ async fn invalid_names_and_values_are_refused_before_any_request() {
         br#"{"replication":{"automatic":{}}}"#,
     );
     let body: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!((st, &body["error"]["status"]), (400, &json!("INVALID_ARGUMENT")));
+    assert_eq!(
+        (st, &body["error"]["status"]),
+        (400, &json!("INVALID_ARGUMENT"))
+    );
 }
 
 #[tokio::test]
