@@ -37,6 +37,9 @@ impl Registry {
         // One line per destination feature.
         #[cfg(feature = "github")]
         r.add(Arc::new(vsync_dest_github::GitHub::new())).ok();
+        #[cfg(feature = "gcp")]
+        r.add(Arc::new(vsync_dest_gcp::GcpSecretManager::new()))
+            .ok();
         #[cfg(feature = "aws")]
         r.add(Arc::new(vsync_dest_aws::AwsSecretsManager::new()))
             .ok();

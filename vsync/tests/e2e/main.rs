@@ -11,4 +11,5 @@ mod rotate;
 mod s3;
 mod stores;
 mod sync;
+mod sync_gcp;
 mod teams;
