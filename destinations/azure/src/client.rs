@@ -54,7 +54,9 @@ fn transport(env: &EnvSource) -> Result<Option<Transport>, DestError> {
     let pem = std::fs::read(&path)
         .map_err(|e| DestError::config(format!("{CA_FILE_VAR}={path}: cannot read it: {e}")))?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        DestError::config(format!("{CA_FILE_VAR}={path}: not a PEM certificate bundle: {e}"))
+        DestError::config(format!(
+            "{CA_FILE_VAR}={path}: not a PEM certificate bundle: {e}"
+        ))
     })?;
     if certs.is_empty() {
         return Err(DestError::config(format!(
@@ -118,8 +120,10 @@ fn client_secret(
             ..Default::default()
         },
     };
-    let c = ClientSecretCredential::new(&tenant, client_id, secret, Some(options))
-        .map_err(|e| DestError::new(DestErrorKind::Auth, format!("azure service principal: {e}")))?;
+    let c =
+        ClientSecretCredential::new(&tenant, client_id, secret, Some(options)).map_err(|e| {
+            DestError::new(DestErrorKind::Auth, format!("azure service principal: {e}"))
+        })?;
     Ok(c)
 }
 

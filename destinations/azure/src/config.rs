@@ -269,7 +269,12 @@ mod tests {
         assert!(c.map_name("A.B").is_err());
         assert!(c.map_name(&"X".repeat(128)).is_err());
         assert!(c.map_name(&"X".repeat(127)).is_ok());
-        let c = cfg(&[("vaultName", "v-1"), ("nameMap", "dash"), ("prefix", "app-")]).unwrap();
+        let c = cfg(&[
+            ("vaultName", "v-1"),
+            ("nameMap", "dash"),
+            ("prefix", "app-"),
+        ])
+        .unwrap();
         assert_eq!(c.map_name("DB_URL").unwrap().0, "app-DB-URL");
         assert!(c.in_scope("APP-x") && !c.in_scope("other"));
         assert!(cfg(&[("vaultName", "v-1"), ("nameMap", "x")]).is_err());

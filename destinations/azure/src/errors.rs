@@ -55,14 +55,43 @@ pub(crate) fn soft_deleted(cfg: &AzureConfig, name: &str) -> DestError {
     .with_key(name)
 }
 
-/// Maps an SDK failure of `op` on `name`.
-pub(crate) fn map(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> DestError {
+/// The error and its causes on one line (reqwest's top-level message hides the TLS reason).
+fn chain(e: &azure_core::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        src = s.source();
+    }
+    // one line: identity errors append a troubleshooting link on a new line
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Maps an SDK failure of `op` on the secret `key` (None: the vault as a whole, e.g. a list).
+pub(crate) fn map(
+    e: &azure_core::Error,
+    cfg: &AzureConfig,
+    key: Option<&str>,
+    op: &str,
+) -> DestError {
+    let err = map_kind(e, cfg, key.unwrap_or("the secrets"), op);
+    match key {
+        Some(k) => err.with_key(k),
+        None => err,
+    }
+}
+
+fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> DestError {
     let vault = &cfg.vault_url;
     let (status, code) = status_code(e);
     let (kind, msg) = match (e.kind(), status, code.as_deref()) {
         (ErrorKind::Credential, _, _) => (
             DestErrorKind::Auth,
-            format!("azure: could not get a token for {vault}: {e}"),
+            format!("azure: could not get a token for {vault}: {}", chain(e)),
         ),
         (_, Some(401), _) => (
             DestErrorKind::Auth,
@@ -86,8 +115,7 @@ pub(crate) fn map(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str
             let err = DestError::new(
                 DestErrorKind::RateLimited,
                 format!("Key Vault {vault} throttled the {op} of {name} (429)"),
-            )
-            .with_key(name);
+            );
             return match retry_after(e) {
                 Some(d) => err.with_retry_after(d),
                 None => err,
@@ -105,10 +133,23 @@ pub(crate) fn map(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str
             DestErrorKind::Transient,
             format!("Key Vault {vault}: the {op} of {name} failed with HTTP {s}"),
         ),
-        (ErrorKind::Connection | ErrorKind::Io, _, _) => (
-            DestErrorKind::Transient,
-            format!("cannot reach Key Vault {vault} for the {op} of {name}: {e}"),
-        ),
+        (ErrorKind::Connection | ErrorKind::Io, _, _) => {
+            let why = chain(e);
+            if why.contains("certificate") {
+                // not transient: retrying cannot make an untrusted certificate trusted
+                (
+                    DestErrorKind::Config,
+                    format!(
+                        "Key Vault {vault}: TLS certificate not trusted ({why}); a private CA can be added with VSYNC_AZURE_CA_FILE"
+                    ),
+                )
+            } else {
+                (
+                    DestErrorKind::Transient,
+                    format!("cannot reach Key Vault {vault} for the {op} of {name}: {why}"),
+                )
+            }
+        }
         (_, Some(s), _) => (
             DestErrorKind::Internal,
             format!(
@@ -116,14 +157,13 @@ pub(crate) fn map(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str
                 code.as_deref().unwrap_or("no error code")
             ),
         ),
-        (ErrorKind::Other, None, _) if e.to_string().contains("challenge") => (
-            DestErrorKind::Config,
-            format!("Key Vault {vault}: {e}"),
-        ),
+        (ErrorKind::Other, None, _) if e.to_string().contains("challenge") => {
+            (DestErrorKind::Config, format!("Key Vault {vault}: {e}"))
+        }
         _ => (
             DestErrorKind::Internal,
             format!("Key Vault {vault}: the {op} of {name} failed: {e}"),
         ),
     };
-    DestError::new(kind, msg).with_key(name)
+    DestError::new(kind, msg)
 }

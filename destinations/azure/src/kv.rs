@@ -42,7 +42,7 @@ pub(crate) async fn get(
         Ok(rsp) => {
             let s = rsp
                 .into_model()
-                .map_err(|e| errors::map(&e, cfg, name, "read"))?;
+                .map_err(|e| errors::map(&e, cfg, Some(name), "read"))?;
             Ok(Current::Value {
                 value: s.value.unwrap_or_default(),
                 tags: s.tags.unwrap_or_default(),
@@ -57,10 +57,10 @@ pub(crate) async fn get(
                 Err(e) if errors::status_code(&e).0 == Some(404) => Ok(Current::Missing),
                 // a vault without soft delete, or no right to see deleted secrets: treat as new
                 Err(e) if errors::status_code(&e).0 == Some(403) => Ok(Current::Missing),
-                Err(e) => Err(errors::map(&e, cfg, name, "read")),
+                Err(e) => Err(errors::map(&e, cfg, Some(name), "read")),
             }
         }
-        Err(e) => Err(errors::map(&e, cfg, name, "read")),
+        Err(e) => Err(errors::map(&e, cfg, Some(name), "read")),
     }
 }
 
@@ -88,15 +88,19 @@ pub(crate) async fn set(
     c.set_secret(name, body, None)
         .await
         .map(|_| ())
-        .map_err(|e| errors::map(&e, cfg, name, "write"))
+        .map_err(|e| errors::map(&e, cfg, Some(name), "write"))
 }
 
 /// Soft delete (recoverable for the vault's retention period; never purged here).
-pub(crate) async fn delete(c: &SecretClient, cfg: &AzureConfig, name: &str) -> Result<(), DestError> {
+pub(crate) async fn delete(
+    c: &SecretClient,
+    cfg: &AzureConfig,
+    name: &str,
+) -> Result<(), DestError> {
     match c.delete_secret(name, None).await {
         Ok(_) => Ok(()),
         Err(e) if errors::status_code(&e).0 == Some(404) => Ok(()),
-        Err(e) => Err(errors::map(&e, cfg, name, "delete")),
+        Err(e) => Err(errors::map(&e, cfg, Some(name), "delete")),
     }
 }
 
@@ -111,17 +115,16 @@ pub(crate) async fn list_managed(
             maxresults: Some(25),
             ..Default::default()
         }))
-        .map_err(|e| errors::map(&e, cfg, "(list)", "list"))?;
+        .map_err(|e| errors::map(&e, cfg, None, "list"))?;
     while let Some(p) = pager
         .try_next()
         .await
-        .map_err(|e| errors::map(&e, cfg, "(list)", "list"))?
+        .map_err(|e| errors::map(&e, cfg, None, "list"))?
     {
-        let Some(name) = p
-            .id
-            .as_deref()
-            .and_then(|id| id.trim_end_matches('/').rsplit('/').next())
-            .map(str::to_string)
+        let Some(name) =
+            p.id.as_deref()
+                .and_then(|id| id.trim_end_matches('/').rsplit('/').next())
+                .map(str::to_string)
         else {
             continue;
         };
@@ -140,11 +143,11 @@ pub(crate) async fn probe(c: &SecretClient, cfg: &AzureConfig) -> Result<(), Des
             maxresults: Some(1),
             ..Default::default()
         }))
-        .map_err(|e| errors::map(&e, cfg, "(list)", "list"))?
+        .map_err(|e| errors::map(&e, cfg, None, "list"))?
         .into_pages();
     pages
         .try_next()
         .await
         .map(|_| ())
-        .map_err(|e| errors::map(&e, cfg, "(list)", "list"))
+        .map_err(|e| errors::map(&e, cfg, None, "list"))
 }

@@ -245,10 +245,7 @@ impl Destination for AzureKeyVault {
             mapped.push((item, cfg.map_name(&item.key)?));
             value_str(item)?;
         }
-        let groups = name_rules::collisions(
-            mapped.iter().map(|(i, n)| (i.key.as_str(), n)),
-            true,
-        );
+        let groups = name_rules::collisions(mapped.iter().map(|(i, n)| (i.key.as_str(), n)), true);
         if let Some((name, keys)) = groups.first() {
             return Err(DestError::invalid_name(
                 &keys[0],
@@ -351,7 +348,10 @@ impl Destination for AzureKeyVault {
         if !cfg.in_scope(&name.0) {
             return Err(DestError::new(
                 DestErrorKind::Unsupported,
-                format!("refusing to delete {name}: it is outside the prefix {}", cfg.prefix),
+                format!(
+                    "refusing to delete {name}: it is outside the prefix {}",
+                    cfg.prefix
+                ),
             )
             .with_key(&name.0));
         }
