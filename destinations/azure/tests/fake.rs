@@ -515,3 +515,38 @@ async fn tls_is_verified_without_the_test_ca() {
     let e = d.preflight(&f.routing(&[]), &ctx()).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Config, "{e}");
 }
+
+#[tokio::test]
+async fn list_follows_next_link_and_keeps_to_the_prefix() {
+    let Some(f) = Fake::start() else { return };
+    let d = f.dest();
+    // 30 managed names under the prefix (the fake pages by 25), plus managed ones outside it
+    for i in 0..30 {
+        let (s, _) = f
+            .ctl(
+                reqwest::Method::PUT,
+                &format!("secrets/app-K{i:02}"),
+                Some(json!({"value": "v", "tags": {"managed-by": "vsync"}})),
+            )
+            .await;
+        assert_eq!(s, 204);
+    }
+    f.ctl(
+        reqwest::Method::PUT,
+        "secrets/other-K",
+        Some(json!({"value": "v", "tags": {"managed-by": "vsync"}})),
+    )
+    .await;
+    let r = f.routing(&[("prefix", "app-")]);
+    let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
+    assert_eq!(listed.len(), 30, "{listed:?}");
+    assert!(listed.iter().all(|n| n.0.starts_with("app-K")));
+    assert!(f.counts().await["GET /secrets"].as_u64().unwrap() >= 2, "paged");
+    assert_eq!(d.map_name(&r, "K").unwrap().0, "app-K");
+    let e = d
+        .delete_one(&r, &RemoteName("other-K".into()), &ctx())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, DestErrorKind::Unsupported);
+    assert_eq!(f.stored("other-K").await.unwrap()["deleted"], false);
+}
