@@ -107,7 +107,7 @@ impl AzureConfig {
                 key,
                 format!(
                     "Azure Key Vault secret names allow only letters, digits and '-', so {key:?} cannot be stored as is: \
-                     pass --azure-name-map dash (maps '_' to '-') or rename the key"
+                     pass --azure-name-map dash (or --opt azure.name-map=dash) to map '_' to '-', or rename the key"
                 ),
             ));
         }

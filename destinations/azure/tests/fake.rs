@@ -541,7 +541,10 @@ async fn list_follows_next_link_and_keeps_to_the_prefix() {
     let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
     assert_eq!(listed.len(), 30, "{listed:?}");
     assert!(listed.iter().all(|n| n.0.starts_with("app-K")));
-    assert!(f.counts().await["GET /secrets"].as_u64().unwrap() >= 2, "paged");
+    assert!(
+        f.counts().await["GET /secrets"].as_u64().unwrap() >= 2,
+        "paged"
+    );
     assert_eq!(d.map_name(&r, "K").unwrap().0, "app-K");
     let e = d
         .delete_one(&r, &RemoteName("other-K".into()), &ctx())
