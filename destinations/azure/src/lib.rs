@@ -65,9 +65,8 @@ pub struct AzureKeyVault {
 
 impl fmt::Debug for AzureKeyVault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureKeyVault")
-            .field("env", &self.env)
-            .finish_non_exhaustive()
+        // not the env: a fixed one may hold AZURE_CLIENT_SECRET
+        f.debug_struct("AzureKeyVault").finish_non_exhaustive()
     }
 }
 

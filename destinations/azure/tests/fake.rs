@@ -459,6 +459,7 @@ async fn wrong_credentials_and_rejected_token_are_auth_errors() {
 
     // wrong client secret: the token endpoint refuses, a clear non-retryable Auth error
     let d = AzureKeyVault::with_env(f.env("wrong-secret-value"));
+    assert!(!format!("{d:?}").contains("wrong-secret-value"));
     let e = d.preflight(&r, &ctx()).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Auth, "{e}");
     assert!(!e.retryable());
