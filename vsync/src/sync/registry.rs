@@ -43,6 +43,8 @@ impl Registry {
         #[cfg(feature = "aws")]
         r.add(Arc::new(vsync_dest_aws::AwsSecretsManager::new()))
             .ok();
+        #[cfg(feature = "azure")]
+        r.add(Arc::new(vsync_dest_azure::AzureKeyVault::new())).ok();
         #[cfg(feature = "hashivault")]
         r.add(Arc::new(vsync_dest_hashivault::HashiVault::new()))
             .ok();

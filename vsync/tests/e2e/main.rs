@@ -12,4 +12,5 @@ mod s3;
 mod stores;
 mod sync;
 mod sync_gcp;
+mod sync_azure;
 mod teams;
