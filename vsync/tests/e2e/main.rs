@@ -10,4 +10,5 @@ mod interop;
 mod rotate;
 mod s3;
 mod sync;
+mod sync_fanout;
 mod teams;
