@@ -33,6 +33,8 @@ pub struct GitHub {
     env: EnvSource,
     /// Public key per scope path, fetched once per run.
     keys: Mutex<HashMap<String, (String, [u8; 32])>>,
+    /// The client, built once: building it (TLS roots included) per request dominated the CPU.
+    client: Mutex<Option<Octocrab>>,
 }
 
 /// Where the secrets go.
@@ -111,6 +113,7 @@ impl GitHub {
         Self {
             env,
             keys: Mutex::default(),
+            client: Mutex::default(),
         }
     }
 
@@ -163,6 +166,15 @@ impl GitHub {
     }
 
     fn client(&self) -> Result<Octocrab, DestError> {
+        if let Some(c) = self.client.lock().expect("client cache").as_ref() {
+            return Ok(c.clone());
+        }
+        let c = self.build_client()?;
+        *self.client.lock().expect("client cache") = Some(c.clone());
+        Ok(c)
+    }
+
+    fn build_client(&self) -> Result<Octocrab, DestError> {
         let token = self
             .env
             .get("GITHUB_TOKEN")
