@@ -21,6 +21,13 @@ use vsync_dest_api::{
 
 pub use vsync_dest_api::EnvSource;
 
+/// (region, endpoint, client).
+type CachedClient = (
+    Option<String>,
+    Option<String>,
+    aws_sdk_secretsmanager::Client,
+);
+
 /// The `aws` destination.
 #[derive(Clone, Debug, Default)]
 pub struct AwsSecretsManager {
@@ -28,15 +35,7 @@ pub struct AwsSecretsManager {
     creds: Option<StaticCredentials>,
     /// One SDK client per (region, endpoint) for the whole run: loading the config chain and
     /// building the HTTPS client per request dominated vsync's CPU time.
-    clients: std::sync::Arc<
-        std::sync::Mutex<
-            Vec<(
-                Option<String>,
-                Option<String>,
-                aws_sdk_secretsmanager::Client,
-            )>,
-        >,
-    >,
+    clients: std::sync::Arc<std::sync::Mutex<Vec<CachedClient>>>,
 }
 
 const NAME_MAX: usize = 512;
