@@ -349,8 +349,17 @@ pub struct SyncArgs {
     #[arg(long, value_delimiter = ',')]
     pub to: Vec<String>,
     /// Show what would change (create/update/unchanged/delete, names only); write nothing.
-    #[arg(long, alias = "dry-run")]
+    #[arg(long)]
     pub plan: bool,
+    /// As --plan; `--dry-run=offline` does not contact the destinations at all (every key Upsert).
+    #[arg(
+        long,
+        value_name = "offline",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "online"
+    )]
+    pub dry_run: Option<String>,
     /// Also delete managed remote names that left the vault (shown in the plan first).
     #[arg(long)]
     pub prune: bool,
@@ -360,6 +369,9 @@ pub struct SyncArgs {
     /// Parallel requests per target (capped by the destination).
     #[arg(long, default_value_t = 6)]
     pub jobs: usize,
+    /// Requests per second per target (default: the destination's published quota).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
     /// Give up after this many seconds (unstarted keys are reported not attempted).
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub timeout: u64,
@@ -372,6 +384,13 @@ pub struct SyncArgs {
     /// A key that is never pushed (repeatable, exact, case-sensitive; upstream parser policy).
     #[arg(long, value_name = "KEY")]
     pub exclude_property: Vec<String>,
+    /// A key ending in SUFFIX names a file whose text is pushed under the key without the suffix
+    /// (repeatable; relative paths are inside the vault folder; upstream parser policy).
+    #[arg(long, value_name = "SUFFIX")]
+    pub inline_file_suffix: Vec<String>,
+    /// No progress bar on stderr.
+    #[arg(long)]
+    pub no_progress: bool,
     /// Per-target option `id.key=value` (repeatable), e.g. `--opt jsonfile.path=/tmp/x.json`.
     #[arg(long = "opt", value_name = "ID.KEY=VALUE")]
     pub opt: Vec<String>,
@@ -381,9 +400,12 @@ pub struct SyncArgs {
     /// github: owner/name.
     #[arg(long, alias = "gh-repo")]
     pub github_repo: Option<String>,
-    /// github: the environment (default: the env name).
+    /// github: the GitHub environment (default: the one named like the vsync env).
     #[arg(long)]
     pub github_environment: Option<String>,
+    /// github: environment (default, upstream) or repository secrets.
+    #[arg(long, value_name = "environment|repository")]
+    pub github_scope: Option<String>,
     /// aws: region.
     #[arg(long)]
     pub aws_region: Option<String>,

@@ -21,11 +21,21 @@ use vsync_dest_api::{
 
 pub use vsync_dest_api::EnvSource;
 
+/// (region, endpoint, client).
+type CachedClient = (
+    Option<String>,
+    Option<String>,
+    aws_sdk_secretsmanager::Client,
+);
+
 /// The `aws` destination.
 #[derive(Clone, Debug, Default)]
 pub struct AwsSecretsManager {
     env: EnvSource,
     creds: Option<StaticCredentials>,
+    /// One SDK client per (region, endpoint) for the whole run: loading the config chain and
+    /// building the HTTPS client per request dominated vsync's CPU time.
+    clients: std::sync::Arc<std::sync::Mutex<Vec<CachedClient>>>,
 }
 
 const NAME_MAX: usize = 512;
@@ -38,7 +48,11 @@ impl AwsSecretsManager {
     /// Fixed settings instead of the process environment, and static credentials instead of the
     /// AWS chain (tests against moto).
     pub fn with_overrides(env: EnvSource, creds: Option<StaticCredentials>) -> Self {
-        Self { env, creds }
+        Self {
+            env,
+            creds,
+            clients: Default::default(),
+        }
     }
 
     fn config(&self, routing: &Routing) -> Result<AwsConfig, DestError> {
@@ -46,7 +60,25 @@ impl AwsSecretsManager {
     }
 
     async fn client(&self, cfg: &AwsConfig) -> Result<aws_sdk_secretsmanager::Client, DestError> {
-        core::client(cfg, self.creds.as_ref()).await
+        let cached = |cache: &[(
+            Option<String>,
+            Option<String>,
+            aws_sdk_secretsmanager::Client,
+        )]| {
+            cache
+                .iter()
+                .find(|(r, e, _)| *r == cfg.region && *e == cfg.endpoint)
+                .map(|(_, _, c)| c.clone())
+        };
+        if let Some(c) = cached(&self.clients.lock().expect("client cache")) {
+            return Ok(c);
+        }
+        let c = core::client(cfg, self.creds.as_ref()).await?;
+        let mut cache = self.clients.lock().expect("client cache");
+        if cached(&cache).is_none() {
+            cache.push((cfg.region.clone(), cfg.endpoint.clone(), c.clone()));
+        }
+        Ok(c)
     }
 }
 

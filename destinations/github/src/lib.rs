@@ -1,7 +1,8 @@
 //! vsync destination `github`: GitHub Actions secrets through `octocrab`.
 //!
-//! Repository secrets (`--github-repo owner/name`) or, with `--github-environment NAME` (or
-//! `scope=environment`, which uses the vsync env name like upstream), environment secrets. Values
+//! Environment secrets by default, in the GitHub environment named like the vsync env (upstream
+//! behaviour; `--github-environment NAME` picks another), or repository secrets with
+//! `--github-scope repository`. Values
 //! are sealed with the scope's public key (libsodium sealed box via `crypto_box`). Secrets are
 //! write-only: no read-back, the engine's receipt detects unchanged values. Names follow GitHub's
 //! rules (`^[A-Za-z_][A-Za-z0-9_]*$`, no `GITHUB_` prefix) and are upper-cased, as GitHub stores them.
@@ -32,6 +33,8 @@ pub struct GitHub {
     env: EnvSource,
     /// Public key per scope path, fetched once per run.
     keys: Mutex<HashMap<String, (String, [u8; 32])>>,
+    /// The client, built once: building it (TLS roots included) per request dominated the CPU.
+    client: Mutex<Option<Octocrab>>,
 }
 
 /// Where the secrets go.
@@ -110,6 +113,7 @@ impl GitHub {
         Self {
             env,
             keys: Mutex::default(),
+            client: Mutex::default(),
         }
     }
 
@@ -124,21 +128,31 @@ impl GitHub {
             .ok_or_else(|| {
                 DestError::config(format!("--github-repo must be owner/name, not {repo:?}"))
             })?;
+        // Upstream always wrote environment secrets into the GitHub environment named like the
+        // vsync env (`gh secret set --env <env>`), so that is the default; repository secrets are
+        // an explicit opt-in (`--github-scope repository`).
         let environment = match (
-            routing_str(routing, "environment"),
-            routing_str(routing, "scope"),
+            routing_str(routing, "environment").map(str::trim),
+            routing_str(routing, "scope").map(str::trim),
         ) {
-            (Some(e), _) => Some(e.trim().to_string()),
-            (None, Some("environment")) => match ctx {
+            (Some(_), Some("repository")) => {
+                return Err(DestError::config(
+                    "--github-environment and --github-scope repository contradict each other",
+                ));
+            }
+            (Some(e), _) if !e.is_empty() => Some(e.to_string()),
+            (_, None | Some("" | "environment")) => match ctx {
                 Some(c) if !c.env.is_empty() => Some(c.env.clone()),
-                _ => {
+                Some(_) => {
                     return Err(DestError::config(
                         "scope=environment needs --github-environment",
                     ));
                 }
+                // summaries without a context: the env is filled in at run time
+                None => Some("<vsync env>".to_string()),
             },
-            (None, None | Some("repository")) => None,
-            (None, Some(other)) => {
+            (_, Some("repository")) => None,
+            (_, Some(other)) => {
                 return Err(DestError::config(format!(
                     "github scope must be repository or environment, not {other:?}"
                 )));
@@ -152,6 +166,15 @@ impl GitHub {
     }
 
     fn client(&self) -> Result<Octocrab, DestError> {
+        if let Some(c) = self.client.lock().expect("client cache").as_ref() {
+            return Ok(c.clone());
+        }
+        let c = self.build_client()?;
+        *self.client.lock().expect("client cache") = Some(c.clone());
+        Ok(c)
+    }
+
+    fn build_client(&self) -> Result<Octocrab, DestError> {
         let token = self
             .env
             .get("GITHUB_TOKEN")
@@ -189,6 +212,11 @@ impl GitHub {
             return Ok(k.clone());
         }
         let (status, headers, body) = call(gh, "GET", &path, None).await?;
+        if status == 404
+            && let Some(env) = &scope.environment
+        {
+            return Err(self.missing_environment(gh, scope, env).await);
+        }
         if status != 200 {
             return Err(http_error(
                 status,
@@ -222,6 +250,30 @@ impl GitHub {
         let k = (pk.key_id, raw);
         self.keys.lock().expect("key cache").insert(path, k.clone());
         Ok(k)
+    }
+
+    /// A 404 on an environment's key: say whether the repository or the environment is missing,
+    /// since a GitHub environment has to be created before it can hold secrets.
+    async fn missing_environment(&self, gh: &Octocrab, scope: &Scope, env: &str) -> DestError {
+        let repo = format!("/repos/{}/{}", scope.owner, scope.repo);
+        match call(gh, "GET", &repo, None).await {
+            Ok((200, _, _)) => DestError::new(
+                DestErrorKind::NotFound,
+                format!(
+                    "GitHub environment {env:?} does not exist in {}/{}: create it (repository \
+                     Settings > Environments), or pass --github-environment NAME or \
+                     --github-scope repository",
+                    scope.owner, scope.repo
+                ),
+            ),
+            _ => DestError::new(
+                DestErrorKind::NotFound,
+                format!(
+                    "GitHub repository {}/{} not found (or the token cannot see it)",
+                    scope.owner, scope.repo
+                ),
+            ),
+        }
     }
 
     async fn list_names(&self, gh: &Octocrab, scope: &Scope) -> Result<Vec<String>, DestError> {
@@ -425,7 +477,7 @@ impl Destination for GitHub {
                 "scope",
                 "github-scope",
                 &[],
-                "repository or environment (environment = the vsync env name)",
+                "environment (default: the GitHub environment named like the vsync env) or repository",
                 false,
             ),
         ]

@@ -99,9 +99,10 @@ fn dest(f: &Fake, token: &str) -> GitHub {
 fn routing(repo: &str, env: Option<&str>) -> Routing {
     let mut r = Routing::new();
     r.insert("repo".into(), repo.into());
-    if let Some(e) = env {
-        r.insert("environment".into(), e.into());
-    }
+    match env {
+        Some(e) => r.insert("environment".into(), e.into()),
+        None => r.insert("scope".into(), "repository".into()),
+    };
     r
 }
 
@@ -299,13 +300,40 @@ async fn environment_secrets_and_scope_rules() {
         "not another environment"
     );
 
-    // scope=environment without a name uses the vsync env (upstream behaviour)
+    // no scope at all: the environment named like the vsync env (upstream behaviour)
+    let mut bare = Routing::new();
+    bare.insert("repo".into(), "acme/app".into());
+    sync(&d, &bare, &items(&[("TOKEN_C", "dev-default")]), false).await;
+    assert_eq!(
+        plaintext(&f, "acme/app/dev/TOKEN_C").as_deref(),
+        Some("dev-default")
+    );
+    assert_eq!(plaintext(&f, "acme/app/TOKEN_C"), None);
+    // scope=environment without a name is the same
     let mut r2 = routing("acme/app", None);
     r2.insert("scope".into(), "environment".into());
     sync(&d, &r2, &items(&[("TOKEN_B", "dev-value")]), false).await;
     assert_eq!(
         plaintext(&f, "acme/app/dev/TOKEN_B").as_deref(),
         Some("dev-value")
+    );
+    // an environment that GitHub does not have: a clear NotFound naming it
+    let e = d
+        .preflight(&bare, &Ctx::new("staging", "app"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, DestErrorKind::NotFound, "{e}");
+    assert!(
+        e.message
+            .contains("environment \"staging\" does not exist in acme/app"),
+        "{e}"
+    );
+    // an environment with repository scope contradicts itself
+    let mut both = routing("acme/app", Some("dev"));
+    both.insert("scope".into(), "repository".into());
+    assert_eq!(
+        d.preflight(&both, &ctx()).await.unwrap_err().kind,
+        DestErrorKind::Config
     );
 
     // unknown environment / repository → NotFound

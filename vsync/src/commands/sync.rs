@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use vsync_dest_api::{ChangeOp, Ctx, Destination, OptionMap, Plan, SecretBytes, SecretItem};
+use vsync_dest_api::{ChangeOp, Ctx, Destination, OptionMap, Plan, SecretItem};
 
 use crate::audit_row::AuditOpts;
 use crate::cli::SyncArgs;
@@ -17,6 +17,7 @@ use crate::error::{CliError, ExitKind};
 use crate::output;
 use crate::plugins::FfiDestination;
 use crate::sync::engine::{self, ApplyOpts, KeyResult, PlanInputs};
+use crate::sync::policy::{self, FileSource, Policy, Roots};
 use crate::sync::receipt;
 use crate::sync::registry::{Registry, canonical, config_key};
 
@@ -30,10 +31,23 @@ struct TargetReport {
     plan: Option<Plan>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     results: Vec<KeyResult>,
+    /// Wall time of this target (plan and apply), for scripts and the benchmark.
+    elapsed_ms: u128,
 }
 
 /// Run `vsync sync`.
-pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<(), CliError> {
+pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<(), CliError> {
+    match args.dry_run.as_deref() {
+        None | Some("online" | "offline") => {}
+        Some(other) => {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                format!("--dry-run={other}: the only value is offline"),
+            ));
+        }
+    };
+    // --dry-run is --plan (upstream ignored it and wrote; we never do)
+    args.plan |= args.dry_run.is_some();
     let mut targets: Vec<String> = Vec::new();
     for t in args.to.iter().chain(args.target.iter()) {
         let c = canonical(t);
@@ -48,16 +62,20 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
     let opts = collect_options(&args)?;
     let audit = AuditOpts::from_args(&args.audit)?;
     let mut ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let mut items = load_items(&ctx, args.from_local).await?;
-    if !json && !args.exclude_property.is_empty() {
-        for k in items
-            .iter()
-            .filter(|i| args.exclude_property.contains(&i.key))
-        {
-            output::line(format!("  skipped (excluded): {}", k.key));
+    let policy = Policy {
+        exclude: args.exclude_property.clone(),
+        inline_suffixes: args.inline_file_suffix.clone(),
+    };
+    if !json {
+        print_policy(&policy);
+    }
+    let parsed = load_items(&ctx, args.from_local, &policy).await?;
+    if !json {
+        for k in &parsed.skipped {
+            output::line(format!("  skipped (excluded): {k}"));
         }
     }
-    items.retain(|i| !args.exclude_property.contains(&i.key));
+    let items = parsed.items;
     if items.is_empty() {
         return Err(CliError::new(ExitKind::Failed, "no secrets to sync"));
     }
@@ -142,7 +160,8 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
                 },
             },
         };
-        let report = match dest {
+        let started = Instant::now();
+        let mut report = match dest {
             Ok(dest) => {
                 run_target(
                     dest,
@@ -164,8 +183,10 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
                 problems: vec![e],
                 plan: None,
                 results: Vec::new(),
+                elapsed_ms: 0,
             },
         };
+        report.elapsed_ms = started.elapsed().as_millis();
         if !args.plan {
             let mut meta = audit.meta.clone();
             let count = |s: &str| report.results.iter().filter(|r| r.status == s).count();
@@ -204,10 +225,20 @@ pub async fn run(args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Result<
     if json {
         output::json(&reports);
     }
-    if reports.iter().any(|r| r.status == "failed") {
+    // 1 when nothing was written anywhere; 6 when some targets (or keys) made it and others not
+    let wrote_any = reports
+        .iter()
+        .any(|r| r.results.iter().any(|k| k.status == "ok"));
+    if reports.iter().any(|r| r.status == "failed") && !wrote_any {
         return Err(CliError::new(
             ExitKind::Failed,
             "sync failed for some targets (see above)",
+        ));
+    }
+    if reports.iter().any(|r| r.status == "failed") {
+        return Err(CliError::new(
+            ExitKind::Partial,
+            "sync failed for some targets; the others were synced (see above)",
         ));
     }
     if reports.iter().any(|r| r.status == "partial") {
@@ -240,6 +271,7 @@ fn collect_options(a: &SyncArgs) -> Result<BTreeMap<String, OptionMap>, CliError
     put("jsonfile", "path", &a.jsonfile_path);
     put("github", "repo", &a.github_repo);
     put("github", "environment", &a.github_environment);
+    put("github", "scope", &a.github_scope);
     put("aws", "region", &a.aws_region);
     put("aws", "secretPrefix", &a.aws_secret_prefix);
     put("aws", "mode", &a.aws_mode);
@@ -291,25 +323,36 @@ fn normalise(dest: &dyn Destination, given: &OptionMap) -> OptionMap {
         .collect()
 }
 
-async fn load_items(ctx: &EnvContext, from_local: bool) -> Result<Vec<SecretItem>, CliError> {
-    let local_text = std::fs::read(ctx.vault_dir().join(format!(".env.{}", ctx.env)))
+/// The pushed vault (or the working copy), parsed with the parser policy. File references
+/// inside the vault folder come from the same source as the env file.
+async fn load_items(
+    ctx: &EnvContext,
+    from_local: bool,
+    policy: &Policy,
+) -> Result<policy::Parsed, CliError> {
+    let vault_root = ctx.vault_dir();
+    let local_text = std::fs::read(vault_root.join(format!(".env.{}", ctx.env)))
         .ok()
         .map(zeroize::Zeroizing::new);
     let pushed = match ctx.remote.latest().await? {
         Some(pointer) => {
             let object = ctx.remote.fetch_version(&pointer.ts).await?;
             let zip = ctx.open_bundle(&object, &pointer.ts).await?;
-            let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
-            Some(zeroize::Zeroizing::new(
-                bundle
-                    .env_file(&ctx.env)
-                    .map(<[u8]>::to_vec)
-                    .unwrap_or_default(),
-            ))
+            Some(vsync_vault::zip_bundle::read_bundle(
+                &zip,
+                &Default::default(),
+            )?)
         }
         None => None,
     };
-    let text = if from_local {
+    let pushed_env = pushed.as_ref().map(|b| {
+        zeroize::Zeroizing::new(b.env_file(&ctx.env).map(<[u8]>::to_vec).unwrap_or_default())
+    });
+    let roots = Roots {
+        vault_root: vault_root.clone(),
+        home: std::env::var_os("HOME").map(Into::into),
+    };
+    let (text, files): (_, Box<dyn FileSource>) = if from_local {
         output::note("syncing the local working copy (--from-local), not the pushed vault");
         let local = local_text.clone().ok_or_else(|| {
             CliError::new(
@@ -317,18 +360,18 @@ async fn load_items(ctx: &EnvContext, from_local: bool) -> Result<Vec<SecretItem
                 format!("no working copy .env.{}", ctx.env),
             )
         })?;
-        if pushed.as_deref().map(|p| p.as_slice()) != Some(local.as_slice()) {
+        if pushed_env.as_deref().map(|p| p.as_slice()) != Some(local.as_slice()) {
             output::warn("the working copy differs from the pushed vault");
         }
-        local
+        (local, Box::new(policy::Disk))
     } else {
-        let p = pushed.ok_or_else(|| {
-            CliError::new(
+        let (Some(p), Some(bundle)) = (pushed_env, pushed) else {
+            return Err(CliError::new(
                 ExitKind::NotFound,
                 format!("nothing pushed yet for {}/{}", ctx.checkout.repo, ctx.env),
             )
-            .with_hint(format!("vsync push {}", ctx.env))
-        })?;
+            .with_hint(format!("vsync push {}", ctx.env)));
+        };
         if local_text
             .as_deref()
             .is_some_and(|l| l.as_slice() != p.as_slice())
@@ -338,13 +381,75 @@ async fn load_items(ctx: &EnvContext, from_local: bool) -> Result<Vec<SecretItem
                 ctx.env
             ));
         }
-        p
+        (
+            p,
+            Box::new(BundleFiles {
+                root: vault_root,
+                bundle,
+                env: ctx.env.clone(),
+            }),
+        )
     };
     let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
-    Ok(vsync_vault::envfile::parse(&text)
-        .iter()
-        .map(|(k, v)| SecretItem::plain(k.clone(), SecretBytes::from_str_value(v.as_str())))
-        .collect())
+    let pairs = vsync_vault::envfile::parse(&text);
+    policy::apply(&pairs, policy, &roots, files.as_ref())
+        .map_err(|bad| CliError::new(ExitKind::Failed, policy::bad_refs_message(&bad)))
+}
+
+/// File references resolved against the pushed bundle: a path inside the vault folder is the
+/// pushed asset (not whatever the working copy holds now); any other path is read from disk.
+struct BundleFiles {
+    root: std::path::PathBuf,
+    bundle: vsync_vault::zip_bundle::Bundle,
+    env: String,
+}
+
+impl FileSource for BundleFiles {
+    fn read(&self, path: &std::path::Path) -> std::io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let Ok(rel) = normalise_path(path)
+            .strip_prefix(&self.root)
+            .map(|p| p.to_owned())
+        else {
+            return policy::Disk.read(path);
+        };
+        Ok(self
+            .bundle
+            .assets(&self.env)
+            .find(|(name, _)| std::path::Path::new(name) == rel)
+            .map(|(_, data)| zeroize::Zeroizing::new(data.to_vec())))
+    }
+}
+
+/// `a/./b/../c` → `a/c`, lexically (the file may exist only in the bundle).
+fn normalise_path(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn print_policy(p: &Policy) {
+    output::line("\nParser policy:");
+    if p.inline_suffixes.is_empty() {
+        output::line("  inline-file-suffix: (none — file refs disabled)");
+    }
+    for s in &p.inline_suffixes {
+        output::line(format!("  inline-file-suffix: {s}"));
+    }
+    if p.exclude.is_empty() {
+        output::line("  exclude-property:   (none — nothing skipped)");
+    }
+    for k in &p.exclude {
+        output::line(format!("  exclude-property:   {k}"));
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -367,6 +472,7 @@ async fn run_target(
         problems: Vec::new(),
         plan: None,
         results: Vec::new(),
+        elapsed_ms: 0,
     };
     let given = normalise(dest.as_ref(), opts.get(&id).unwrap_or(&OptionMap::new()));
     let ckey = config_key(&id).to_owned();
@@ -394,6 +500,7 @@ async fn run_target(
         }
     };
     let old_receipt = match ctx.remote.read_receipt(&id).await {
+        _ if args.dry_run.as_deref() == Some("offline") => None,
         Ok(Some(b)) => receipt::open(dk, &b),
         _ => None,
     };
@@ -405,6 +512,7 @@ async fn run_target(
         receipt: old_receipt.as_ref(),
         fingerprints,
         prune: args.prune,
+        offline: args.dry_run.as_deref() == Some("offline"),
         ctx: dctx,
     })
     .await
@@ -446,7 +554,14 @@ async fn run_target(
         &routing,
         &plan,
         items,
-        ApplyOpts { jobs: args.jobs },
+        ApplyOpts {
+            jobs: args.jobs,
+            rate: args.rate,
+            progress: crate::sync::progress::wanted(json, args.no_progress).then(|| {
+                let writes = plan.changes.iter().filter(|c| c.op.is_write()).count();
+                Arc::new(crate::sync::progress::Progress::new(&id, writes))
+            }),
+        },
         dctx,
     )
     .await;

@@ -94,12 +94,17 @@ pub struct PlanInputs<'a> {
     pub fingerprints: &'a [String],
     /// Include deletions.
     pub prune: bool,
+    /// `--dry-run=offline`: no network at all, every key Upsert.
+    pub offline: bool,
     /// Context.
     pub ctx: &'a Ctx,
 }
 
 /// Preflight, then plan: the destination's plan refined with list / read-back / receipt.
 pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
+    if p.offline {
+        return Ok(offline_plan(&p));
+    }
     let caps = p.dest.capabilities(p.routing);
     p.dest
         .preflight(p.routing, p.ctx)
@@ -127,7 +132,9 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
     } else {
         None
     };
-    let values = if caps.can_read_values {
+    // destinations that classify by themselves (read-back in their own plan) leave no Upsert
+    let needs_refining = plan.changes.iter().any(|c| c.op == ChangeOp::Upsert);
+    let values = if caps.can_read_values && needs_refining {
         p.dest
             .read_values(p.routing, p.names, p.ctx)
             .await
@@ -150,15 +157,7 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
         c.op = if let Some(values) = &values {
             match values.get(&c.remote) {
                 Some(v) if v == ours => ChangeOp::Unchanged,
-                Some(_) => {
-                    if recorded == Some(&p.fingerprints[i]) {
-                        plan.warnings.push(format!(
-                            "drift: {} was changed at the destination since the last sync",
-                            c.remote
-                        ));
-                    }
-                    ChangeOp::Update
-                }
+                Some(_) => ChangeOp::Update,
                 None => ChangeOp::Create,
             }
         } else if exists == Some(false) {
@@ -175,6 +174,7 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
             ChangeOp::Upsert
         };
     }
+    drift_warnings(&mut plan, &p);
     if p.prune {
         if !(caps.can_list && caps.can_delete) {
             return Err(TargetAbort::one(format!(
@@ -196,11 +196,63 @@ pub async fn plan(p: PlanInputs<'_>) -> Result<Plan, TargetAbort> {
     Ok(plan)
 }
 
+/// Drift, the same way for every destination however it classified: the receipt says we last
+/// wrote exactly this value, yet the destination needs an update (it was changed behind our back)
+/// or a create (it was deleted). Write-only destinations can only show the deletion kind.
+fn drift_warnings(plan: &mut Plan, p: &PlanInputs<'_>) {
+    let Some(receipt) = p.receipt else { return };
+    let by_name: BTreeMap<&RemoteName, usize> =
+        p.names.iter().enumerate().map(|(i, n)| (n, i)).collect();
+    for c in &plan.changes {
+        let Some(&i) = by_name.get(&c.remote) else {
+            continue;
+        };
+        if receipt.get(&c.remote.0) != Some(&p.fingerprints[i]) {
+            continue;
+        }
+        let what = match c.op {
+            ChangeOp::Update => "was changed at the destination since the last sync",
+            ChangeOp::Create => "was deleted at the destination since the last sync",
+            _ => continue,
+        };
+        plan.warnings.push(format!("drift: {} {what}", c.remote));
+    }
+}
+
+/// The plan `--dry-run=offline` shows: built here rather than by the destination, so no
+/// destination (built-in or plugin) can reach the network.
+fn offline_plan(p: &PlanInputs<'_>) -> Plan {
+    let mut warnings =
+        vec!["offline: the destination was not contacted; every key is shown as upsert".into()];
+    if p.prune {
+        warnings.push("offline: --prune deletions cannot be planned without listing".into());
+    }
+    Plan {
+        target: p.dest.id().to_owned(),
+        routing_summary: p.dest.routing_summary(p.routing),
+        changes: p
+            .items
+            .iter()
+            .zip(p.names)
+            .map(|(it, n)| Change {
+                source_key: Some(it.key.clone()),
+                remote: n.clone(),
+                op: ChangeOp::Upsert,
+            })
+            .collect(),
+        warnings,
+    }
+}
+
 /// Apply knobs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyOpts {
     /// `--jobs`.
     pub jobs: usize,
+    /// `--rate`: replaces the destination's published requests per second.
+    pub rate: Option<f64>,
+    /// A progress bar to tick per finished change.
+    pub progress: Option<Arc<super::progress::Progress>>,
 }
 
 /// Result of one change.
@@ -275,16 +327,20 @@ pub async fn apply(
     ctx: &Ctx,
 ) -> Vec<KeyResult> {
     let caps = dest.capabilities(routing);
-    let rps = caps
-        .requests_per_second
-        .filter(|r| *r > 0.0)
-        .unwrap_or(50.0);
+    let rps = opts
+        .rate
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .unwrap_or_else(|| {
+            caps.requests_per_second
+                .filter(|r| *r > 0.0)
+                .map_or(50.0, f64::from)
+        });
     let jobs = opts
         .jobs
         .max(1)
         .min(caps.max_concurrency.unwrap_or(usize::MAX).max(1));
     let bucket = Arc::new(Mutex::new(TokenBucket::new(
-        f64::from(rps),
+        rps,
         jobs as f64,
         Instant::now(),
     )));
@@ -352,6 +408,7 @@ pub async fn apply(
         let dest = dest.clone();
         let sem = sem.clone();
         let bucket = bucket.clone();
+        let progress = opts.progress.clone();
         set.push(async move {
             let Ok(_permit) = sem.acquire().await else {
                 return (i, not_attempted(c));
@@ -366,6 +423,9 @@ pub async fn apply(
             } else {
                 with_retry(ctx, &bucket, || dest.apply_one(routing, c, item, ctx)).await
             };
+            if let Some(p) = &progress {
+                p.tick();
+            }
             (
                 i,
                 match out {
@@ -378,6 +438,9 @@ pub async fn apply(
     }
     for (i, r) in futures_join_all(set).await {
         results[i] = Some(r);
+    }
+    if let Some(p) = &opts.progress {
+        p.finish();
     }
     results.into_iter().flatten().collect()
 }

@@ -2,6 +2,8 @@
 //! receipts. `commands::sync` drives it and prints.
 
 pub mod engine;
+pub mod policy;
+pub mod progress;
 pub mod receipt;
 pub mod registry;
 pub mod retry;

@@ -13,4 +13,5 @@ mod stores;
 mod sync;
 mod sync_gcp;
 mod sync_azure;
+mod sync_fanout;
 mod teams;

@@ -233,7 +233,7 @@ fn plugin_failures_are_per_target_errors() {
             "--opt",
             "jsonfile.fail_mode=",
         ])
-        .code(1);
+        .code(6);
     assert!(r.stderr.contains("unknown target"), "{}", r.stderr);
     assert_eq!(read_json(&out).len(), 2);
 }
