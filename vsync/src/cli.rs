@@ -430,9 +430,21 @@ pub struct SyncArgs {
     /// gcp: project id.
     #[arg(long)]
     pub gcp_project: Option<String>,
-    /// azure: Key Vault name.
+    /// gcp: prefix of every secret id (also the managed scope of prune).
+    #[arg(long)]
+    pub gcp_prefix: Option<String>,
+    /// gcp: `automatic`, or a comma-separated list of regions, for secrets vsync creates.
+    #[arg(long, value_name = "automatic|REGION,…")]
+    pub gcp_replication: Option<String>,
+    /// gcp: extra labels for secrets vsync creates, `k=v,k2=v2`.
+    #[arg(long, value_name = "K=V,…")]
+    pub gcp_labels: Option<String>,
+    /// azure: Key Vault name, or its https:// URL.
     #[arg(long)]
     pub azure_vault: Option<String>,
+    /// azure: `none` (keys with `_` are refused) or `dash` (`_` becomes `-`).
+    #[arg(long, value_name = "none|dash")]
+    pub azure_name_map: Option<String>,
     /// Audit controls.
     #[command(flatten)]
     pub audit: AuditArgs2,

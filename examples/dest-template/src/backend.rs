@@ -28,7 +28,7 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// The folder `dir` (it must exist: creating it is the operator's decision).
+    /// The folder `dir`; the first write creates it (0700) if its parent exists.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
@@ -41,10 +41,12 @@ impl Backend {
                 "{} is not a folder",
                 self.dir.display()
             ))),
+            // The first write creates the folder (0700) when its parent is there.
+            Err(e) if e.kind() == ErrorKind::NotFound && self.parent_exists() => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Err(DestError::new(
                 DestErrorKind::NotFound,
                 format!(
-                    "{} does not exist: create it (mkdir -m 700) or fix the dir option",
+                    "{} does not exist, nor its parent: create it (mkdir -m 700 -p) or fix the dir option",
                     self.dir.display()
                 ),
             )),
@@ -74,8 +76,27 @@ impl Backend {
         }
     }
 
+    fn parent_exists(&self) -> bool {
+        self.dir.parent().is_some_and(Path::is_dir)
+    }
+
+    fn ensure_dir(&self) -> Result<(), DestError> {
+        let mut b = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        match b.create(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(from_io("create the folder", &e)),
+        }
+    }
+
     /// Stores `value` under `name`; `true` when it replaced an existing secret.
     pub fn put(&self, name: &str, value: &SecretBytes) -> Result<bool, DestError> {
+        self.ensure_dir()?;
         let path = self.path(name)?;
         let existed = path.exists();
         write_atomic(&path, value.expose())?;

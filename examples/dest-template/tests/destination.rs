@@ -75,7 +75,9 @@ async fn bad_names_and_a_missing_folder_are_clear_errors() {
         let e = d.map_name(&r, bad).unwrap_err();
         assert_eq!(e.kind, DestErrorKind::InvalidName, "{bad:?}");
     }
-    let gone = routing(&dir.path().join("missing"), "");
+    let fresh = routing(&dir.path().join("new"), "");
+    d.preflight(&fresh, &Ctx::new("dev", "app")).await.unwrap();
+    let gone = routing(&dir.path().join("missing/deeper"), "");
     let e = d
         .preflight(&gone, &Ctx::new("dev", "app"))
         .await

@@ -149,10 +149,16 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
                     Some(path) => FfiDestination::open(&path, pin_for(&ctx, id).as_deref())
                         .map(|d| Arc::new(d) as Arc<dyn Destination>)
                         .map_err(|e| e.message),
-                    None if matches!(id.as_str(), "gcp" | "azure") => Err(format!(
-                        "the {id} destination is not implemented yet in this release (built-in: {})",
-                        registry.ids().join(", ")
-                    )),
+                    None if matches!(
+                        id.as_str(),
+                        "github" | "gcp" | "aws" | "azure" | "hashivault"
+                    ) =>
+                    {
+                        Err(format!(
+                            "the {id} destination is not built into this vsync: rebuild with `--features {id}` (built-in: {})",
+                            registry.ids().join(", ")
+                        ))
+                    }
                     None => Err(format!(
                         "unknown target {id:?} (built-in: {}; plugins: --plugin PATH or VSYNC_PLUGIN_DIR)",
                         registry.ids().join(", ")
@@ -280,7 +286,11 @@ fn collect_options(a: &SyncArgs) -> Result<BTreeMap<String, OptionMap>, CliError
     put("hashivault", "mount", &a.vault_mount);
     put("hashivault", "secretPath", &a.vault_path);
     put("gcp", "project", &a.gcp_project);
+    put("gcp", "prefix", &a.gcp_prefix);
+    put("gcp", "replication", &a.gcp_replication);
+    put("gcp", "labels", &a.gcp_labels);
     put("azure", "vaultName", &a.azure_vault);
+    put("azure", "nameMap", &a.azure_name_map);
     for o in &a.opt {
         let (lhs, v) = o.split_once('=').ok_or_else(|| {
             CliError::new(

@@ -7,23 +7,31 @@ use std::sync::OnceLock;
 use crate::harness::{World, mode};
 use crate::require_keychain;
 
+/// Build `package` (a cdylib) with the profile this test binary was built with, and return
+/// `lib<lib>.so` from the same target folder.
+pub(crate) fn built_cdylib(package: &str, lib: &str) -> PathBuf {
+    // target/<profile>/deps/e2e-* → target/<profile>
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    let mut args = vec!["build", "-q", "-p", package];
+    if dir.file_name().is_some_and(|n| n == "release") {
+        args.push("--release");
+    }
+    let st = std::process::Command::new(env!("CARGO"))
+        .args(&args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build -p {package}: {e}"));
+    assert!(st.success(), "cargo build -p {package}");
+    let p = dir.join(format!("lib{lib}.so"));
+    assert!(p.is_file(), "{}", p.display());
+    p
+}
+
 /// Build `dest-jsonfile` once and return the artifact.
 fn built_plugin() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| {
-        let st = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "dest-jsonfile"])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .status()
-            .expect("cargo build -p dest-jsonfile");
-        assert!(st.success());
-        // target/debug/deps/e2e-* → target/debug
-        let exe = std::env::current_exe().unwrap();
-        let dir = exe.parent().unwrap().parent().unwrap();
-        let p = dir.join("libvsync_dest_jsonfile.so");
-        assert!(p.is_file(), "{}", p.display());
-        p
-    })
+    P.get_or_init(|| built_cdylib("dest-jsonfile", "vsync_dest_jsonfile"))
 }
 
 /// A private copy of the plugin (0700 folder, 0755 file), as a user would install it.
@@ -256,7 +264,43 @@ fn plugins_list_and_check() {
     let r = w
         .vsync(&["plugins", "check", plugin.to_str().unwrap()])
         .ok();
-    assert!(r.stdout.contains("ok    plan+apply"), "{}", r.stdout);
+    for step in [
+        "manifest",
+        "map_name",
+        "map_name(\"\")",
+        "resolve_routing",
+        "preflight",
+        "plan",
+        "apply",
+        "list",
+        "read_values",
+        "apply (update)",
+        "read_values (update)",
+        "delete_one",
+        "list (after delete)",
+    ] {
+        assert!(
+            r.stdout.contains(&format!("ok    {step}: ")),
+            "{step}: {}",
+            r.stdout
+        );
+    }
+    assert!(!r.stdout.contains("FAIL"), "{}", r.stdout);
+    // a plugin that fails a write is reported, step by step, and exits 1
+    let r = w
+        .vsync(&[
+            "plugins",
+            "check",
+            plugin.to_str().unwrap(),
+            "--opt",
+            "fail_mode=fail_key:VSYNC_CHECK_B",
+            "--json",
+        ])
+        .code(1);
+    let steps: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let apply = steps.iter().find(|s| s["check"] == "apply").unwrap();
+    assert_eq!(apply["verdict"], "fail", "{apply}");
+    assert!(apply["detail"].as_str().unwrap().contains("VSYNC_CHECK_B"));
     // a world-writable plugin folder is refused before loading
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
