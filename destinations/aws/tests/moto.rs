@@ -15,6 +15,10 @@ use vsync_dest_api::{
 };
 use vsync_dest_aws::{AwsSecretsManager, EnvSource, StaticCredentials};
 
+// moto 5.2.5 answers HTTP 500 ("dictionary changed size during iteration") when Secrets
+// Manager requests overlap — a moto race, not AWS behaviour — so these tests take turns.
+static MOTO_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn endpoint() -> Option<String> {
     match std::env::var("VSYNC_TEST_MOTO_ENDPOINT") {
         Ok(e) if !e.is_empty() => Some(e),
@@ -133,6 +137,7 @@ async fn value(c: &Client, name: &str) -> String {
 
 #[tokio::test]
 async fn per_key_cycle_create_unchanged_update_drift_prune() {
+    let _turn = MOTO_TURN.lock().await;
     let Some(ep) = endpoint() else { return };
     let d = dest(&ep);
     let c = sdk(&ep);
@@ -258,6 +263,7 @@ async fn per_key_cycle_create_unchanged_update_drift_prune() {
 
 #[tokio::test]
 async fn prune_refused_without_prefix_and_invalid_names() {
+    let _turn = MOTO_TURN.lock().await;
     let Some(ep) = endpoint() else { return };
     let d = dest(&ep);
     let r = routing("");
@@ -290,6 +296,7 @@ async fn prune_refused_without_prefix_and_invalid_names() {
 
 #[tokio::test]
 async fn json_mode_one_secret() {
+    let _turn = MOTO_TURN.lock().await;
     let Some(ep) = endpoint() else { return };
     let d = dest(&ep);
     let c = sdk(&ep);
