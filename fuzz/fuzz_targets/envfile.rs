@@ -1,0 +1,27 @@
+//! The env-file parser: any bytes give entries or a typed error, never a panic; every key it
+//! returns is a name the parser itself accepts again, and parsing is deterministic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use vsync_vault::envfile;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(entries) = envfile::parse_bytes(data) else {
+        // Only undecodable text may fail, and then decoding fails the same way.
+        assert!(std::str::from_utf8(data).is_err());
+        return;
+    };
+    let text = std::str::from_utf8(data).expect("parse_bytes succeeded on non-UTF-8");
+    let again = envfile::parse(text);
+    assert_eq!(entries.len(), again.len());
+    for ((k1, v1), (k2, v2)) in entries.iter().zip(again.iter()) {
+        assert_eq!(k1, k2);
+        assert_eq!(v1.as_str(), v2.as_str());
+        assert!(!k1.is_empty(), "an empty key was returned");
+    }
+    if let Ok(names) = envfile::key_names(text) {
+        for (k, _) in &entries {
+            assert!(names.contains(k), "key_names lost a parsed key");
+        }
+    }
+});
