@@ -10,6 +10,7 @@ pub mod plugin_check;
 pub mod plugins;
 pub mod profile;
 pub mod pull;
+pub mod restore_backup;
 pub mod push;
 pub mod rollback;
 pub mod rotate;
