@@ -172,11 +172,10 @@ pub async fn open_with_flag_key(
     warn_argv(flag);
     let text = Zeroizing::new(value.expose().to_owned());
     let salt = salt.to_owned();
-    let key = tokio::task::spawn_blocking(move || {
-        vsync_crypto::kdf::DerivedKey::derive(&text, &salt)
-    })
-    .await
-    .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))?;
+    let key =
+        tokio::task::spawn_blocking(move || vsync_crypto::kdf::DerivedKey::derive(&text, &salt))
+            .await
+            .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))?;
     vsync_crypto::bundle::open(&key, object, ts).map_err(|e| {
         if e.class() == "WrongPassphraseError" {
             CliError::new(
@@ -206,7 +205,11 @@ mod tests {
 
     #[test]
     fn sources_name_the_input() {
-        assert!(Source::Flag("--passphrase").describe("share passphrase").contains("--passphrase"));
+        assert!(
+            Source::Flag("--passphrase")
+                .describe("share passphrase")
+                .contains("--passphrase")
+        );
         assert!(
             Source::File(PathBuf::from("/x/pp.txt"))
                 .describe("passphrase")

@@ -20,7 +20,11 @@ use crate::local::fsutil;
 use crate::output;
 
 /// Run `vsync restore-backup`.
-pub async fn run(args: RestoreBackupArgs, flag_repo: Option<&str>, json: bool) -> Result<(), CliError> {
+pub async fn run(
+    args: RestoreBackupArgs,
+    flag_repo: Option<&str>,
+    json: bool,
+) -> Result<(), CliError> {
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
     let entries = backups::list(&ctx.base, &ctx.checkout.repo, &ctx.env);
     if args.list {
@@ -116,7 +120,10 @@ fn choose(ctx: &EnvContext, entries: &[Entry], which: Option<&str>) -> Result<Pa
             .ok_or_else(|| {
                 CliError::new(
                     ExitKind::NotFound,
-                    format!("no backup of {}/{} taken at {ts}", ctx.checkout.repo, ctx.env),
+                    format!(
+                        "no backup of {}/{} taken at {ts}",
+                        ctx.checkout.repo, ctx.env
+                    ),
                 )
                 .with_hint(list_hint)
             }),
@@ -126,7 +133,10 @@ fn choose(ctx: &EnvContext, entries: &[Entry], which: Option<&str>) -> Result<Pa
 
 /// Back up the vault folder of `ctx` if it exists (encrypted, formats §9.8); the note names the
 /// file. `prune` drops the oldest beyond the configured number afterwards.
-pub async fn backup_current_vault(ctx: &EnvContext, prune: bool) -> Result<Option<PathBuf>, CliError> {
+pub async fn backup_current_vault(
+    ctx: &EnvContext,
+    prune: bool,
+) -> Result<Option<PathBuf>, CliError> {
     let vault_dir = ctx.vault_dir();
     if !vault_dir.is_dir() {
         return Ok(None);
@@ -141,8 +151,13 @@ pub async fn backup_current_vault(ctx: &EnvContext, prune: bool) -> Result<Optio
     let dir = backups::repo_dir(&ctx.base, &ctx.checkout.repo);
     let path = backups::write(&dir, &ctx.env, &key, &zip).map_err(|e| {
         let mut err = CliError::from(e);
-        err.message = format!("cannot back up the vault before replacing it: {}", err.message);
-        err.with_hint("nothing was changed; fix the backup folder (or set VSYNC_BACKUP_DIR) and retry")
+        err.message = format!(
+            "cannot back up the vault before replacing it: {}",
+            err.message
+        );
+        err.with_hint(
+            "nothing was changed; fix the backup folder (or set VSYNC_BACKUP_DIR) and retry",
+        )
     })?;
     if prune {
         backups::prune(&dir, &ctx.env, keep);
@@ -151,7 +166,11 @@ pub async fn backup_current_vault(ctx: &EnvContext, prune: bool) -> Result<Optio
     Ok(Some(path))
 }
 
-async fn restore_into_vault(ctx: &EnvContext, zip: &[u8], vault_dir: &Path) -> Result<(), CliError> {
+async fn restore_into_vault(
+    ctx: &EnvContext,
+    zip: &[u8],
+    vault_dir: &Path,
+) -> Result<(), CliError> {
     let parent = vault_dir
         .parent()
         .map(Path::to_path_buf)
@@ -185,7 +204,9 @@ fn restore_into_new_folder(zip: &[u8], target: &Path) -> Result<(), CliError> {
                 ExitKind::Conflict,
                 format!("{} is not empty", target.display()),
             )
-            .with_hint("name a new or empty folder, or leave it out to restore into the vault folder"));
+            .with_hint(
+                "name a new or empty folder, or leave it out to restore into the vault folder",
+            ));
         }
     } else if target.exists() {
         return Err(CliError::new(
@@ -209,7 +230,10 @@ fn restore_into_new_folder(zip: &[u8], target: &Path) -> Result<(), CliError> {
     std::fs::rename(&staging, target).map_err(|e| {
         CliError::new(
             ExitKind::Failed,
-            format!("cannot put the backup in place at {}: {e}", target.display()),
+            format!(
+                "cannot put the backup in place at {}: {e}",
+                target.display()
+            ),
         )
     })?;
     drop(staged);

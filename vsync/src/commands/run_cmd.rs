@@ -33,9 +33,8 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
 
     // Caught from here on, so a signal can no longer kill us with the assets on disk.
     #[cfg(unix)]
-    let forwarder = crate::run::signals::Forwarder::install().map_err(|e| {
-        CliError::new(ExitKind::Failed, format!("cannot catch signals: {e}"))
-    })?;
+    let forwarder = crate::run::signals::Forwarder::install()
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("cannot catch signals: {e}")))?;
     let assets = crate::run::assets::AssetDir::create()?;
     for (name, data) in bundle.assets(&ctx.env) {
         write_asset(assets.path(), name, data)?;

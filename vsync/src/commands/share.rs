@@ -22,7 +22,10 @@ fn crypto_err(e: &vsync_crypto::CryptoError) -> CliError {
 }
 
 /// As [`crypto_err`]; a wrong passphrase names the input it came from.
-fn crypto_err_from(e: &vsync_crypto::CryptoError, source: Option<&passphrase_input::Source>) -> CliError {
+fn crypto_err_from(
+    e: &vsync_crypto::CryptoError,
+    source: Option<&passphrase_input::Source>,
+) -> CliError {
     let kind = match e.class() {
         "WrongPassphraseError" | "BundleCorruptError" | "UnsupportedSpecVersionError" => {
             ExitKind::Integrity
@@ -172,9 +175,11 @@ pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), Cli
     let given = match given {
         Some(g) => g,
         None if output::interactive() => passphrase_input::Given {
-            text: zeroize::Zeroizing::new(rpassword::prompt_password("share passphrase: ").map_err(
-                |e| CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}")),
-            )?),
+            text: zeroize::Zeroizing::new(
+                rpassword::prompt_password("share passphrase: ").map_err(|e| {
+                    CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}"))
+                })?,
+            ),
             source: passphrase_input::Source::Prompt,
         },
         None => {

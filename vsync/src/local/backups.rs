@@ -174,7 +174,10 @@ pub fn list(base: &Path, repo: &str, env: &str) -> Vec<Entry> {
     if let Some(d) = legacy_dir() {
         scan(&d, env, Origin::UpstreamLegacy, &mut out);
     }
-    out.sort_by(|a, b| b.ts.cmp(&a.ts).then((a.origin as u8).cmp(&(b.origin as u8))));
+    out.sort_by(|a, b| {
+        b.ts.cmp(&a.ts)
+            .then((a.origin as u8).cmp(&(b.origin as u8)))
+    });
     out
 }
 
@@ -314,7 +317,10 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_foreign_names_are_ignored() {
-        assert_eq!(file_name("Prod", "20260101-120000"), "prod-20260101-120000.zip.enc");
+        assert_eq!(
+            file_name("Prod", "20260101-120000"),
+            "prod-20260101-120000.zip.enc"
+        );
         assert_eq!(
             ts_of("prod-20260101-120000.zip.enc", "prod").as_deref(),
             Some("20260101-120000")
@@ -334,6 +340,10 @@ mod tests {
         let removed = prune(d.path(), "dev", 2);
         assert_eq!(removed.len(), 1);
         assert!(removed[0].ends_with("dev-20260101-000001.zip.enc"));
-        assert!(d.path().join(file_name("other", "20260101-000000")).exists());
+        assert!(
+            d.path()
+                .join(file_name("other", "20260101-000000"))
+                .exists()
+        );
     }
 }

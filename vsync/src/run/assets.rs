@@ -101,9 +101,7 @@ fn owned_private_dir(p: &Path) -> bool {
         let Ok(m) = std::fs::symlink_metadata(p) else {
             return false;
         };
-        m.is_dir()
-            && Some(m.uid()) == current_uid()
-            && m.permissions().mode() & 0o077 == 0
+        m.is_dir() && Some(m.uid()) == current_uid() && m.permissions().mode() & 0o077 == 0
     }
     #[cfg(not(unix))]
     {

@@ -92,7 +92,11 @@ fn pull_writes_an_encrypted_0600_backup_that_an_independent_reader_opens() {
     let after = ours(&b, "dev");
     assert_eq!(after.len(), before.len() + 1, "one new backup per pull");
     let file = after.iter().find(|p| !before.contains(p)).unwrap().clone();
-    assert!(r.stderr.contains(&file.display().to_string()), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&file.display().to_string()),
+        "{}",
+        r.stderr
+    );
     assert_eq!(mode(&file), 0o600);
     assert_eq!(mode(&backups_dir(&b)), 0o700);
     let bytes = std::fs::read(&file).unwrap();
@@ -111,9 +115,15 @@ fn pull_writes_an_encrypted_0600_backup_that_an_independent_reader_opens() {
     let (key, salt) = b.key_and_salt("dev");
     let f = file.to_str().unwrap();
     let names = py(&["open", f, &key, &salt]);
-    assert!(names.lines().any(|n| n == "infra/vault/dev/.env.dev"), "{names}");
+    assert!(
+        names.lines().any(|n| n == "infra/vault/dev/.env.dev"),
+        "{names}"
+    );
     let content = py(&["open", f, &key, &salt, "infra/vault/dev/.env.dev"]);
-    assert_eq!(content, "TOKEN=backup-v1-value\n", "the vault as it was before the pull");
+    assert_eq!(
+        content, "TOKEN=backup-v1-value\n",
+        "the vault as it was before the pull"
+    );
     assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
 }
 
@@ -145,7 +155,9 @@ fn restore_backup_lists_and_restores_the_newest_or_a_chosen_one_in_one_swap() {
     );
     // The restore backed up what it replaced, so it can be undone by timestamp.
     let v: serde_json::Value = serde_json::from_str(
-        &b.vsync(&["restore-backup", "dev", "--list", "--json"]).ok().stdout,
+        &b.vsync(&["restore-backup", "dev", "--list", "--json"])
+            .ok()
+            .stdout,
     )
     .unwrap();
     let undo_ts = v[0]["ts"].as_str().unwrap().to_owned();
@@ -154,15 +166,26 @@ fn restore_backup_lists_and_restores_the_newest_or_a_chosen_one_in_one_swap() {
     assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
     // Into a new folder instead of the vault.
     let target = b.home.join("restored");
-    b.vsync(&["restore-backup", "dev", &newest_ts, target.to_str().unwrap()])
-        .ok();
+    b.vsync(&[
+        "restore-backup",
+        "dev",
+        &newest_ts,
+        target.to_str().unwrap(),
+    ])
+    .ok();
     assert_eq!(
         std::fs::read_to_string(target.join(".env.dev")).unwrap(),
         "TOKEN=backup-v1-value\n"
     );
-    b.vsync(&["restore-backup", "dev", &newest_ts, target.to_str().unwrap()])
-        .code(5);
-    b.vsync(&["restore-backup", "dev", "20000101-000000"]).code(3);
+    b.vsync(&[
+        "restore-backup",
+        "dev",
+        &newest_ts,
+        target.to_str().unwrap(),
+    ])
+    .code(5);
+    b.vsync(&["restore-backup", "dev", "20000101-000000"])
+        .code(3);
 }
 
 #[test]
@@ -203,9 +226,21 @@ fn a_backup_that_cannot_be_written_aborts_the_pull_with_nothing_changed() {
         .push(("VSYNC_BACKUP_DIR".into(), blocker.display().to_string()));
     let r = b.vsync(&["pull", "dev"]);
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("cannot back up the vault"), "{}", r.stderr);
-    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v1-value\n", "vault untouched");
-    assert_eq!(std::fs::read(&ledger).unwrap(), ledger_before, "ledger untouched");
+    assert!(
+        r.stderr.contains("cannot back up the vault"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        env_text(&b, "dev"),
+        "TOKEN=backup-v1-value\n",
+        "vault untouched"
+    );
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        ledger_before,
+        "ledger untouched"
+    );
     let parent = b.vault("dev").parent().unwrap().to_path_buf();
     assert!(
         std::fs::read_dir(&parent)
@@ -253,14 +288,20 @@ fn backups_written_by_an_independent_implementation_are_restored() {
     w.secret("legacy-backup-12");
     py(&[
         "write",
-        legacy.path().join("dev-20240101-000000.zip.enc").to_str().unwrap(),
+        legacy
+            .path()
+            .join("dev-20240101-000000.zip.enc")
+            .to_str()
+            .unwrap(),
         &key,
         &salt,
         src.path().to_str().unwrap(),
         "infra/vault/dev",
     ]);
-    w.extra_env
-        .push(("LOCALDEVCONFIG_DIR".into(), legacy.path().display().to_string()));
+    w.extra_env.push((
+        "LOCALDEVCONFIG_DIR".into(),
+        legacy.path().display().to_string(),
+    ));
 
     let list = w.vsync(&["restore-backup", "dev", "--list", "--json"]).ok();
     let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
@@ -274,7 +315,10 @@ fn backups_written_by_an_independent_implementation_are_restored() {
 
     w.vsync(&["restore-backup", "dev"]).ok();
     assert_eq!(env_text(&w, "dev"), "FROM=upstream-backup-11\n");
-    assert_eq!(std::fs::read(w.vault("dev").join("certs/a.crt")).unwrap(), b"crt");
+    assert_eq!(
+        std::fs::read(w.vault("dev").join("certs/a.crt")).unwrap(),
+        b"crt"
+    );
     w.vsync(&["restore-backup", "dev", "20240101-000000"]).ok();
     assert_eq!(env_text(&w, "dev"), "FROM=legacy-backup-12\n");
     // Upstream's invocation: an explicit file and a target folder.
@@ -315,7 +359,12 @@ fn hostile_backup_files_are_refused_with_nothing_changed() {
     std::os::unix::fs::symlink(&garbage, &link).unwrap();
     check(&w, &link, 4, "not a regular file");
     check(&w, dir.path(), 4, "not a regular file");
-    check(&w, &dir.path().join("missing.zip.enc"), 3, "missing.zip.enc");
+    check(
+        &w,
+        &dir.path().join("missing.zip.enc"),
+        3,
+        "missing.zip.enc",
+    );
     if !python_ok() {
         return;
     }

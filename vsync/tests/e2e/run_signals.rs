@@ -113,7 +113,10 @@ fn term_hup_and_int_reach_the_child_whose_code_passes_through_and_assets_go() {
             "assets live under $XDG_RUNTIME_DIR: {}",
             assets.display()
         );
-        assert_eq!(std::fs::read(assets.join("cert.pem")).unwrap(), b"pem-bytes");
+        assert_eq!(
+            std::fs::read(assets.join("cert.pem")).unwrap(),
+            b"pem-bytes"
+        );
         send(child.id(), sig);
         let res = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&res.stderr);
@@ -202,24 +205,39 @@ fn stale_asset_folders_of_dead_runs_are_swept_live_and_foreign_ones_are_not() {
     std::os::unix::fs::chown(&foreign, Some(54321), Some(54321)).unwrap();
 
     let out = tempfile::tempdir().unwrap();
-    let script = format!("echo \"$VSYNC_ASSET_DIR\" > {}/asset_dir", out.path().display());
+    let script = format!(
+        "echo \"$VSYNC_ASSET_DIR\" > {}/asset_dir",
+        out.path().display()
+    );
     let res = spawn(&w, rt.path(), &["run", "dev", "--", "sh", "-c", &script])
         .wait_with_output()
         .unwrap();
-    assert_eq!(res.status.code(), Some(0), "{}", String::from_utf8_lossy(&res.stderr));
+    assert_eq!(
+        res.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let _ = holder.kill();
     let _ = holder.wait();
 
     assert!(!stale.exists(), "the dead run's folder is swept");
     assert!(!parent.join("assets-0000dead0000beef.lock").exists());
     assert!(live.exists(), "a live run's folder is left alone");
-    assert!(foreign.exists(), "a folder owned by another user is left alone");
+    assert!(
+        foreign.exists(),
+        "a folder owned by another user is left alone"
+    );
     let own = PathBuf::from(
         std::fs::read_to_string(out.path().join("asset_dir"))
             .unwrap()
             .trim(),
     );
-    assert!(own.starts_with(&parent) && !own.exists(), "{}", own.display());
+    assert!(
+        own.starts_with(&parent) && !own.exists(),
+        "{}",
+        own.display()
+    );
 }
 
 #[test]
@@ -268,8 +286,12 @@ fn keyless_run_passes_no_vsync_credentials_to_the_child() {
             "test \"$APP_SECRET\" = keyless-run-secret-5 && env > {}",
             dump.display()
         );
-        ci.vsync_in(dir.path(), &["run", "prod", "--", "sh", "-c", &script], None)
-            .ok();
+        ci.vsync_in(
+            dir.path(),
+            &["run", "prod", "--", "sh", "-c", &script],
+            None,
+        )
+        .ok();
         let env = std::fs::read_to_string(&dump).unwrap();
         for name in [
             "VSYNC_PASSPHRASE",
@@ -315,7 +337,11 @@ fn a_wrong_keyless_key_names_the_variable_or_file_it_came_from() {
         &["run", "prod", "--", "true"],
     ];
     for (var, value, named) in [
-        ("VSYNC_PASSPHRASE", wrong.to_owned(), "VSYNC_PASSPHRASE".to_owned()),
+        (
+            "VSYNC_PASSPHRASE",
+            wrong.to_owned(),
+            "VSYNC_PASSPHRASE".to_owned(),
+        ),
         (
             "VSYNC_PASSPHRASE_FILE",
             wrong_file.display().to_string(),

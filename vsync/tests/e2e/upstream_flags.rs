@@ -36,7 +36,10 @@ fn share_passphrase_flags_export_and_import() {
         ])
         .ok();
     assert!(r.stderr.contains(WARNING), "{}", r.stderr);
-    assert!(r.stderr.contains("--passphrase-file"), "suggests the file form");
+    assert!(
+        r.stderr.contains("--passphrase-file"),
+        "suggests the file form"
+    );
     // Too short, like a file's.
     let short = "short-pp";
     a.secret(short);
@@ -73,12 +76,19 @@ fn share_passphrase_flags_export_and_import() {
         ])
         .code(4);
     assert!(
-        r.stderr.contains("share passphrase given with --passphrase"),
+        r.stderr
+            .contains("share passphrase given with --passphrase"),
         "the wrong input is named: {}",
         r.stderr
     );
     let r = b
-        .vsync(&["import", "dev", share.to_str().unwrap(), "--passphrase", pass])
+        .vsync(&[
+            "import",
+            "dev",
+            share.to_str().unwrap(),
+            "--passphrase",
+            pass,
+        ])
         .ok();
     assert!(r.stderr.contains(WARNING), "{}", r.stderr);
     b.vsync(&["pull", "dev"]).ok();
@@ -126,9 +136,20 @@ fn keystore_passphrase_flag_exports_and_imports() {
     let wrong = "wrong-keytree-passphrase";
     b.secret(wrong);
     let r = b
-        .vsync(&["keystore", "import", tree.to_str().unwrap(), "--passphrase", wrong])
+        .vsync(&[
+            "keystore",
+            "import",
+            tree.to_str().unwrap(),
+            "--passphrase",
+            wrong,
+        ])
         .code(4);
-    assert!(r.stderr.contains("keytree passphrase given with --passphrase"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("keytree passphrase given with --passphrase"),
+        "{}",
+        r.stderr
+    );
     let r = b
         .vsync(&[
             "keystore",
@@ -179,7 +200,11 @@ fn rotate_accepts_old_and_new_passphrase_flags() {
             &format!("--old-passphrase={wrong_old}"),
         ])
         .code(4);
-    assert!(r.stderr.contains("given with --old-passphrase"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("given with --old-passphrase"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(key_of(&a, "prod"), old, "nothing rotated");
 
     let r = a
@@ -193,8 +218,16 @@ fn rotate_accepts_old_and_new_passphrase_flags() {
             new,
         ])
         .ok();
-    assert!(r.stderr.contains("--old-passphrase puts the passphrase"), "{}", r.stderr);
-    assert!(r.stderr.contains("--new-passphrase puts the passphrase"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--old-passphrase puts the passphrase"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("--new-passphrase puts the passphrase"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(key_of(&a, "prod"), new, "the given key is the new key");
     std::fs::remove_dir_all(a.vault("prod")).unwrap();
     a.vsync(&["pull", "prod", "--force"]).ok();
