@@ -96,16 +96,16 @@ pub fn from_flag_or_file(
         },
         (None, None) => return Ok(None),
     };
-    if let Some(min) = min_len {
-        if given.text.chars().count() < min {
-            return Err(CliError::new(
-                ExitKind::Usage,
-                format!(
-                    "{} is too short: use at least {min} characters",
-                    given.source.describe("passphrase")
-                ),
-            ));
-        }
+    if let Some(min) = min_len
+        && given.text.chars().count() < min
+    {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            format!(
+                "{} is too short: use at least {min} characters",
+                given.source.describe("passphrase")
+            ),
+        ));
     }
     Ok(Some(given))
 }

@@ -296,7 +296,7 @@ async fn import(base: &Path, a: KeystoreImportArgs) -> Result<(), CliError> {
         .map_err(|e| {
             let msg = if e.class() == "WrongPassphraseError" {
                 format!(
-                    "{} does not open this keytree: wrong keytree passphrase, or the file is damaged",
+                    "{} does not open this keytree: wrong passphrase, or the file is damaged",
                     source.describe("keytree passphrase")
                 )
             } else {

@@ -181,13 +181,13 @@ async fn restore_into_vault(
     let _ = std::fs::remove_dir_all(&staging);
     let staged = Staging(staging.clone());
     let report = zip_bundle::extract_vault(zip, &staging, &ZipLimits::default())?;
-    if let Some(folder) = report.folder.as_deref() {
-        if folder != ctx.vault_folder() {
-            output::warn(format!(
-                "the backup was taken of {folder}; restored into this machine's vault folder {}",
-                ctx.vault_folder()
-            ));
-        }
+    if let Some(folder) = report.folder.as_deref()
+        && folder != ctx.vault_folder()
+    {
+        output::warn(format!(
+            "the backup was taken of {folder}; restored into this machine's vault folder {}",
+            ctx.vault_folder()
+        ));
     }
     // Not pruned: the backup being restored may be the oldest one kept.
     backup_current_vault(ctx, false).await?;

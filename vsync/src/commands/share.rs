@@ -35,10 +35,10 @@ fn crypto_err_from(
     let msg = match e.class() {
         "WrongPassphraseError" => match source {
             Some(s) => format!(
-                "{} does not open this share file: wrong share passphrase, or the file is damaged",
+                "{} does not open this share file: wrong passphrase, or the file is damaged",
                 s.describe("share passphrase")
             ),
-            None => "wrong share passphrase, or the share file is damaged".to_owned(),
+            None => "wrong passphrase, or the share file is damaged".to_owned(),
         },
         _ => format!("not a usable share file: {e}"),
     };

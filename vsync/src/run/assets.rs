@@ -227,14 +227,13 @@ pub fn sweep(parent: &Path) -> usize {
     if let Ok(rd) = std::fs::read_dir(parent) {
         for entry in rd.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(stem) = name.strip_suffix(LOCK_SUFFIX) {
-                if stem.starts_with(DIR_PREFIX) && !parent.join(stem).exists() {
-                    if let Ok(lock) = OpenOptions::new().read(true).write(true).open(entry.path()) {
-                        if lock.try_lock().is_ok() {
-                            let _ = std::fs::remove_file(entry.path());
-                        }
-                    }
-                }
+            if let Some(stem) = name.strip_suffix(LOCK_SUFFIX)
+                && stem.starts_with(DIR_PREFIX)
+                && !parent.join(stem).exists()
+                && let Ok(lock) = OpenOptions::new().read(true).write(true).open(entry.path())
+                && lock.try_lock().is_ok()
+            {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }
