@@ -89,8 +89,9 @@ pub enum Command {
     ///
     /// Before replacing the vault folder, `vsync pull` writes the current vault, encrypted with
     /// this env's key like a bundle, to <base>/backups/<repo>/<env>-<YYYYMMDD-HHMMSS>.zip.enc
-    /// (0600; the newest VSYNC_BACKUP_KEEP per env are kept, default 5). Restoring swaps the
-    /// backup into the vault folder in one step, after backing up what is there now. Files
+    /// (0600; the newest VSYNC_BACKUP_KEEP per env are kept, default 5; VSYNC_BACKUP_DIR replaces
+    /// <base>/backups). Restoring swaps the backup into the vault folder in one step, after
+    /// backing up what is there now. Files
     /// written by upstream vsync (<base>/backups/<env>-<ts>.zip.enc, or the older
     /// ~/.config/localdevconfig/) are listed and restored too.
     RestoreBackup(RestoreBackupArgs),
