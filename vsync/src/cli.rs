@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::passphrase_input::ArgvSecret;
+
 /// Encrypted per-(repo, env) secrets in an object-store bucket, fanned out to where production runs.
 #[derive(Debug, Parser)]
 #[command(name = "vsync", version, about, arg_required_else_help = true)]
@@ -74,7 +76,25 @@ pub enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// Run a command with the vault's keys in its environment.
+    ///
+    /// The child inherits this environment minus vsync's own credentials (VSYNC_PASSPHRASE,
+    /// VSYNC_PASSPHRASE_FILE, VSYNC_CONFIG, VSYNC_CONFIG_FILE), plus the vault's keys and
+    /// VSYNC_ASSET_DIR: a private folder (under $XDG_RUNTIME_DIR when set) holding the vault's
+    /// other files. SIGTERM, SIGHUP, SIGINT and SIGQUIT sent to vsync are passed on to the child;
+    /// when the child ends, the folder is removed and vsync exits with the child's code (128+N
+    /// when a signal N killed it). Folders left by a run that was killed outright (SIGKILL) are
+    /// removed by the next `vsync run`.
     Run(RunArgs),
+    /// List or restore the encrypted copies of the vault that every pull keeps.
+    ///
+    /// Before replacing the vault folder, `vsync pull` writes the current vault, encrypted with
+    /// this env's key like a bundle, to <base>/backups/<repo>/<env>-<YYYYMMDD-HHMMSS>.zip.enc
+    /// (0600; the newest VSYNC_BACKUP_KEEP per env are kept, default 5; VSYNC_BACKUP_DIR replaces
+    /// <base>/backups). Restoring swaps the backup into the vault folder in one step, after
+    /// backing up what is there now. Files
+    /// written by upstream vsync (<base>/backups/<env>-<ts>.zip.enc, or the older
+    /// ~/.config/localdevconfig/) are listed and restored too.
+    RestoreBackup(RestoreBackupArgs),
     /// Destination plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
@@ -111,6 +131,14 @@ pub struct RotateArgs {
     /// Do not ask for confirmation (needed without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Use this new key instead of a generated one: 44 characters of standard base64 (32 bytes,
+    /// e.g. `openssl rand -base64 32`). Upstream's flag; visible to other local users.
+    #[arg(long, value_name = "KEY", value_parser = ArgvSecret::parse)]
+    pub new_passphrase: Option<ArgvSecret>,
+    /// The current key; it must open the latest version, and is used instead of the keychain's.
+    /// Upstream's flag; visible to other local users.
+    #[arg(long, value_name = "KEY", value_parser = ArgvSecret::parse)]
+    pub old_passphrase: Option<ArgvSecret>,
 }
 
 /// `vsync init`.
@@ -232,6 +260,9 @@ pub struct KeystoreExportArgs {
     /// Read the passphrase from this file instead of generating one.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// The passphrase itself (upstream's flag; visible to other local users, prefer --passphrase-file).
+    #[arg(long, value_name = "PP", value_parser = ArgvSecret::parse, conflicts_with = "passphrase_file")]
+    pub passphrase: Option<ArgvSecret>,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
@@ -245,6 +276,9 @@ pub struct KeystoreImportArgs {
     /// Read the passphrase from this file instead of prompting.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// The passphrase itself (upstream's flag; visible to other local users, prefer --passphrase-file).
+    #[arg(long, value_name = "PP", value_parser = ArgvSecret::parse, conflicts_with = "passphrase_file")]
+    pub passphrase: Option<ArgvSecret>,
     /// Replace pairs and profiles that already exist here.
     #[arg(long)]
     pub force: bool,
@@ -282,8 +316,8 @@ pub struct PushArgs {
 pub struct PullArgs {
     /// Environment name.
     pub env: String,
-    /// Pull this version instead of latest.
-    #[arg(long, value_name = "TS")]
+    /// Pull this version instead of latest (`--at` is upstream's spelling).
+    #[arg(long, value_name = "TS", visible_alias = "at")]
     pub version: Option<String>,
     /// Keep a plain copy of the current vault before replacing it.
     #[arg(long)]
@@ -320,6 +354,9 @@ pub struct ExportArgs {
     /// Read the passphrase from this file instead of generating one.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// The passphrase itself (upstream's flag; visible to other local users, prefer --passphrase-file).
+    #[arg(long, value_name = "PP", value_parser = ArgvSecret::parse, conflicts_with = "passphrase_file")]
+    pub passphrase: Option<ArgvSecret>,
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
@@ -335,6 +372,9 @@ pub struct ImportArgs {
     /// Read the passphrase from this file instead of prompting.
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// The passphrase itself (upstream's flag; visible to other local users, prefer --passphrase-file).
+    #[arg(long, value_name = "PP", value_parser = ArgvSecret::parse, conflicts_with = "passphrase_file")]
+    pub passphrase: Option<ArgvSecret>,
 }
 
 /// `vsync sync`.
@@ -533,6 +573,20 @@ pub struct RunArgs {
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// `vsync restore-backup`.
+#[derive(Debug, Args)]
+pub struct RestoreBackupArgs {
+    /// Environment name.
+    pub env: String,
+    /// Which backup: its timestamp (YYYYMMDD-HHMMSS) or the path of a .zip.enc file (default: the newest).
+    pub backup: Option<String>,
+    /// Unpack into this new or empty folder instead of replacing the vault folder.
+    pub target_dir: Option<PathBuf>,
+    /// List the backups of this env, newest first, and restore nothing.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// `vsync plugins …`.

@@ -326,7 +326,14 @@ impl EnvContext {
             Ok(zip) => return Ok(zip),
             Err(e) => e,
         };
-        if err.class() != "WrongPassphraseError" || self.is_keyless() {
+        if err.class() == "WrongPassphraseError" && self.is_keyless() {
+            return Err(crate::passphrase_input::wrong_keyless_key(
+                &self.checkout.repo,
+                &self.env,
+                ts,
+            ));
+        }
+        if err.class() != "WrongPassphraseError" {
             return Err(integrity(err));
         }
         let Ok(backend) = Backend::from_env() else {

@@ -14,8 +14,10 @@ pub mod keychain;
 pub mod local;
 pub mod output;
 pub mod passphrase;
+pub mod passphrase_input;
 pub mod plugins;
 pub mod reference;
+pub mod run;
 pub mod sync;
 
 use std::ffi::OsString;
@@ -95,6 +97,7 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
         Command::Sync(a) => commands::sync::run(a, repo, json).await,
         Command::RuntimeToken(a) => commands::runtime_token::run(a, repo).await,
         Command::RotatePassphrase(a) => commands::rotate::run(a, repo).await,
+        Command::RestoreBackup(a) => commands::restore_backup::run(a, repo, json).await,
         Command::Run(_) => Err(CliError::new(
             ExitKind::Failed,
             "internal: run is dispatched earlier",

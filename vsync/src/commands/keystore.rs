@@ -13,6 +13,7 @@ use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::{fsutil, paths, profile};
+use crate::passphrase_input::{self, ArgvSecret, Source};
 use crate::{output, passphrase};
 
 /// (repo, env) pairs with a config on this machine, sorted (formats §9.2 discovery).
@@ -96,21 +97,17 @@ async fn list(base: &Path, json_out: bool) -> Result<(), CliError> {
 }
 
 fn read_pass(
+    flag: Option<&ArgvSecret>,
     file: Option<&PathBuf>,
     generate: bool,
-) -> Result<(zeroize::Zeroizing<String>, bool), CliError> {
-    if let Some(p) = file {
-        let pass = passphrase::from_file(p)?;
-        if pass.chars().count() < passphrase::MIN_LEN {
-            return Err(CliError::new(
-                ExitKind::Usage,
-                format!(
-                    "the passphrase must be at least {} characters",
-                    passphrase::MIN_LEN
-                ),
-            ));
-        }
-        return Ok((pass, false));
+) -> Result<(zeroize::Zeroizing<String>, bool, Source), CliError> {
+    if let Some(g) = passphrase_input::from_flag_or_file(
+        flag,
+        "--passphrase",
+        file.map(PathBuf::as_path),
+        Some(passphrase::MIN_LEN),
+    )? {
+        return Ok((g.text, false, g.source));
     }
     if generate {
         if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -120,13 +117,13 @@ fn read_pass(
             )
             .with_hint("pass --passphrase-file FILE"));
         }
-        return Ok((passphrase::generate().0, true));
+        return Ok((passphrase::generate().0, true, Source::Generated));
     }
     if output::interactive() {
         let p = rpassword::prompt_password("keytree passphrase: ").map_err(|e| {
             CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}"))
         })?;
-        return Ok((zeroize::Zeroizing::new(p), false));
+        return Ok((zeroize::Zeroizing::new(p), false, Source::Prompt));
     }
     Err(
         CliError::new(ExitKind::Usage, "no terminal to ask for the passphrase")
@@ -212,7 +209,7 @@ async fn export(base: &Path, a: KeystoreExportArgs) -> Result<(), CliError> {
         profiles,
         extra: Map::new(),
     };
-    let (pass, generated) = read_pass(a.passphrase_file.as_ref(), true)?;
+    let (pass, generated, _) = read_pass(a.passphrase.as_ref(), a.passphrase_file.as_ref(), true)?;
     let out = a
         .out
         .clone()
@@ -292,13 +289,16 @@ async fn import(base: &Path, a: KeystoreImportArgs) -> Result<(), CliError> {
             format!("not a usable keytree file: {e}"),
         )
     })?;
-    let (pass, _) = read_pass(a.passphrase_file.as_ref(), false)?;
+    let (pass, _, source) = read_pass(a.passphrase.as_ref(), a.passphrase_file.as_ref(), false)?;
     let (_, tree) = tokio::task::spawn_blocking(move || vkt1::unpack(&pass, &bytes))
         .await
         .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?
         .map_err(|e| {
             let msg = if e.class() == "WrongPassphraseError" {
-                "wrong passphrase, or the keytree is damaged".to_owned()
+                format!(
+                    "{} does not open this keytree: wrong passphrase, or the file is damaged",
+                    source.describe("keytree passphrase")
+                )
             } else {
                 format!("not a usable keytree file: {e}")
             };

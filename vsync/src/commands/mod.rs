@@ -11,6 +11,7 @@ pub mod plugins;
 pub mod profile;
 pub mod pull;
 pub mod push;
+pub mod restore_backup;
 pub mod rollback;
 pub mod rotate;
 pub mod run_cmd;

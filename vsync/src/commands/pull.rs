@@ -95,6 +95,9 @@ pub async fn run(args: PullArgs, flag_repo: Option<&str>) -> Result<(), CliError
         }
     }
 
+    // Formats §9.8: an encrypted copy of the vault about to be replaced; no copy, no pull.
+    crate::commands::restore_backup::backup_current_vault(&ctx, true).await?;
+
     let mut kept = Vec::new();
     if vault_exists && !args.force && !args.backup {
         kept = keep_local_only(&vault_dir, &staging)?;
@@ -175,7 +178,7 @@ fn local_dirty(env: &str, vault_dir: &Path, l: &Ledger, d: &ledger::Changes) -> 
 }
 
 /// Removes the staging folder when the pull stops early.
-struct Staging(PathBuf);
+pub(crate) struct Staging(pub(crate) PathBuf);
 
 impl Drop for Staging {
     fn drop(&mut self) {
@@ -233,7 +236,7 @@ fn backup(ctx: &EnvContext, vault_dir: &Path) -> Result<PathBuf, CliError> {
 
 /// Put the staged vault in place. On Linux the two folders are exchanged in one atomic rename,
 /// so at every instant the vault path holds either the old vault or the new one.
-fn swap_into_place(staging: &Path, vault_dir: &Path) -> Result<(), CliError> {
+pub(crate) fn swap_into_place(staging: &Path, vault_dir: &Path) -> Result<(), CliError> {
     let fail = |e: std::io::Error| {
         CliError::new(
             ExitKind::Failed,

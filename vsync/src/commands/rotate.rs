@@ -43,6 +43,12 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
     let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
     let env = ctx.env.clone();
     let repo = ctx.checkout.repo.clone();
+    // A bad --new-passphrase is refused before anything is asked or read.
+    let given_new = args
+        .new_passphrase
+        .as_ref()
+        .map(|k| crate::passphrase_input::vault_key_from_flag(k, "--new-passphrase"))
+        .transpose()?;
     if !args.yes
         && !output::confirm(
             &format!("rotate the key of {repo}/{env}? Teammates will need a new share file"),
@@ -68,10 +74,22 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
             .with_hint(format!("vsync push {env}"))
         })?;
     let object = ctx.remote.fetch_version(&pointer.ts).await?;
-    let zip = ctx.open_bundle(&object, &pointer.ts).await?;
+    let zip = match &args.old_passphrase {
+        Some(old) => {
+            crate::passphrase_input::open_with_flag_key(
+                old,
+                "--old-passphrase",
+                &ctx.config.encryption.salt,
+                &object,
+                &pointer.ts,
+            )
+            .await?
+        }
+        None => ctx.open_bundle(&object, &pointer.ts).await?,
+    };
     let manifest = ctx.remote.read_manifest().await?;
 
-    let new_key = VaultKey::generate();
+    let new_key = given_new.unwrap_or_else(VaultKey::generate);
     let salt = ctx.config.encryption.salt.clone();
     let new_dk = {
         let text = new_key.expose().to_owned();

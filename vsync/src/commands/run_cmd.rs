@@ -1,5 +1,5 @@
 //! `vsync run <env> -- cmd …`: run a command with the vault's keys in its environment and its
-//! assets in a private temporary folder (`VSYNC_ASSET_DIR`), removed when the child exits.
+//! assets in a private folder (`VSYNC_ASSET_DIR`, see [`crate::run`]), removed when the run ends.
 //! Values travel only through the child's environment, never its command line.
 
 use std::io::Write;
@@ -31,16 +31,11 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     );
     let entries = vsync_vault::envfile::parse(&text);
 
-    let assets = tempfile::Builder::new()
-        .prefix("vsync-assets-")
-        .tempdir()
-        .map_err(|e| {
-            CliError::new(
-                ExitKind::Failed,
-                format!("cannot create the asset folder: {e}"),
-            )
-        })?;
-    fsutil::set_mode(assets.path(), 0o700);
+    // Caught from here on, so a signal can no longer kill us with the assets on disk.
+    #[cfg(unix)]
+    let forwarder = crate::run::signals::Forwarder::install()
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("cannot catch signals: {e}")))?;
+    let assets = crate::run::assets::AssetDir::create()?;
     for (name, data) in bundle.assets(&ctx.env) {
         write_asset(assets.path(), name, data)?;
     }
@@ -51,6 +46,7 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         .ok_or_else(|| CliError::new(ExitKind::Usage, "no command given after --"))?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest);
+    crate::run::child_env::strip_credentials(&mut cmd);
     for (key, value) in &entries {
         if args.no_override && std::env::var_os(key).is_some() {
             continue;
@@ -58,8 +54,7 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         cmd.env(key, value.as_str());
     }
     cmd.env("VSYNC_ASSET_DIR", assets.path());
-    cmd.env_remove("VSYNC_PASSPHRASE");
-    let mut child = cmd.spawn().map_err(|e| {
+    let child = cmd.spawn().map_err(|e| {
         CliError::new(
             if e.kind() == std::io::ErrorKind::NotFound {
                 ExitKind::NotFound
@@ -72,17 +67,14 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     drop(entries);
     drop(text);
 
-    // The child shares our terminal's process group, so Ctrl-C reaches it directly; we wait for
-    // it to finish either way and clean up after it.
-    let status = loop {
-        tokio::select! {
-            s = child.wait() => break s,
-            _ = tokio::signal::ctrl_c() => {}
-        }
-    }
-    .map_err(|e| CliError::new(ExitKind::Failed, format!("waiting for {program}: {e}")))?;
+    #[cfg(unix)]
+    let waited = crate::run::supervise(child, forwarder).await;
+    #[cfg(not(unix))]
+    let waited = crate::run::supervise(child).await;
+    let code = waited
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("waiting for {program}: {e}")))?;
     drop(assets);
-    Ok(exit_code(&status))
+    Ok(code)
 }
 
 fn write_asset(dir: &Path, name: &str, data: &[u8]) -> Result<(), CliError> {
@@ -104,18 +96,4 @@ fn write_asset(dir: &Path, name: &str, data: &[u8]) -> Result<(), CliError> {
     f.write_all(data)
         .map_err(|e| CliError::new(ExitKind::Failed, format!("asset {name}: {e}")))?;
     Ok(())
-}
-
-fn exit_code(status: &std::process::ExitStatus) -> u8 {
-    if let Some(c) = status.code() {
-        return u8::try_from(c & 0xff).unwrap_or(1);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return u8::try_from(128 + sig).unwrap_or(1);
-        }
-    }
-    1
 }

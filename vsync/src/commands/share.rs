@@ -15,9 +15,17 @@ use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::{fsutil, paths};
-use crate::{output, passphrase};
+use crate::{output, passphrase, passphrase_input};
 
 fn crypto_err(e: &vsync_crypto::CryptoError) -> CliError {
+    crypto_err_from(e, None)
+}
+
+/// As [`crypto_err`]; a wrong passphrase names the input it came from.
+fn crypto_err_from(
+    e: &vsync_crypto::CryptoError,
+    source: Option<&passphrase_input::Source>,
+) -> CliError {
     let kind = match e.class() {
         "WrongPassphraseError" | "BundleCorruptError" | "UnsupportedSpecVersionError" => {
             ExitKind::Integrity
@@ -25,7 +33,13 @@ fn crypto_err(e: &vsync_crypto::CryptoError) -> CliError {
         _ => ExitKind::Failed,
     };
     let msg = match e.class() {
-        "WrongPassphraseError" => "wrong passphrase, or the share file is damaged".to_owned(),
+        "WrongPassphraseError" => match source {
+            Some(s) => format!(
+                "{} does not open this share file: wrong passphrase, or the file is damaged",
+                s.describe("share passphrase")
+            ),
+            None => "wrong passphrase, or the share file is damaged".to_owned(),
+        },
         _ => format!("not a usable share file: {e}"),
     };
     CliError::new(kind, msg)
@@ -36,20 +50,14 @@ fn crypto_err(e: &vsync_crypto::CryptoError) -> CliError {
 pub async fn export(args: ExportArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
     let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
     let key = ctx.key().await?;
-    let (pass, generated) = match &args.passphrase_file {
-        Some(p) => {
-            let pass = passphrase::from_file(p)?;
-            if pass.chars().count() < passphrase::MIN_LEN {
-                return Err(CliError::new(
-                    ExitKind::Usage,
-                    format!(
-                        "the passphrase must be at least {} characters",
-                        passphrase::MIN_LEN
-                    ),
-                ));
-            }
-            (pass, None)
-        }
+    let given = passphrase_input::from_flag_or_file(
+        args.passphrase.as_ref(),
+        "--passphrase",
+        args.passphrase_file.as_deref(),
+        Some(passphrase::MIN_LEN),
+    )?;
+    let (pass, generated) = match given {
+        Some(g) => (g.text, None),
         None => {
             if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 return Err(CliError::new(
@@ -158,13 +166,22 @@ pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), Cli
     })?;
     // Reject a malformed frame before asking for anything.
     sls1::parse_frame(&bytes).map_err(|e| crypto_err(&e))?;
-    let pass = match &args.passphrase_file {
-        Some(p) => passphrase::from_file(p)?,
-        None if output::interactive() => {
-            zeroize::Zeroizing::new(rpassword::prompt_password("share passphrase: ").map_err(
-                |e| CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}")),
-            )?)
-        }
+    let given = passphrase_input::from_flag_or_file(
+        args.passphrase.as_ref(),
+        "--passphrase",
+        args.passphrase_file.as_deref(),
+        None,
+    )?;
+    let given = match given {
+        Some(g) => g,
+        None if output::interactive() => passphrase_input::Given {
+            text: zeroize::Zeroizing::new(
+                rpassword::prompt_password("share passphrase: ").map_err(|e| {
+                    CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}"))
+                })?,
+            ),
+            source: passphrase_input::Source::Prompt,
+        },
         None => {
             return Err(
                 CliError::new(ExitKind::Usage, "no terminal to ask for the passphrase")
@@ -172,10 +189,12 @@ pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), Cli
             );
         }
     };
+    let source = given.source.clone();
+    let pass = given.text;
     let (_, payload) = tokio::task::spawn_blocking(move || sls1::unpack(&pass, &bytes))
         .await
         .map_err(|e| CliError::new(ExitKind::Failed, format!("opening failed: {e}")))?
-        .map_err(|e| crypto_err(&e))?;
+        .map_err(|e| crypto_err_from(&e, Some(&source)))?;
     if payload.env != args.env {
         return Err(CliError::new(
             ExitKind::Usage,

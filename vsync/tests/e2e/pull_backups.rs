@@ -1,0 +1,397 @@
+//! The encrypted rolling backup every pull writes (formats §9.8) and `vsync restore-backup`:
+//! written atomically and 0600 before the vault is replaced, pruned, restored with the staged
+//! swap, readable by an independent implementation and reading what one writes, and refusing
+//! hostile files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{World, mode};
+use crate::require_keychain;
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/upstream_backup.py")
+}
+
+fn python_ok() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("VSYNC_TEST_SERVICES").as_deref() != Ok("1"),
+            "python3 with `cryptography` is required under scripts/test"
+        );
+        eprintln!("skipped: python3 with the cryptography package is not available");
+    }
+    ok
+}
+
+fn py(args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(script())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "upstream_backup.py {:?}: {}",
+        args.first(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn backups_dir(w: &World) -> PathBuf {
+    w.base().join("backups").join(&w.repo)
+}
+
+fn ours(w: &World, env: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(backups_dir(w))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                    n.starts_with(&format!("{env}-")) && n.ends_with(".zip.enc")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn env_text(w: &World, env: &str) -> String {
+    std::fs::read_to_string(w.vault(env).join(format!(".env.{env}"))).unwrap()
+}
+
+/// `a` pushes v1 then v2; `b` (same key) pulled v1 and now pulls v2.
+fn two_versions() -> (World, World) {
+    let mut a = World::new();
+    a.init("dev").ok();
+    a.write_env("dev", &[("TOKEN", "backup-v1-value")]);
+    a.vsync(&["push", "dev"]).ok();
+    let mut b = World::second_machine(&a);
+    b.vsync(&["pull", "dev"]).ok();
+    a.write_env("dev", &[("TOKEN", "backup-v2-value")]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    a.vsync(&["push", "dev"]).ok();
+    b.secrets = a.secrets.clone();
+    (a, b)
+}
+
+#[test]
+fn pull_writes_an_encrypted_0600_backup_that_an_independent_reader_opens() {
+    require_keychain!();
+    let (_a, b) = two_versions();
+    assert!(ours(&b, "dev").len() <= 1);
+    let before = ours(&b, "dev");
+    let r = b.vsync(&["pull", "dev"]).ok();
+    let after = ours(&b, "dev");
+    assert_eq!(after.len(), before.len() + 1, "one new backup per pull");
+    let file = after.iter().find(|p| !before.contains(p)).unwrap().clone();
+    assert!(
+        r.stderr.contains(&file.display().to_string()),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&backups_dir(&b)), 0o700);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..4], b"RQE1");
+    assert!(!String::from_utf8_lossy(&bytes).contains("backup-v1-value"));
+    // No temporary files left next to it.
+    assert!(
+        std::fs::read_dir(backups_dir(&b))
+            .unwrap()
+            .flatten()
+            .all(|e| e.file_name().to_string_lossy().ends_with(".zip.enc")),
+    );
+    if !python_ok() {
+        return;
+    }
+    let (key, salt) = b.key_and_salt("dev");
+    let f = file.to_str().unwrap();
+    let names = py(&["open", f, &key, &salt]);
+    assert!(
+        names.lines().any(|n| n == "infra/vault/dev/.env.dev"),
+        "{names}"
+    );
+    let content = py(&["open", f, &key, &salt, "infra/vault/dev/.env.dev"]);
+    assert_eq!(
+        content, "TOKEN=backup-v1-value\n",
+        "the vault as it was before the pull"
+    );
+    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+}
+
+#[test]
+fn restore_backup_lists_and_restores_the_newest_or_a_chosen_one_in_one_swap() {
+    require_keychain!();
+    let (_a, b) = two_versions();
+    b.vsync(&["pull", "dev"]).ok();
+    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+
+    let list = b.vsync(&["restore-backup", "dev", "--list", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let entries = v.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert_eq!(entries[0]["origin"], "vsync");
+    let newest_ts = entries[0]["ts"].as_str().unwrap().to_owned();
+    let text = b.vsync(&["restore-backup", "dev", "--list"]).ok();
+    assert!(text.stdout.contains(&newest_ts), "{}", text.stdout);
+
+    b.vsync(&["restore-backup", "dev"]).ok();
+    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v1-value\n");
+    // No staging folders left beside the vault.
+    let parent = b.vault("dev").parent().unwrap().to_path_buf();
+    assert!(
+        std::fs::read_dir(&parent)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".vsync-")),
+    );
+    // The restore backed up what it replaced, so it can be undone by timestamp.
+    let v: serde_json::Value = serde_json::from_str(
+        &b.vsync(&["restore-backup", "dev", "--list", "--json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let undo_ts = v[0]["ts"].as_str().unwrap().to_owned();
+    assert_ne!(undo_ts, newest_ts);
+    b.vsync(&["restore-backup", "dev", &undo_ts]).ok();
+    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+    // Into a new folder instead of the vault.
+    let target = b.home.join("restored");
+    b.vsync(&[
+        "restore-backup",
+        "dev",
+        &newest_ts,
+        target.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(target.join(".env.dev")).unwrap(),
+        "TOKEN=backup-v1-value\n"
+    );
+    b.vsync(&[
+        "restore-backup",
+        "dev",
+        &newest_ts,
+        target.to_str().unwrap(),
+    ])
+    .code(5);
+    b.vsync(&["restore-backup", "dev", "20000101-000000"])
+        .code(3);
+}
+
+#[test]
+fn old_backups_are_pruned_to_the_configured_number_and_upstreams_are_kept() {
+    require_keychain!();
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("K", "prune-value-1")]);
+    w.vsync(&["push", "dev"]).ok();
+    let upstream_file = w.base().join("backups").join("dev-20200101-000000.zip.enc");
+    std::fs::create_dir_all(upstream_file.parent().unwrap()).unwrap();
+    std::fs::write(&upstream_file, b"upstream's, not ours to prune").unwrap();
+    w.extra_env.push(("VSYNC_BACKUP_KEEP".into(), "2".into()));
+    for _ in 0..4 {
+        w.vsync(&["pull", "dev"]).ok();
+    }
+    let left = ours(&w, "dev");
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(upstream_file.exists());
+    w.extra_env.pop();
+    for _ in 0..4 {
+        w.vsync(&["pull", "dev"]).ok();
+    }
+    assert_eq!(ours(&w, "dev").len(), 5, "five are kept by default");
+    w.extra_env.push(("VSYNC_BACKUP_KEEP".into(), "0".into()));
+    w.vsync(&["pull", "dev"]).code(2);
+}
+
+#[test]
+fn a_backup_that_cannot_be_written_aborts_the_pull_with_nothing_changed() {
+    require_keychain!();
+    let (_a, mut b) = two_versions();
+    let ledger = b.base().join(&b.repo).join("env_dev.ledger.json");
+    let ledger_before = std::fs::read(&ledger).unwrap();
+    let blocker = b.home.join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    b.extra_env
+        .push(("VSYNC_BACKUP_DIR".into(), blocker.display().to_string()));
+    let r = b.vsync(&["pull", "dev"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("cannot back up the vault"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        env_text(&b, "dev"),
+        "TOKEN=backup-v1-value\n",
+        "vault untouched"
+    );
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        ledger_before,
+        "ledger untouched"
+    );
+    let parent = b.vault("dev").parent().unwrap().to_path_buf();
+    assert!(
+        std::fs::read_dir(&parent)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".vsync-")),
+    );
+    b.extra_env.pop();
+    b.vsync(&["pull", "dev"]).ok();
+    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+}
+
+#[test]
+fn backups_written_by_an_independent_implementation_are_restored() {
+    require_keychain!();
+    if !python_ok() {
+        return;
+    }
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("NOW", "current-value-3")]);
+    let (key, salt) = w.key_and_salt("dev");
+    w.secret(&key);
+    // The vault as upstream backed it up, in upstream's place (no repo in the name)...
+    let src = tempfile::tempdir().unwrap();
+    let vf = src.path().join("infra/vault/dev");
+    std::fs::create_dir_all(vf.join("certs")).unwrap();
+    std::fs::write(vf.join(".env.dev"), "FROM=upstream-backup-11\n").unwrap();
+    std::fs::write(vf.join("certs/a.crt"), b"crt").unwrap();
+    w.secret("upstream-backup-11");
+    let upstream_dir = w.base().join("backups");
+    std::fs::create_dir_all(&upstream_dir).unwrap();
+    let f = upstream_dir.join("dev-20250101-000000.zip.enc");
+    py(&[
+        "write",
+        f.to_str().unwrap(),
+        &key,
+        &salt,
+        src.path().to_str().unwrap(),
+        "infra/vault/dev",
+    ]);
+    // ...and in its pre-rename place.
+    let legacy = tempfile::tempdir().unwrap();
+    std::fs::write(vf.join(".env.dev"), "FROM=legacy-backup-12\n").unwrap();
+    w.secret("legacy-backup-12");
+    py(&[
+        "write",
+        legacy
+            .path()
+            .join("dev-20240101-000000.zip.enc")
+            .to_str()
+            .unwrap(),
+        &key,
+        &salt,
+        src.path().to_str().unwrap(),
+        "infra/vault/dev",
+    ]);
+    w.extra_env.push((
+        "LOCALDEVCONFIG_DIR".into(),
+        legacy.path().display().to_string(),
+    ));
+
+    let list = w.vsync(&["restore-backup", "dev", "--list", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let origins: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["origin"].as_str().unwrap())
+        .collect();
+    assert_eq!(origins, ["upstream", "upstream-legacy"], "{v}");
+
+    w.vsync(&["restore-backup", "dev"]).ok();
+    assert_eq!(env_text(&w, "dev"), "FROM=upstream-backup-11\n");
+    assert_eq!(
+        std::fs::read(w.vault("dev").join("certs/a.crt")).unwrap(),
+        b"crt"
+    );
+    w.vsync(&["restore-backup", "dev", "20240101-000000"]).ok();
+    assert_eq!(env_text(&w, "dev"), "FROM=legacy-backup-12\n");
+    // Upstream's invocation: an explicit file and a target folder.
+    let target = w.home.join("out");
+    w.vsync(&[
+        "restore-backup",
+        "dev",
+        f.to_str().unwrap(),
+        target.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(target.join(".env.dev")).unwrap(),
+        "FROM=upstream-backup-11\n"
+    );
+}
+
+#[test]
+fn hostile_backup_files_are_refused_with_nothing_changed() {
+    require_keychain!();
+    let mut w = World::new();
+    w.init("dev").ok();
+    w.write_env("dev", &[("KEEP", "unchanged-value-4")]);
+    let before = env_text(&w, "dev");
+    let dir = tempfile::tempdir().unwrap();
+    let check = |w: &World, file: &Path, code: i32, says: &str| {
+        let r = w
+            .vsync(&["restore-backup", "dev", file.to_str().unwrap()])
+            .code(code);
+        assert!(r.stderr.contains(says), "{}: {}", file.display(), r.stderr);
+        assert_eq!(env_text(w, "dev"), before);
+        assert!(!dir.path().join("x").exists() && !w.repo_dir.join("infra/vault/x").exists());
+    };
+    let garbage = dir.path().join("garbage.zip.enc");
+    std::fs::write(&garbage, b"this is not a backup at all, just some bytes").unwrap();
+    check(&w, &garbage, 4, "not a vsync backup");
+    let link = dir.path().join("link.zip.enc");
+    std::os::unix::fs::symlink(&garbage, &link).unwrap();
+    check(&w, &link, 4, "not a regular file");
+    check(&w, dir.path(), 4, "not a regular file");
+    check(
+        &w,
+        &dir.path().join("missing.zip.enc"),
+        3,
+        "missing.zip.enc",
+    );
+    if !python_ok() {
+        return;
+    }
+    let (key, salt) = w.key_and_salt("dev");
+    w.secret(&key);
+    let other_key = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+    let src = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(src.path().join("infra/vault/dev")).unwrap();
+    std::fs::write(src.path().join("infra/vault/dev/.env.dev"), "X=1\n").unwrap();
+    let foreign = dir.path().join("foreign.zip.enc");
+    py(&[
+        "write",
+        foreign.to_str().unwrap(),
+        other_key,
+        &salt,
+        src.path().to_str().unwrap(),
+        "infra/vault/dev",
+    ]);
+    check(&w, &foreign, 4, "does not decrypt with the key");
+    for name in ["../x", "infra/vault/dev/../../x", "/tmp/x"] {
+        let evil = dir.path().join("evil.zip.enc");
+        py(&["evil", evil.to_str().unwrap(), &key, &salt, name]);
+        let r = w
+            .vsync(&["restore-backup", "dev", evil.to_str().unwrap()])
+            .code(4);
+        assert!(!r.stderr.is_empty());
+        assert_eq!(env_text(&w, "dev"), before, "{name}");
+        assert!(!w.repo_dir.join("infra/x").exists() && !w.repo_dir.join("x").exists());
+    }
+}
