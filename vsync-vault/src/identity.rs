@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub const MAX_IDENTITY_LEN: usize = 100;
 
 /// Names that must not be identities (their config directories would collide).
-pub const RESERVED: [&str; 2] = ["profiles", "backups"];
+pub const RESERVED: [&str; 3] = ["profiles", "backups", "plugins"];
 
 /// Documentation link written into a new `.vsync` file.
 pub const PIN_DOCS_URL: &str = "https://github.com/vsync-rs/vsync/blob/main/docs/repo-identity.md";

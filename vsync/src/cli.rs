@@ -146,7 +146,7 @@ pub struct RotateArgs {
 pub struct InitArgs {
     /// Environment name.
     pub env: String,
-    /// Bucket URL: file:///path (default), s3://bucket[/prefix], gs://bucket, az://container.
+    /// Bucket URL: file:///path (default), s3://bucket, gs://bucket, az://container.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// S3 endpoint (MinIO, R2, SeaweedFS…).

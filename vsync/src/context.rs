@@ -80,6 +80,9 @@ pub struct EnvContext {
     pub key_source: KeySource,
     /// The derived bundle key, computed at most once per process.
     derived: tokio::sync::Mutex<Option<DerivedKey>>,
+    /// PBKDF2 iterations: the reference count, or what a keyless runtime token carries (the
+    /// runtime library honours the token's count, so the CLI must too or the two disagree).
+    iterations: u32,
 }
 
 /// Where a verb gets the env's key.
@@ -90,7 +93,7 @@ pub enum KeySource {
     Given(SecretText),
 }
 
-/// Read `NAME`, or the file named by `NAME_FILE` (one trailing newline dropped).
+/// Read `NAME`, or the file named by `NAME_FILE` (trailing CR/LF dropped, as the runtime does).
 fn env_or_file(name: &str) -> Result<Option<zeroize::Zeroizing<String>>, CliError> {
     if let Ok(v) = std::env::var(name) {
         if !v.is_empty() {
@@ -110,10 +113,9 @@ fn env_or_file(name: &str) -> Result<Option<zeroize::Zeroizing<String>>, CliErro
                 )
             })?;
             let text = zeroize::Zeroizing::new(text);
-            let trimmed = text
-                .strip_suffix('\n')
-                .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                .unwrap_or(&text);
+            // The runtime's rule (vsync-runtime bootstrap): every trailing CR and LF goes, so a
+            // file that opens an app also opens the CLI.
+            let trimmed = text.trim_end_matches(['\n', '\r']);
             Ok(Some(zeroize::Zeroizing::new(trimmed.to_owned())))
         }
         _ => Ok(None),
@@ -213,6 +215,7 @@ impl EnvContext {
             remote,
             key_source: KeySource::Given(SecretText::new(pass.to_string())),
             derived: tokio::sync::Mutex::new(None),
+            iterations: rc.iterations,
         })
     }
 }
@@ -253,6 +256,7 @@ impl EnvContext {
             remote,
             key_source: KeySource::Keychain,
             derived: tokio::sync::Mutex::new(None),
+            iterations: vsync_crypto::kdf::ITERATIONS,
         })
     }
 
@@ -302,7 +306,12 @@ impl EnvContext {
         if let Some(dk) = slot.as_ref() {
             return Ok(dk.clone());
         }
-        let dk = derive(self.key().await?, self.config.encryption.salt.clone()).await?;
+        let dk = derive(
+            self.key().await?,
+            self.config.encryption.salt.clone(),
+            self.iterations,
+        )
+        .await?;
         *slot = Some(dk.clone());
         Ok(dk)
     }
@@ -346,6 +355,7 @@ impl EnvContext {
         let pending_dk = derive(
             SecretText::new(text.to_string()),
             self.config.encryption.salt.clone(),
+            self.iterations,
         )
         .await?;
         let zip =
@@ -363,10 +373,12 @@ impl EnvContext {
     }
 }
 
-async fn derive(key: SecretText, salt: String) -> Result<DerivedKey, CliError> {
-    tokio::task::spawn_blocking(move || DerivedKey::derive(key.expose(), &salt))
-        .await
-        .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))
+async fn derive(key: SecretText, salt: String, iterations: u32) -> Result<DerivedKey, CliError> {
+    tokio::task::spawn_blocking(move || {
+        DerivedKey::derive_with_iterations(key.expose(), &salt, iterations)
+    })
+    .await
+    .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))
 }
 
 /// Read the key of (repo, env) from the keychain, with errors that say what to do.

@@ -7,6 +7,7 @@ mod harness;
 mod daily;
 mod hostile;
 mod interop;
+mod keyless_inputs;
 mod plugin_kit;
 mod pull_backups;
 mod rotate;
