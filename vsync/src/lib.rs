@@ -10,13 +10,16 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod key_proof;
 pub mod keychain;
+pub mod latest;
 pub mod local;
 pub mod output;
 pub mod passphrase;
 pub mod plugins;
 pub mod reference;
 pub mod sync;
+pub mod version_name;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

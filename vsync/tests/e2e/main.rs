@@ -8,6 +8,8 @@ mod daily;
 mod hostile;
 mod interop;
 mod plugin_kit;
+mod push_guards;
+mod rollback_floor;
 mod rotate;
 mod s3;
 mod stores;
