@@ -47,7 +47,10 @@ fn expect_rollback(r: Result<Vault, Error>, f: &MemoryFetcher) {
     };
     assert_eq!(e.class(), "BundleCorruptError", "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("rolled back") && msg.contains(TS_OLD) && msg.contains(TS), "{msg}");
+    assert!(
+        msg.contains("rolled back") && msg.contains(TS_OLD) && msg.contains(TS),
+        "{msg}"
+    );
     assert_clean("error", &msg);
     assert_clean("debug", &format!("{e:?}"));
     // Refused on the pointer alone: the old bundle was never downloaded.

@@ -175,7 +175,8 @@ mod tests {
         assert_eq!(blob_floor(&cfg).unwrap(), Floor::none());
         set_blob_floor(&mut cfg, &parse_floor("20260523-114201").unwrap());
         assert_eq!(blob_floor(&cfg).unwrap().ts(), Some("20260523-114201"));
-        cfg.extra.insert(BLOB_FIELD.into(), serde_json::Value::from(5));
+        cfg.extra
+            .insert(BLOB_FIELD.into(), serde_json::Value::from(5));
         assert!(blob_floor(&cfg).is_err());
         set_blob_floor(&mut cfg, &Floor::none());
         assert!(!cfg.extra.contains_key(BLOB_FIELD));

@@ -154,7 +154,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = path(d.path(), "acme", "dev");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        for bad in ["", "[]", r#"{"v":2}"#, r#"{"v":1,"max_seen_ts":"tomorrow"}"#] {
+        for bad in [
+            "",
+            "[]",
+            r#"{"v":2}"#,
+            r#"{"v":1,"max_seen_ts":"tomorrow"}"#,
+        ] {
             std::fs::write(&p, bad).unwrap();
             assert!(
                 matches!(

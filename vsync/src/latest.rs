@@ -75,7 +75,10 @@ fn env_floor() -> Result<Floor, CliError> {
         Ok(v) => freshness::parse_floor(&v).map_err(|_| {
             CliError::new(
                 ExitKind::Usage,
-                format!("{} is not a version timestamp (YYYYMMDD-HHMMSS)", freshness::MIN_TS_VAR),
+                format!(
+                    "{} is not a version timestamp (YYYYMMDD-HHMMSS)",
+                    freshness::MIN_TS_VAR
+                ),
             )
         }),
         Err(_) => Ok(Floor::none()),
@@ -93,7 +96,10 @@ fn blob_floor() -> Result<Floor, CliError> {
     freshness::blob_floor(&rc).map_err(|_| {
         CliError::new(
             ExitKind::Usage,
-            format!("VSYNC_CONFIG's `{}` is not a version timestamp", freshness::BLOB_FIELD),
+            format!(
+                "VSYNC_CONFIG's `{}` is not a version timestamp",
+                freshness::BLOB_FIELD
+            ),
         )
         .with_hint("mint a fresh one with `vsync runtime-token --env <env>`")
     })

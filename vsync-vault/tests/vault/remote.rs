@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use vsync_crypto::kdf::DerivedKey;
-use vsync_vault::remote::{Manifest, pull_bundle, pull_version, seal_bundle};
 use vsync_vault::freshness::{Floor, parse_floor};
+use vsync_vault::remote::{Manifest, pull_bundle, pull_version, seal_bundle};
 use vsync_vault::store::Expected;
 use vsync_vault::zip_bundle::{ZipLimits, build, extract_vault};
 use vsync_vault::{Category, Prefix, Remote, VaultError};

@@ -76,8 +76,7 @@ pub async fn run(args: RuntimeTokenArgs, flag_repo: Option<&str>) -> Result<(), 
     if !args.allow_rollback {
         vsync_vault::freshness::set_blob_floor(&mut rc, memory.floor());
     }
-    let blob = cfg_blob::encode(&rc)
-        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let blob = cfg_blob::encode(&rc).map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
     output::line(&blob);
     output::note(format!(
         "set VSYNC_CONFIG to the line above and VSYNC_PASSPHRASE to the env's key (`vsync key show {} --out FILE`), in different secret stores",

@@ -44,7 +44,9 @@ fn push_with_a_wrong_salt_is_refused_and_uploads_nothing() {
     w.write_env("dev", &[("API_KEY", "edited-value-0a9c")]);
     wrong_key(w.vsync(&["push", "dev"]));
     assert_eq!(latest(&w), before);
-    let versions = std::fs::read_dir(prefix(&w).join("versions")).unwrap().count();
+    let versions = std::fs::read_dir(prefix(&w).join("versions"))
+        .unwrap()
+        .count();
     assert_eq!(versions, 1, "nothing was uploaded");
     // The right salt pushes again.
     w.edit_config("dev", |c| c["encryption"]["salt"] = salt.into());
@@ -76,9 +78,7 @@ fn push_with_a_stray_key_is_refused_and_init_over_an_existing_env_needs_adopt() 
     a.vsync(&["pull", "dev", "--force"]).ok();
 
     // A key lost for good: --replace-key starts over, loudly.
-    let r = b
-        .vsync(&["push", "dev", "--force", "--replace-key"])
-        .ok();
+    let r = b.vsync(&["push", "dev", "--force", "--replace-key"]).ok();
     assert!(r.stderr.contains("new share file"), "{}", r.stderr);
     assert_ne!(latest(&a), before);
 }
@@ -162,7 +162,10 @@ fn quick_pushes_never_name_a_version_after_the_clock() {
         w.vsync(&["push", "dev"]).ok();
         let done = now_ts();
         let named = latest(&w);
-        assert!(named <= done, "version {named} named after the clock ({done})");
+        assert!(
+            named <= done,
+            "version {named} named after the clock ({done})"
+        );
         assert!(&named > names.last().unwrap());
         names.push(named);
     }

@@ -92,7 +92,8 @@ fn sync_refuses_a_rolled_back_latest_and_the_server_keeps_the_new_value() {
         return;
     };
     let mut w = World::new();
-    w.extra_env.push(("VAULT_TOKEN".into(), vault.token.clone()));
+    w.extra_env
+        .push(("VAULT_TOKEN".into(), vault.token.clone()));
     let path = format!("e2e/{}", w.repo);
     let sync = |w: &World| {
         w.vsync(&[
@@ -122,7 +123,10 @@ fn sync_refuses_a_rolled_back_latest_and_the_server_keeps_the_new_value() {
     .unwrap();
     assert_eq!(r.status, 200);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    assert_eq!(v["data"]["data"]["API_KEY"], NEW, "the old value reached the server");
+    assert_eq!(
+        v["data"]["data"]["API_KEY"], NEW,
+        "the old value reached the server"
+    );
     // Offline dry runs read the same bundle and are held to the same floor.
     refused(
         w.vsync(&["sync", "dev", "--to", "hashivault", "--dry-run=offline"]),
@@ -204,11 +208,7 @@ fn runtime_token_carries_the_floor_and_refuses_to_validate_a_rollback() {
     require_keychain!();
     let mut w = World::new();
     let (prefix, first, second) = rolled_back(&mut w);
-    refused(
-        w.vsync(&["runtime-token", "--env", "dev"]),
-        &first,
-        &second,
-    );
+    refused(w.vsync(&["runtime-token", "--env", "dev"]), &first, &second);
     std::fs::write(prefix.join("latest"), &second).unwrap();
     let token = w
         .vsync(&["runtime-token", "--env", "dev"])
