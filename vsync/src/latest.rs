@@ -54,12 +54,12 @@ impl Memory {
         {
             return;
         }
-        if let Err(e) = self.high_water.record(ts) {
-            if !ctx.is_keyless() {
-                output::warn(format!(
-                    "could not record the newest version seen ({e}); rollback protection falls back to the ledger"
-                ));
-            }
+        if let Err(e) = self.high_water.record(ts)
+            && !ctx.is_keyless()
+        {
+            output::warn(format!(
+                "could not record the newest version seen ({e}); rollback protection falls back to the ledger"
+            ));
         }
         self.floor.raise(ts);
     }
@@ -116,16 +116,15 @@ pub async fn pointer(
     allow_rollback: bool,
 ) -> Result<Option<Pointer>, CliError> {
     let p = freshness::read_latest(&ctx.remote, memory.floor(), allow_rollback).await?;
-    if allow_rollback {
-        if let Some(p) = &p {
-            if memory.floor().check(&p.ts).is_err() {
-                output::warn(format!(
-                    "`latest` ({}) is older than {} seen before; using it because of --allow-rollback",
-                    p.ts,
-                    memory.floor().ts().unwrap_or("-")
-                ));
-            }
-        }
+    if allow_rollback
+        && let Some(p) = &p
+        && memory.floor().check(&p.ts).is_err()
+    {
+        output::warn(format!(
+            "`latest` ({}) is older than {} seen before; using it because of --allow-rollback",
+            p.ts,
+            memory.floor().ts().unwrap_or("-")
+        ));
     }
     Ok(p)
 }
