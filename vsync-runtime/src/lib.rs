@@ -15,6 +15,7 @@
 //! | The vault's own value only | [`Vault::vault_env`] |
 //! | Files in the vault (certs, JSON keys) | [`Vault::asset_bytes`] (alias `get_as_content`), [`Vault::asset_path`] |
 //! | Is there something newer? | [`Vault::generation`], [`Vault::remote_generation`] |
+//! | Refuse a rolled-back `latest` | [`OpenOptions::min_ts`], [`MIN_TS_VAR`], the token's `minTs` |
 //! | What went wrong | [`Error`] and [`Error::class`] |
 //!
 //! ```no_run
@@ -41,6 +42,7 @@ mod blocking;
 mod bootstrap;
 mod error;
 mod fetch;
+mod floor;
 mod lookup;
 mod open;
 mod remote;
@@ -50,6 +52,7 @@ mod vault;
 pub use bootstrap::{CONFIG_FILE_VAR, CONFIG_VAR, PASSPHRASE_FILE_VAR, PASSPHRASE_VAR};
 pub use error::{Error, Unreachable};
 pub use fetch::{FetchError, Fetcher, MemoryFetcher};
+pub use floor::MIN_TS_VAR;
 pub use lookup::{EmptyEnv, EnvLookup, ProcessEnv, Source};
 pub use open::OpenOptions;
 pub use vault::Vault;

@@ -1,7 +1,7 @@
 //! Opening a vault: the one read chain shared with the CLI (DECISIONS §2).
 //!
 //! ```text
-//! blob → <prefix>latest           ┐ round trip 1  → <prefix>versions/<ts>.enc  ┐ round trip 2
+//! blob → <prefix>latest           ┐ round trip 1  (held to the floor: minTs, VSYNC_MIN_TS, min_ts)  → <prefix>versions/<ts>.enc  ┐ round trip 2
 //!        <prefix>latest.manifest  ┘ (gen)            (<prefix>latest.meta    ┘ only without a manifest)
 //!        → RQE1 → RQEM0001 verify against <ts> → zip → .env.<env> keys + other files as assets
 //! ```
@@ -17,6 +17,7 @@ use vsync_crypto::cfg_blob::{self, RuntimeConfig};
 use vsync_crypto::kdf::DerivedKey;
 use vsync_crypto::{bundle, rqe1};
 use vsync_vault::envfile;
+use vsync_vault::freshness::Floor;
 use vsync_vault::zip_bundle::{self, ZipLimits};
 use zeroize::Zeroizing;
 
@@ -25,7 +26,7 @@ use crate::fetch::Fetcher;
 use crate::lookup::EnvLookup;
 use crate::remote::{Remote, parse_generation, parse_pointer};
 use crate::vault::{Parts, Vault, process_env};
-use crate::{blocking, bootstrap};
+use crate::{blocking, bootstrap, floor};
 
 /// How to open a [`Vault`]: where the environment comes from, which fetcher reads the bucket,
 /// and the defaults of the fallback chain. [`Vault::open`] and friends are shortcuts for
@@ -47,6 +48,7 @@ pub struct OpenOptions {
     fetcher: Option<Arc<dyn Fetcher>>,
     defaults: HashMap<String, Zeroizing<String>>,
     limits: ZipLimits,
+    min_ts: Option<String>,
 }
 
 impl Default for OpenOptions {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for OpenOptions {
             .field("fetcher", &self.fetcher.as_ref().map(|_| "<injected>"))
             .field("defaults", &self.defaults.len())
             .field("limits", &self.limits)
+            .field("min_ts", &self.min_ts)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +77,7 @@ impl OpenOptions {
             fetcher: None,
             defaults: HashMap::new(),
             limits: ZipLimits::default(),
+            min_ts: None,
         }
     }
 
@@ -110,6 +114,16 @@ impl OpenOptions {
     #[must_use]
     pub fn zip_limits(mut self, limits: ZipLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Refuse a `latest` older than `ts` (`YYYYMMDD-HHMMSS`) with [`Error::BundleCorrupt`],
+    /// before any key derivation. Keep [`Vault::bundle_ts`] from the last successful open and
+    /// pass it here to refuse a rolled-back bucket; the token's `minTs` and `VSYNC_MIN_TS` are
+    /// floors too, and the newest of the three applies.
+    #[must_use]
+    pub fn min_ts(mut self, ts: impl Into<String>) -> Self {
+        self.min_ts = Some(ts.into());
         self
     }
 
@@ -166,12 +180,13 @@ impl OpenOptions {
             return Err(Error::missing("the passphrase is empty"));
         }
         let cfg = cfg_blob::decode(&config)?;
+        let floor = floor::resolve(&cfg, self.env.as_ref(), self.min_ts.as_deref())?;
         let fetcher = match self.fetcher {
             Some(f) => f,
             None => crate::store::default_fetcher(&cfg, self.env.as_ref())?,
         };
         let remote = Arc::new(Remote::new(&cfg, fetcher)?);
-        let loaded = load(&remote, &cfg, passphrase, &self.limits).await?;
+        let loaded = load(&remote, &cfg, &floor, passphrase, &self.limits).await?;
         Ok(Vault::assemble(Parts {
             env_name: printable(&cfg.env),
             bundle_ts: loaded.ts,
@@ -195,6 +210,7 @@ struct Loaded {
 async fn load(
     remote: &Remote,
     cfg: &RuntimeConfig,
+    floor: &Floor,
     passphrase: Zeroizing<String>,
     limits: &ZipLimits,
 ) -> Result<Loaded, Error> {
@@ -210,6 +226,7 @@ async fn load(
         None => return Err(not_found()),
         Some(body) => parse_pointer(&pointer_key, &body)?.ok_or_else(not_found)?,
     };
+    floor::check(floor, &pointer_key, &ts)?;
     let manifest = manifest?;
 
     // The key derivation runs on a blocking thread during round trip 2.

@@ -149,12 +149,12 @@ pub enum VaultError {
 
     /// The pointer would move backwards (DECISIONS §2).
     #[error(
-        "`latest` points to {remote_ts}, older than {seen_ts} already seen on this machine; possible rollback of the bucket — check with your team, or pass --allow-rollback"
+        "`latest` points to {remote_ts}, older than {seen_ts} already seen on this machine (or required by VSYNC_MIN_TS or the runtime token); possible rollback of the bucket — check with your team, or pass --allow-rollback"
     )]
     Rollback {
         /// What the pointer names.
         remote_ts: String,
-        /// The highest timestamp this machine has seen.
+        /// The floor: the highest timestamp this machine has seen, or a given minimum.
         seen_ts: String,
     },
 

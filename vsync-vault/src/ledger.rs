@@ -4,7 +4,8 @@
 //! Compatible with upstream: pretty JSON (2 spaces), no trailing newline, atomic write through
 //! `<path>.tmp` (0600) in a 0700 directory, integral numbers written without a fraction.
 //! Unknown fields (top level and per file) round-trip in place. We add `max_seen_ts`, the highest
-//! `BUNDLE_TS` this machine has seen (DECISIONS §2), which upstream readers ignore.
+//! `BUNDLE_TS` this machine has seen (DECISIONS §2), which upstream readers ignore — and drop
+//! when they rewrite the file, hence [`crate::highwater`].
 
 use std::path::{Path, PathBuf};
 
@@ -390,22 +391,6 @@ pub fn dirty_check(ledger: Option<&Ledger>, vault: &Path) -> Result<DirtyState> 
     })
 }
 
-/// DECISIONS §2: refuse a pointer that moves backwards relative to what this machine has seen,
-/// unless `allow_rollback`.
-pub fn check_rollback(
-    ledger: Option<&Ledger>,
-    remote_ts: &str,
-    allow_rollback: bool,
-) -> Result<()> {
-    match ledger {
-        Some(l) if !allow_rollback && remote_ts < l.max_seen() => Err(VaultError::Rollback {
-            remote_ts: remote_ts.to_owned(),
-            seen_ts: l.max_seen().to_owned(),
-        }),
-        _ => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,13 +513,10 @@ mod tests {
     }
 
     #[test]
-    fn rollback_guard() {
+    fn max_seen_carries_over() {
         let l = Ledger::record(None, SyncOp::Pull, "20260523-114201", "x", &[]);
         let newer = Ledger::record(Some(&l), SyncOp::Pull, "20260101-000000", "y", &[]);
         assert_eq!(newer.max_seen(), "20260523-114201");
-        assert!(check_rollback(Some(&newer), "20260101-000000", false).is_err());
-        assert!(check_rollback(Some(&newer), "20260101-000000", true).is_ok());
-        assert!(check_rollback(Some(&newer), "20260523-114201", false).is_ok());
-        assert!(check_rollback(None, "1", false).is_ok());
+        // The floor check itself lives in `freshness` (one read path for every reader).
     }
 }

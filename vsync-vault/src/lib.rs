@@ -9,6 +9,8 @@
 //! | [`identity`] | repo identity: normalize, remote URL, `.vsync` pin, resolution (formats §13) |
 //! | [`layout`] | object keys under `<repo>/<env>/` (formats §11.3) |
 //! | [`ledger`] | the ledger and the dirty check (formats §9.6) |
+//! | [`freshness`] | the one read path for `latest`: the rollback floor every reader applies |
+//! | [`highwater`] | this machine's high-water mark, in a file upstream does not rewrite |
 //! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (formats §12) |
 //! | [`store`] | [`store::Bucket`]: `file://`, `s3://`, `gs://`, `az://` with create-only and compare-and-swap |
 //! | [`remote`] | [`remote::Remote`]: `latest`, versions, publish, manifest; [`remote::pull_bundle`] |
@@ -25,6 +27,8 @@ pub mod cloud;
 pub mod envfile;
 pub mod error;
 mod file_store;
+pub mod freshness;
+pub mod highwater;
 pub mod identity;
 pub mod layout;
 pub mod ledger;

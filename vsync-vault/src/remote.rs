@@ -196,7 +196,7 @@ impl Remote {
 
     /// Publish a sealed bundle under `ts`: create `versions/<ts>.enc` create-only, then move
     /// `latest` from `expected` to `ts` with compare-and-swap (`expected = None`: there must be
-    /// no pointer yet). `ts` must sort after `expected.ts` (see [`ts::fresh_bundle_ts`]).
+    /// no pointer yet). `ts` must sort after `expected.ts` (see [`ts::next_bundle_ts`]).
     pub async fn publish(
         &self,
         ts: &str,
@@ -332,17 +332,18 @@ impl Remote {
     }
 }
 
-/// Follow `latest` and open the bundle: returns the pointer's ts and the verified zip bytes.
-/// No pointer (or a blank one) is [`VaultError::NothingPushed`]; crypto failures are
-/// [`VaultError::Integrity`] with the class of formats §14.1.
+/// Follow `latest`, held to `floor` (see [`crate::freshness`]), and open the bundle: returns the
+/// pointer's ts and the verified zip bytes. No pointer (or a blank one) is
+/// [`VaultError::NothingPushed`]; an older pointer is [`VaultError::Rollback`]; crypto failures
+/// are [`VaultError::Integrity`] with the class of formats §14.1.
 pub async fn pull_bundle(
     remote: &Remote,
     key: &DerivedKey,
+    floor: &crate::freshness::Floor,
 ) -> Result<(String, Zeroizing<Vec<u8>>)> {
-    let pointer = remote.latest().await?;
-    let ts = match pointer {
-        Some(p) if !p.is_empty() => p.ts,
-        _ => return Err(VaultError::NothingPushed),
+    let ts = match crate::freshness::read_latest(remote, floor, false).await? {
+        Some(p) => p.ts,
+        None => return Err(VaultError::NothingPushed),
     };
     let zip = pull_version(remote, key, &ts).await?;
     Ok((ts, zip))

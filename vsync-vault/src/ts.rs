@@ -109,16 +109,30 @@ pub fn is_iso_ts(s: &str) -> bool {
     parse_iso_ts(s).is_ok()
 }
 
-/// A `BUNDLE_TS` for a new version that sorts strictly after `after` (if given):
-/// now, or `after` plus one second when the clock has not moved past it yet.
-pub fn fresh_bundle_ts(after: Option<&str>) -> String {
-    let now = OffsetDateTime::now_utc();
+/// What to name a new version that must sort after `after` (the current `latest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextName {
+    /// Use this name: the current second, already later than `after`.
+    Now(String),
+    /// The clock has not passed `after` yet: wait this long, then ask again. A version is never
+    /// named after the current second; a name from the future would be overwritten by a writer
+    /// that names versions by its clock (upstream vsync) and move `latest` backwards.
+    Wait(Duration),
+}
+
+/// The name of a new version at `now` that sorts strictly after `after` (if given and valid).
+#[must_use]
+pub fn next_bundle_ts(after: Option<&str>, now: OffsetDateTime) -> NextName {
     let now_ts = format_bundle_ts(now);
     match after.map(parse_bundle_ts) {
-        Some(Ok(prev)) if now_ts.as_str() <= format_bundle_ts(prev).as_str() => prev
-            .checked_add(Duration::seconds(1))
-            .map_or(now_ts, format_bundle_ts),
-        _ => now_ts,
+        Some(Ok(prev)) if now_ts.as_str() <= format_bundle_ts(prev).as_str() => {
+            // At the end of the calendar there is no next second: the wait is "forever".
+            let wait = prev
+                .checked_add(Duration::seconds(1))
+                .map_or(Duration::MAX, |next| next - now);
+            NextName::Wait(wait.max(Duration::milliseconds(1)))
+        }
+        _ => NextName::Now(now_ts),
     }
 }
 
@@ -191,14 +205,33 @@ mod tests {
     }
 
     #[test]
-    fn fresh_is_strictly_later() {
-        let far = "99991231-235958";
-        assert_eq!(fresh_bundle_ts(Some(far)), "99991231-235959");
-        // No panic at the end of the calendar.
-        assert!(is_bundle_ts(&fresh_bundle_ts(Some("99991231-235959"))));
-        let past = "20000101-000000";
-        assert!(fresh_bundle_ts(Some(past)).as_str() > past);
-        assert!(is_bundle_ts(&fresh_bundle_ts(None)));
-        assert!(is_bundle_ts(&fresh_bundle_ts(Some("garbage"))));
+    fn next_name_is_never_after_now() {
+        let now = datetime!(2026-05-23 11:42:01.250 UTC);
+        assert_eq!(
+            next_bundle_ts(None, now),
+            NextName::Now("20260523-114201".into())
+        );
+        assert_eq!(
+            next_bundle_ts(Some("20260523-114200"), now),
+            NextName::Now("20260523-114201".into())
+        );
+        // Same second: wait for the next one instead of naming the future.
+        assert_eq!(
+            next_bundle_ts(Some("20260523-114201"), now),
+            NextName::Wait(Duration::milliseconds(750))
+        );
+        // A pointer already in the future: wait until the clock passes it.
+        assert_eq!(
+            next_bundle_ts(Some("20260523-114203"), now),
+            NextName::Wait(Duration::milliseconds(2750))
+        );
+        assert!(matches!(
+            next_bundle_ts(Some("99991231-235959"), now),
+            NextName::Wait(_)
+        ));
+        assert_eq!(
+            next_bundle_ts(Some("garbage"), now),
+            NextName::Now("20260523-114201".into())
+        );
     }
 }

@@ -120,6 +120,9 @@ pub struct RuntimeTokenArgs {
     /// Do not check that the bucket holds a pushed version.
     #[arg(long)]
     pub no_validate: bool,
+    /// Accept a `latest` older than one seen before; the token then carries no `minTs` floor.
+    #[arg(long)]
+    pub allow_rollback: bool,
 }
 
 /// `vsync rotate-passphrase`.
@@ -179,6 +182,10 @@ pub struct InitArgs {
     /// Answer yes to every question.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Set up a NEW key even though the bucket already holds versions of this env (they stay
+    /// readable only with the old key; the first push needs --replace-key).
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// `vsync profile …`.
@@ -306,6 +313,10 @@ pub struct PushArgs {
     /// Push even when the remote advanced since your last pull (overwrites it).
     #[arg(long)]
     pub force: bool,
+    /// Push even though your key does not open the current latest (a key lost for good): the
+    /// env continues under your key and every teammate needs a new share file.
+    #[arg(long)]
+    pub replace_key: bool,
     /// Audit controls.
     #[command(flatten)]
     pub audit: AuditArgs2,
@@ -418,6 +429,9 @@ pub struct SyncArgs {
     /// Sync the working copy instead of the pushed vault.
     #[arg(long)]
     pub from_local: bool,
+    /// Accept a `latest` pointer older than one seen before (see `pull --allow-rollback`).
+    #[arg(long)]
+    pub allow_rollback: bool,
     /// Load a destination plugin from this file (repeatable).
     #[arg(long, value_name = "PATH")]
     pub plugin: Vec<PathBuf>,
@@ -528,6 +542,9 @@ pub struct DiffArgs {
     /// Newer version.
     #[arg(long, value_name = "TS", requires = "from")]
     pub to: Option<String>,
+    /// Accept a `latest` pointer older than one seen before (see `pull --allow-rollback`).
+    #[arg(long)]
+    pub allow_rollback: bool,
 }
 
 /// `vsync rollback`.
@@ -570,6 +587,9 @@ pub struct RunArgs {
     /// Keep the parent's value when a key exists in both.
     #[arg(long)]
     pub no_override: bool,
+    /// Accept a `latest` pointer older than one seen before (see `pull --allow-rollback`).
+    #[arg(long)]
+    pub allow_rollback: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

@@ -10,7 +10,9 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod key_proof;
 pub mod keychain;
+pub mod latest;
 pub mod local;
 pub mod output;
 pub mod passphrase;
@@ -19,6 +21,7 @@ pub mod plugins;
 pub mod reference;
 pub mod run;
 pub mod sync;
+pub mod version_name;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -23,7 +23,7 @@ proptest! {
         let _ = Manifest::parse(&s, "k");
         let _ = ts::parse_bundle_ts(&s);
         let _ = ts::parse_iso_ts(&s);
-        let _ = ts::fresh_bundle_ts(Some(&s));
+        let _ = ts::next_bundle_ts(Some(&s), time::OffsetDateTime::now_utc());
         let _ = vsync_vault::zip_bundle::normalize_vault_folder(&s);
         let _ = vsync_vault::Prefix::from_raw(&s);
         let _ = vsync_vault::StoreSpec::parse_url(&s);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use vsync_crypto::kdf::DerivedKey;
+use vsync_vault::freshness::{Floor, parse_floor};
 use vsync_vault::remote::{Manifest, pull_bundle, pull_version, seal_bundle};
 use vsync_vault::store::Expected;
 use vsync_vault::zip_bundle::{ZipLimits, build, extract_vault};
@@ -31,7 +32,7 @@ async fn publish_and_pull(tb: TestBucket) {
     let k = key(1);
     assert!(r.latest().await.unwrap().is_none());
     assert!(matches!(
-        pull_bundle(&r, &k).await,
+        pull_bundle(&r, &k, &Floor::none()).await,
         Err(VaultError::NothingPushed)
     ));
     assert!(r.list_versions().await.unwrap().is_empty());
@@ -48,7 +49,7 @@ async fn publish_and_pull(tb: TestBucket) {
     assert_eq!(p1.ts, ts(1));
     let latest = r.latest().await.unwrap().unwrap();
     assert_eq!(latest, p1);
-    let (got_ts, got_zip) = pull_bundle(&r, &k).await.unwrap();
+    let (got_ts, got_zip) = pull_bundle(&r, &k, &Floor::none()).await.unwrap();
     assert_eq!(got_ts, ts(1));
     assert_eq!(*got_zip, *zip);
     let staged = d.path().join("staging");
@@ -113,10 +114,24 @@ async fn publish_and_pull(tb: TestBucket) {
     ));
     assert_eq!(r.list_versions().await.unwrap(), vec![ts(2), ts(1)]);
     assert_eq!(&*pull_version(&r, &k, &ts(1)).await.unwrap(), &*zip);
-    assert_eq!(pull_bundle(&r, &k).await.unwrap().0, ts(2));
+    assert_eq!(pull_bundle(&r, &k, &Floor::none()).await.unwrap().0, ts(2));
+    // The floor: a pointer older than what the reader has seen is a rollback, even though the
+    // version it names is genuine.
+    let seen = parse_floor(&ts(3)).unwrap();
+    assert!(matches!(
+        pull_bundle(&r, &k, &seen).await,
+        Err(VaultError::Rollback { .. })
+    ));
+    assert_eq!(
+        pull_bundle(&r, &k, &parse_floor(&ts(2)).unwrap())
+            .await
+            .unwrap()
+            .0,
+        ts(2)
+    );
 
     // Wrong key → integrity (WrongPassphraseError).
-    match pull_bundle(&r, &key(9)).await {
+    match pull_bundle(&r, &key(9), &Floor::none()).await {
         Err(VaultError::Integrity { class, .. }) => assert_eq!(class, "WrongPassphraseError"),
         other => panic!("{other:?}"),
     }
@@ -135,7 +150,7 @@ async fn publish_and_pull(tb: TestBucket) {
         .put(&r.prefix.latest_key(), ts(8).into_bytes())
         .await
         .unwrap();
-    match pull_bundle(&r, &k).await {
+    match pull_bundle(&r, &k, &Floor::none()).await {
         Err(VaultError::Integrity { class, .. }) => assert_eq!(class, "BundleCorruptError"),
         other => panic!("{other:?}"),
     }
@@ -145,7 +160,7 @@ async fn publish_and_pull(tb: TestBucket) {
         .await
         .unwrap();
     assert_eq!(r.latest().await.unwrap().unwrap().ts, ts(9));
-    match pull_bundle(&r, &k).await {
+    match pull_bundle(&r, &k, &Floor::none()).await {
         Err(e @ VaultError::VersionMissing { .. }) => assert_eq!(e.category(), Category::NotFound),
         other => panic!("{other:?}"),
     }
@@ -164,7 +179,7 @@ async fn publish_and_pull(tb: TestBucket) {
         .unwrap();
     assert!(r.latest().await.unwrap().unwrap().is_empty());
     assert!(matches!(
-        pull_bundle(&r, &k).await,
+        pull_bundle(&r, &k, &Floor::none()).await,
         Err(VaultError::NothingPushed)
     ));
 }
@@ -200,7 +215,7 @@ async fn concurrent_publish(tb: TestBucket) {
         assert_eq!((ok.len(), advanced), (1, 7), "round {round}");
         let (win_ts, win_ptr) = ok.pop().unwrap();
         assert_eq!(r.latest().await.unwrap().unwrap(), win_ptr);
-        let (pulled_ts, zip) = pull_bundle(&r, &k).await.unwrap();
+        let (pulled_ts, zip) = pull_bundle(&r, &k, &Floor::none()).await.unwrap();
         assert_eq!(pulled_ts, win_ts);
         assert!(zip.starts_with(format!("zip-{round}-").as_bytes()));
         // Losers' version objects are gone: exactly one version per round.

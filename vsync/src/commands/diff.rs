@@ -60,7 +60,11 @@ fn compare<V: PartialEq>(old: &BTreeMap<String, V>, new: &BTreeMap<String, V>) -
 async fn remote_snapshot(ctx: &EnvContext, ts: &str) -> Result<Snapshot, CliError> {
     let object = ctx.remote.fetch_version(ts).await?;
     let zip = ctx.open_bundle(&object, ts).await?;
-    let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
+    snapshot_of(ctx, &zip)
+}
+
+fn snapshot_of(ctx: &EnvContext, zip: &[u8]) -> Result<Snapshot, CliError> {
+    let bundle = vsync_vault::zip_bundle::read_bundle(zip, &Default::default())?;
     let text = bundle
         .env_file(&ctx.env)
         .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -103,14 +107,8 @@ pub async fn run(args: DiffArgs, flag_repo: Option<&str>, json_out: bool) -> Res
             remote_snapshot(&ctx, to).await?,
         ),
         _ => {
-            let latest = ctx.remote.latest().await?.ok_or_else(|| {
-                CliError::new(
-                    ExitKind::NotFound,
-                    format!("nothing pushed yet for {}/{}", ctx.checkout.repo, ctx.env),
-                )
-                .with_hint(format!("vsync push {}", ctx.env))
-            })?;
-            let remote = remote_snapshot(&ctx, &latest.ts).await?;
+            let (latest, zip) = crate::latest::open(&ctx, args.allow_rollback).await?;
+            let remote = snapshot_of(&ctx, &zip)?;
             (
                 format!("latest ({})", latest.ts),
                 remote,

@@ -89,11 +89,8 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
     let bucket = context::open_bucket(&config)?;
     let remote = vsync_vault::remote::Remote::new(bucket, prefix);
     match remote.latest().await {
-        Ok(Some(p)) => output::warn(format!(
-            "the bucket already holds versions for {}/{env} (latest {}); a new key cannot read them — if a teammate set this env up, ask for a share file and run `vsync import {env} <file>` instead",
-            checkout.repo, p.ts
-        )),
-        Ok(None) => {}
+        Ok(Some(p)) if !p.is_empty() => existing_env(&checkout.repo, env, &p.ts, args.adopt)?,
+        Ok(_) => {}
         Err(e) => output::warn(format!("could not check the bucket ({e}); continuing")),
     }
 
@@ -424,6 +421,26 @@ pub fn is_ignored(gitignore: &str, vf: &str) -> bool {
         .lines()
         .map(|l| l.trim().trim_start_matches('/').trim_end_matches('/'))
         .any(|l| !l.is_empty() && (l == parent || l == vf || vf.starts_with(&format!("{l}/"))))
+}
+
+/// The bucket already holds this env: a new key cannot read it, and pushing under it would lock
+/// the team out. Refuse, unless `--adopt` says starting over is the intent.
+fn existing_env(repo: &str, env: &str, latest: &str, adopt: bool) -> Result<(), CliError> {
+    if adopt {
+        output::warn(format!(
+            "the bucket already holds {repo}/{env} (latest {latest}) under another key; setting up a NEW key anyway (--adopt): the existing versions stay readable only with the old key, your first push needs --replace-key, and every teammate needs a new share file"
+        ));
+        return Ok(());
+    }
+    Err(CliError::new(
+        ExitKind::Conflict,
+        format!(
+            "the bucket already holds {repo}/{env} (latest {latest}); a new key could not read it"
+        ),
+    )
+    .with_hint(format!(
+        "join with the team's key: `vsync import {env} <file.share>` (a teammate runs `vsync export {env}`); if that key is lost for good, `vsync init {env} --adopt` starts over"
+    )))
 }
 
 #[cfg(test)]

@@ -60,20 +60,16 @@ pub async fn run(args: PullArgs, flag_repo: Option<&str>) -> Result<(), CliError
             ts.clone()
         }
         None => {
-            let pointer = ctx.remote.latest().await?.ok_or_else(|| {
-                CliError::new(
-                    ExitKind::NotFound,
-                    format!("nothing pushed yet for {}/{env}", ctx.checkout.repo),
-                )
-                .with_hint(format!("push first: vsync push {env}"))
-            })?;
-            ledger::check_rollback(ledger.as_ref(), &pointer.ts, args.allow_rollback)?;
-            pointer.ts
+            let memory = crate::latest::Memory::load(&ctx)?;
+            crate::latest::require(&ctx, &memory, args.allow_rollback)
+                .await?
+                .ts
         }
     };
 
     let object = ctx.remote.fetch_version(&ts).await?;
     let zip = ctx.open_bundle(&object, &ts).await?;
+    crate::latest::record(&ctx, &ts);
 
     let parent = vault_dir
         .parent()

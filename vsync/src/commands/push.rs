@@ -50,9 +50,10 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
             "this store ignores conditional writes: a push racing with another one could overwrite it; only the ledger guard protects you",
         );
     }
+    crate::key_proof::ensure_key_opens_latest(&ctx, pointer.as_ref(), args.replace_key).await?;
     let dk = ctx.derived_key().await?;
     let zip = zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?;
-    let mut ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));
+    let mut ts = crate::version_name::fresh(pointer.as_ref().map(|p| p.ts.as_str())).await?;
     let mut attempts = 0;
     let (new_pointer, size) = loop {
         attempts += 1;
@@ -63,9 +64,9 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
         match ctx.remote.publish(&ts, sealed, pointer.as_ref()).await {
             Ok(p) => break (p, size),
             // Another push took this second's version name; the pointer swap decides who wins,
-            // so try the next second (bounded).
+            // so wait for the next second (bounded).
             Err(VaultError::VersionExists { .. }) if attempts < 5 => {
-                ts = vsync_vault::ts::fresh_bundle_ts(Some(&ts));
+                ts = crate::version_name::fresh(Some(&ts)).await?;
             }
             Err(VaultError::RemoteAdvanced { remote_ts, .. }) => {
                 return Err(remote_advanced(&env, &remote_ts));
@@ -95,6 +96,7 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
             "pushed, but the ledger could not be written ({e}); the next pull may report local edits"
         ));
     }
+    crate::latest::record(&ctx, &new_pointer.ts);
     audit_row::append(&ctx, "push", &new_pointer.ts, &audit).await;
     output::line(format!(
         "pushed {}/{env} version {} ({size} bytes)",

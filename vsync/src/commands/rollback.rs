@@ -19,11 +19,12 @@ pub async fn run(args: RollbackArgs, flag_repo: Option<&str>) -> Result<(), CliE
     let pointer = ctx.remote.latest().await?;
     let object = ctx.remote.fetch_version(&args.ts).await?;
     let zip = ctx.open_bundle(&object, &args.ts).await?;
-    let ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));
+    let ts = crate::version_name::fresh(pointer.as_ref().map(|p| p.ts.as_str())).await?;
     let dk = ctx.derived_key().await?;
     let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip)
         .map_err(|e| CliError::new(ExitKind::Failed, format!("sealing failed: {e}")))?;
     let new = ctx.remote.publish(&ts, sealed, pointer.as_ref()).await?;
+    crate::latest::record(&ctx, &new.ts);
     let mut opts = AuditOpts::default();
     opts.meta.insert(
         "rollback_of".into(),

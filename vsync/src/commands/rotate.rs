@@ -61,11 +61,10 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
         );
     }
     let backend = Backend::from_env().map_err(keychain_error)?;
-    let pointer = ctx
-        .remote
-        .latest()
+    // A rolled-back `latest` would be re-sealed under the new key as the newest version.
+    let memory = crate::latest::Memory::load(&ctx)?;
+    let pointer = crate::latest::pointer(&ctx, &memory, false)
         .await?
-        .filter(|p| !p.is_empty())
         .ok_or_else(|| {
             CliError::new(
                 ExitKind::NotFound,
@@ -99,7 +98,7 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
     };
     // 1: the new version, unreferenced for now. A name already taken (an orphan of an interrupted
     // rotation, or a concurrent push) moves us to the next second.
-    let mut ts = vsync_vault::ts::fresh_bundle_ts(Some(&pointer.ts));
+    let mut ts = crate::version_name::fresh(Some(&pointer.ts)).await?;
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -113,7 +112,7 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
         {
             Ok(()) => break,
             Err(vsync_vault::StoreError::AlreadyExists { .. }) if attempts < 5 => {
-                ts = vsync_vault::ts::fresh_bundle_ts(Some(&ts));
+                ts = crate::version_name::fresh(Some(&ts)).await?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -154,6 +153,7 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
         });
     }
     crash_point(3);
+    crate::latest::record(&ctx, &ts);
     // 4: promote.
     keychain::set(backend, &keychain::account(&repo, &env), new_key.expose())
         .await

@@ -13,15 +13,7 @@ use crate::local::fsutil;
 /// Run `vsync run`; returns the child's exit code.
 pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError> {
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let pointer = ctx.remote.latest().await?.ok_or_else(|| {
-        CliError::new(
-            ExitKind::NotFound,
-            format!("nothing pushed yet for {}/{}", ctx.checkout.repo, ctx.env),
-        )
-        .with_hint(format!("vsync push {}", ctx.env))
-    })?;
-    let object = ctx.remote.fetch_version(&pointer.ts).await?;
-    let zip = ctx.open_bundle(&object, &pointer.ts).await?;
+    let (_, zip) = crate::latest::open(&ctx, args.allow_rollback).await?;
     let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
     let text = zeroize::Zeroizing::new(
         bundle

@@ -51,8 +51,9 @@ pub fn runtime_config(ctx: &EnvContext) -> RuntimeConfig {
 /// Run `vsync runtime-token`.
 pub async fn run(args: RuntimeTokenArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
     let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
+    let memory = crate::latest::Memory::load(&ctx)?;
     if !args.no_validate {
-        match ctx.remote.latest().await? {
+        match crate::latest::pointer(&ctx, &memory, args.allow_rollback).await? {
             Some(p) => output::note(format!(
                 "validated: {}/{} has version {} in the bucket",
                 ctx.checkout.repo, ctx.env, p.ts
@@ -69,8 +70,13 @@ pub async fn run(args: RuntimeTokenArgs, flag_repo: Option<&str>) -> Result<(), 
             }
         }
     }
-    let blob = cfg_blob::encode(&runtime_config(&ctx))
-        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let mut rc = runtime_config(&ctx);
+    // The app refuses a `latest` older than what this machine has seen (upstream runtimes
+    // ignore the field). Not after --allow-rollback: the accepted pointer is older than it.
+    if !args.allow_rollback {
+        vsync_vault::freshness::set_blob_floor(&mut rc, memory.floor());
+    }
+    let blob = cfg_blob::encode(&rc).map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
     output::line(&blob);
     output::note(format!(
         "set VSYNC_CONFIG to the line above and VSYNC_PASSPHRASE to the env's key (`vsync key show {} --out FILE`), in different secret stores",

@@ -43,7 +43,10 @@ async fn keyless(flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError
         })?
         .env;
     let ctx = EnvContext::for_read(flag_repo, &env)?;
-    let latest = ctx.remote.latest().await?.map(|p| p.ts);
+    let memory = crate::latest::Memory::load(&ctx)?;
+    let latest = crate::latest::pointer(&ctx, &memory, false)
+        .await?
+        .map(|p| p.ts);
     let generation = ctx
         .remote
         .read_manifest()

@@ -69,7 +69,7 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
     if !json {
         print_policy(&policy);
     }
-    let parsed = load_items(&ctx, args.from_local, &policy).await?;
+    let parsed = load_items(&ctx, args.from_local, args.allow_rollback, &policy).await?;
     if !json {
         for k in &parsed.skipped {
             output::line(format!("  skipped (excluded): {k}"));
@@ -338,21 +338,18 @@ fn normalise(dest: &dyn Destination, given: &OptionMap) -> OptionMap {
 async fn load_items(
     ctx: &EnvContext,
     from_local: bool,
+    allow_rollback: bool,
     policy: &Policy,
 ) -> Result<policy::Parsed, CliError> {
     let vault_root = ctx.vault_dir();
     let local_text = std::fs::read(vault_root.join(format!(".env.{}", ctx.env)))
         .ok()
         .map(zeroize::Zeroizing::new);
-    let pushed = match ctx.remote.latest().await? {
-        Some(pointer) => {
-            let object = ctx.remote.fetch_version(&pointer.ts).await?;
-            let zip = ctx.open_bundle(&object, &pointer.ts).await?;
-            Some(vsync_vault::zip_bundle::read_bundle(
-                &zip,
-                &Default::default(),
-            )?)
-        }
+    let pushed = match crate::latest::open_if_pushed(ctx, allow_rollback).await? {
+        Some((_, zip)) => Some(vsync_vault::zip_bundle::read_bundle(
+            &zip,
+            &Default::default(),
+        )?),
         None => None,
     };
     let pushed_env = pushed.as_ref().map(|b| {

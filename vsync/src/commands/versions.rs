@@ -13,6 +13,12 @@ pub async fn run(args: EnvArg, flag_repo: Option<&str>, json_out: bool) -> Resul
     let versions = ctx.remote.list_versions().await?;
     let latest = ctx.remote.latest().await?.map(|p| p.ts);
     if let Some(l) = &latest {
+        // A listing is how a rollback gets investigated: say so, but do not refuse.
+        if let Ok(memory) = crate::latest::Memory::load(&ctx)
+            && let Err(e) = memory.floor().check(l)
+        {
+            output::warn(e.to_string());
+        }
         if !versions.contains(l) {
             output::warn(format!(
                 "`latest` names {l}, which is missing from the bucket"

@@ -10,6 +10,8 @@ mod interop;
 mod keyless_inputs;
 mod plugin_kit;
 mod pull_backups;
+mod push_guards;
+mod rollback_floor;
 mod rotate;
 mod run_signals;
 mod s3;
