@@ -11,6 +11,10 @@
 //! | [`ledger`] | the ledger and the dirty check (formats §9.6) |
 //! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (formats §12) |
 //! | [`store`] | [`store::Bucket`]: `file://`, `s3://`, `gs://`, `az://` with create-only and compare-and-swap |
+//! | [`vault_folder`] | the one rule for where the vault folder may be (`files.vaultFolder`) |
+//! | [`limits`] | the bundle size limits, shared by push (before upload) and every reader |
+//! | [`names`] | the env-name rule and its length cap |
+//! | [`display`] | escaping bucket-controlled text before it reaches a terminal |
 //! | [`remote`] | [`remote::Remote`]: `latest`, versions, publish, manifest; [`remote::pull_bundle`] |
 //!
 //! The push path: [`walk::walk`] → [`zip_bundle::build`] → [`remote::seal_bundle`] →
@@ -22,17 +26,24 @@
 
 pub mod audit;
 pub mod cloud;
+pub mod display;
 pub mod envfile;
 pub mod error;
 mod file_store;
 pub mod identity;
 pub mod layout;
 pub mod ledger;
+pub mod limits;
+mod listing;
+pub mod names;
 pub mod remote;
 pub mod store;
+mod stale_temp;
 pub mod ts;
+pub mod vault_folder;
 pub mod walk;
 pub mod zip_bundle;
+mod zip_write;
 
 pub use error::{Category, Result, StoreError, VaultError};
 pub use layout::Prefix;

@@ -35,6 +35,13 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
             "create it (even empty) before pushing; refusing to push a vault without its env file",
         ));
     }
+    // Nothing un-syncable is pushed: a value that is not UTF-8 is refused here, key named.
+    let env_path = vault_dir.join(format!(".env.{env}"));
+    let env_bytes = zeroize::Zeroizing::new(
+        std::fs::read(&env_path).map_err(|e| VaultError::io("read", &env_path, e))?,
+    );
+    vsync_vault::envfile::decode(&env_bytes)?;
+    drop(env_bytes);
     // Walk first: a symlink anywhere aborts before anything is read or sent.
     let files = walk::walk(&vault_dir)?;
 

@@ -23,13 +23,13 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     let object = ctx.remote.fetch_version(&pointer.ts).await?;
     let zip = ctx.open_bundle(&object, &pointer.ts).await?;
     let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
-    let text = zeroize::Zeroizing::new(
-        bundle
-            .env_file(&ctx.env)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default(),
-    );
-    let entries = vsync_vault::envfile::parse(&text);
+    // A value that is not UTF-8 is refused (key named), never passed on as U+FFFD.
+    let text = bundle
+        .env_file(&ctx.env)
+        .map(vsync_vault::envfile::decode)
+        .transpose()?
+        .unwrap_or_default();
+    let entries = vsync_vault::envfile::parse(text);
 
     let assets = tempfile::Builder::new()
         .prefix("vsync-assets-")
