@@ -77,7 +77,10 @@ mod tests {
         b.add("a", 0).unwrap();
         b.add("b", 0).unwrap();
         let e = b.add("c", 0).unwrap_err();
-        assert!(e.to_string().contains("`c`") && e.to_string().contains("2 entries"), "{e}");
+        assert!(
+            e.to_string().contains("`c`") && e.to_string().contains("2 entries"),
+            "{e}"
+        );
         assert_eq!(e.category(), crate::Category::Usage);
     }
 }

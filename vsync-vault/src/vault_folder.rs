@@ -243,7 +243,9 @@ mod tests {
 
     #[test]
     fn message_escapes_the_text() {
-        let e = normalize("\u{1b}]0;pwned\u{7}/../x").unwrap_err().to_string();
+        let e = normalize("\u{1b}]0;pwned\u{7}/../x")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains('\u{1b}') && !e.contains('\u{7}'), "{e}");
     }
 

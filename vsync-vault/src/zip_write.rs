@@ -56,8 +56,9 @@ pub fn build(vroot: &Path, vault_folder: &str) -> Result<Zeroizing<Vec<u8>>> {
     }
 
     // Pre-size the output so the buffer holding secret bytes never reallocates (a reallocation
-    // would leave an unzeroised copy behind).
-    let mut capacity: usize = 1024;
+    // would leave an unzeroised copy behind), with room to be sealed in place
+    // (`vsync_crypto::bundle::seal_owned`).
+    let mut capacity: usize = 1024 + vsync_crypto::bundle::SEAL_OVERHEAD;
     for e in &tree {
         let payload = if e.is_dir { 0 } else { e.meta.len() as usize };
         capacity = capacity
@@ -178,9 +179,10 @@ impl Scratch {
             if total > len {
                 break;
             }
-            zw.write_all(&self.buf[..n]).map_err(|err| VaultError::Zip {
-                reason: format!("write: {}", err.kind()),
-            })?;
+            zw.write_all(&self.buf[..n])
+                .map_err(|err| VaultError::Zip {
+                    reason: format!("write: {}", err.kind()),
+                })?;
         }
         if total != len {
             return Err(VaultError::Invalid(format!(
@@ -267,7 +269,6 @@ fn dos_time(unix_secs: u64) -> zip::DateTime {
     )
     .unwrap_or_default()
 }
-
 
 #[cfg(test)]
 mod tests {

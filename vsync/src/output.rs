@@ -116,7 +116,10 @@ mod tests {
     #[test]
     fn terminal_safe_keeps_layout_escapes_control() {
         assert!(matches!(terminal_safe("a\tb\nc ✓"), Cow::Borrowed(_)));
-        assert_eq!(terminal_safe("x\u{1b}[2J\r\u{7}y\n"), "x\\u{1b}[2J\\r\\u{7}y\n");
+        assert_eq!(
+            terminal_safe("x\u{1b}[2J\r\u{7}y\n"),
+            "x\\u{1b}[2J\\r\\u{7}y\n"
+        );
         assert_eq!(untrusted("row\nforged"), "row\\nforged");
     }
 }

@@ -15,6 +15,12 @@ use crate::output;
 /// Run `vsync init`.
 pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
     check_env(&args.env)?;
+    // Checked before anything else, so a refused folder leaves nothing behind.
+    let flag_vault_folder = args
+        .vault_folder
+        .as_deref()
+        .map(normalize_vault_folder)
+        .transpose()?;
     let env = args.env.as_str();
     let checkout = context::checkout(flag_repo)?;
     let base = context::base_dir()?;
@@ -56,12 +62,7 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
     let mut config = EnvConfig::new(vsync_crypto::random::config_salt());
     fill_store(&mut config, &args, &base, env)?;
     let default_vf = format!("infra/vault/{}", env.to_lowercase());
-    if let Some(vf) = args
-        .vault_folder
-        .as_deref()
-        .map(normalize_vault_folder)
-        .transpose()?
-    {
+    if let Some(vf) = flag_vault_folder {
         if vf != default_vf {
             config.files = Some(Files {
                 vault_folder: Some(vf),

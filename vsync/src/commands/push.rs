@@ -58,12 +58,18 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
         );
     }
     let dk = ctx.derived_key().await?;
-    let zip = zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?;
+    let mut zip = Some(zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?);
     let mut ts = vsync_vault::ts::fresh_bundle_ts(pointer.as_ref().map(|p| p.ts.as_str()));
     let mut attempts = 0;
     let (new_pointer, size) = loop {
         attempts += 1;
-        let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip).map_err(|e| {
+        // Sealed in place, so the bundle is in memory once; a retry under the next second's
+        // name (rare) zips the vault again.
+        let plain = match zip.take() {
+            Some(z) => z,
+            None => zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?,
+        };
+        let sealed = vsync_crypto::bundle::seal_owned(&dk, &ts, plain).map_err(|e| {
             CliError::new(ExitKind::Failed, format!("sealing the bundle failed: {e}"))
         })?;
         let size = sealed.len();

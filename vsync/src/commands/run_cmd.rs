@@ -70,7 +70,6 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         )
     })?;
     drop(entries);
-    drop(text);
 
     // The child shares our terminal's process group, so Ctrl-C reaches it directly; we wait for
     // it to finish either way and clean up after it.

@@ -115,7 +115,10 @@ fn non_utf8_value_in_a_pushed_bundle_is_refused_by_run_and_sync() {
     w.init("dev").ok();
     w.secret("value-before");
     w.secret("value-after");
-    push_raw_env(&w, b"GOOD=ok-value\nBAD_KEY=value-before\xc3\x28value-after\n");
+    push_raw_env(
+        &w,
+        b"GOOD=ok-value\nBAD_KEY=value-before\xc3\x28value-after\n",
+    );
     let r = w.vsync(&["run", "dev", "--", "true"]).code(1);
     assert!(r.stderr.contains("BAD_KEY"), "{}", r.stderr);
     let r = w.vsync(&[
@@ -233,6 +236,9 @@ fn staging_files_of_a_killed_push_are_cleaned_on_the_next_write() {
     aged(&live, Duration::from_secs(600));
     w.write_env("dev", &[("K", "stale-temp-value-2")]);
     w.vsync(&["push", "dev"]).ok();
-    assert!(!killed.exists(), "the killed push's staging file is still there");
+    assert!(
+        !killed.exists(),
+        "the killed push's staging file is still there"
+    );
     assert!(live.exists(), "a live writer's staging file was removed");
 }

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
 use vsync_crypto::secret::SecretText;
 use vsync_crypto::sls1::{self, ExportPayload};
 
@@ -133,11 +132,13 @@ fn hostile_vault_folder_in_the_config_is_refused_by_every_verb() {
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("precious"), "keep me").unwrap();
     for vf in ["../outside", "/tmp/x", ".git", ".Git/x", "a\\b", "c:x"] {
-        a.edit_config("dev", |v| v["files"] = serde_json::json!({ "vaultFolder": vf }));
+        a.edit_config("dev", |v| {
+            v["files"] = serde_json::json!({ "vaultFolder": vf })
+        });
         for verb in [
             &["pull", "dev", "--force"][..],
             &["push", "dev"],
-            &["status", "dev"],
+            &["run", "dev", "--", "true"],
             &["diff", "dev"],
         ] {
             let r = a.vsync(verb);
@@ -153,7 +154,9 @@ fn hostile_vault_folder_in_the_config_is_refused_by_every_verb() {
 fn init_refuses_a_hostile_vault_folder_flag_before_writing() {
     require_keychain!();
     let w = World::new();
-    for vf in ["../x", "/abs", ".git", ".GIT", "a/.git", "infra\\v", "C:/v", "aux", "."] {
+    for vf in [
+        "../x", "/abs", ".git", ".GIT", "a/.git", "infra\\v", "C:/v", "aux", ".",
+    ] {
         let r = w
             .vsync(&[
                 "init",
@@ -217,7 +220,6 @@ fn keytree_with_a_hostile_vault_folder_is_refused() {
     require_keychain!();
     let a = World::new();
     a.init("dev").ok();
-    a.edit_config("dev", |v| v["files"] = Value::Null);
     let pf = pass_file(&a);
     let tree = a.home.join("all.keytree");
     // Export a keytree, then forge one whose config names `..`.
