@@ -41,6 +41,41 @@ pub fn seal_with_iv(
     ))
 }
 
+/// Spare capacity (beyond its length) a zip buffer needs for [`seal_owned`] to seal it without
+/// reallocating: the RQE1 magic and IV, the RQEM0001 header, the GCM tag.
+pub const SEAL_OVERHEAD: usize = rqe1::PREFIX_LEN + rqem0001::HEADER_LEN + rqe1::TAG_LEN;
+
+/// [`seal`] without a second copy of the bundle: the zip buffer itself becomes the object (the
+/// headers are moved in front, the bytes encrypted where they lie, the tag appended), so a push
+/// holds the bundle once, not twice. With [`SEAL_OVERHEAD`] spare capacity the buffer is never
+/// reallocated; with less, this falls back to [`seal`] (and the zip is zeroized on drop).
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_owned(
+    key: &DerivedKey,
+    ts: &str,
+    mut zip: Zeroizing<Vec<u8>>,
+) -> Result<Vec<u8>, CryptoError> {
+    if !rqem0001::is_bundle_ts(ts) {
+        return Err(CryptoError::InvalidInput {
+            reason: "bundle timestamp is not YYYYMMDD-HHMMSS",
+        });
+    }
+    if zip.capacity() - zip.len() < SEAL_OVERHEAD {
+        return seal(key, ts, &zip);
+    }
+    let room = rqe1::PREFIX_LEN + rqem0001::HEADER_LEN;
+    let n = zip.len();
+    zip.resize(n + room, 0);
+    zip.copy_within(..n, room);
+    zip[rqe1::PREFIX_LEN..rqe1::PREFIX_LEN + 8].copy_from_slice(rqem0001::MAGIC);
+    zip[rqe1::PREFIX_LEN + 8..room].copy_from_slice(ts.as_bytes());
+    rqe1::encrypt_buffer_in_place(key, crate::random::iv(), &mut zip);
+    // Ciphertext now: it leaves the zeroizing wrapper, which keeps an empty vector.
+    Ok(std::mem::take(&mut *zip))
+}
+
 /// Decrypt an object, verify its seal against the timestamp the pointer names, and return the
 /// zip payload.
 ///
@@ -133,5 +168,34 @@ mod tests {
             obj,
             rqe1::encrypt_with_iv(&k, iv, b"RQEM000120260523-114201PK-demo")
         );
+    }
+}
+
+#[cfg(test)]
+mod seal_owned_tests {
+    use super::*;
+
+    #[test]
+    fn seals_in_place_and_opens() {
+        let key = DerivedKey::derive("correct horse battery staple text", "c2FsdHNhbHQ=");
+        let zip = b"PK\x05\x06 pretend zip payload".to_vec();
+        let mut buf = Zeroizing::new(Vec::with_capacity(zip.len() + SEAL_OVERHEAD));
+        buf.extend_from_slice(&zip);
+        let at = buf.as_ptr();
+        let sealed = seal_owned(&key, "20260101-000000", buf).unwrap();
+        assert_eq!(sealed.as_ptr(), at, "the buffer was reallocated");
+        assert_eq!(sealed.len(), zip.len() + SEAL_OVERHEAD);
+        assert_eq!(
+            &open(&key, &sealed, "20260101-000000").unwrap()[..],
+            &zip[..]
+        );
+        // Without the headroom it still works (through a copy).
+        let tight = Zeroizing::new(zip.clone());
+        let sealed = seal_owned(&key, "20260101-000000", tight).unwrap();
+        assert_eq!(
+            &open(&key, &sealed, "20260101-000000").unwrap()[..],
+            &zip[..]
+        );
+        assert!(seal_owned(&key, "nope", Zeroizing::new(zip)).is_err());
     }
 }

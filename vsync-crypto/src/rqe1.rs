@@ -91,6 +91,29 @@ pub(crate) fn encrypt_parts(key: &DerivedKey, iv: [u8; 12], parts: &[&[u8]]) -> 
     out
 }
 
+/// Turn `buf` = `header room (16 bytes) | plaintext` into the envelope in place: magic and IV
+/// written into the room, the plaintext encrypted where it lies, the tag appended. Nothing is
+/// copied; with [`TAG_LEN`] spare capacity nothing is reallocated either, so no plaintext copy
+/// is left behind in freed memory.
+pub(crate) fn encrypt_buffer_in_place(key: &DerivedKey, iv: [u8; 12], buf: &mut Vec<u8>) {
+    debug_assert!(buf.len() >= HEADER_LEN);
+    buf[..4].copy_from_slice(MAGIC);
+    buf[4..HEADER_LEN].copy_from_slice(&iv);
+    let tag =
+        cipher(key).encrypt_in_place_detached(Nonce::from_slice(&iv), b"", &mut buf[HEADER_LEN..]);
+    match tag {
+        Ok(tag) => buf.extend_from_slice(&tag),
+        // Only reachable beyond GCM's 64 GiB limit. Never leave plaintext behind.
+        Err(_) => {
+            zeroize::Zeroize::zeroize(buf);
+            buf.clear();
+        }
+    }
+}
+
+/// Length of magic + IV in front of the ciphertext.
+pub(crate) const PREFIX_LEN: usize = HEADER_LEN;
+
 /// Decrypt an envelope. The structural check runs first, so a malformed envelope is reported
 /// as such even under a wrong key.
 ///

@@ -88,16 +88,40 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<Entry>> {
     Ok(parse_with_warnings(decode(bytes)?).entries)
 }
 
-/// Decode env-file bytes as UTF-8; the error names the line of the first invalid sequence.
+/// Decode env-file bytes as UTF-8. An invalid sequence is refused, never replaced by U+FFFD
+/// (that would change the secret silently before `push`, `sync` and `run`): the error names
+/// the line and the key whose value holds it, never the value.
 pub fn decode(bytes: &[u8]) -> Result<&str> {
-    std::str::from_utf8(bytes).map_err(|e| {
-        let upto = bytes.get(..e.valid_up_to()).unwrap_or_default();
-        let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
-        VaultError::EnvFile {
+    std::str::from_utf8(bytes).map_err(|e| not_utf8(bytes, e.valid_up_to()))
+}
+
+fn not_utf8(bytes: &[u8], bad_at: usize) -> VaultError {
+    let upto = bytes.get(..bad_at).unwrap_or_default();
+    let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = upto.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let end = bytes[start..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |i| start + i);
+    let text = &bytes[start..end];
+    let Some(eq) = text.iter().position(|b| *b == b'=') else {
+        return VaultError::EnvFile {
             line,
-            reason: "not valid UTF-8",
+            reason: "not valid UTF-8 (a comment or a line without `=`)",
+        };
+    };
+    if start + eq < bad_at {
+        if let Ok(key) = std::str::from_utf8(&text[..eq]) {
+            return VaultError::EnvValueNotUtf8 {
+                line,
+                key: crate::display::escape_short(js_trim(key)),
+            };
         }
-    })
+    }
+    VaultError::EnvFile {
+        line,
+        reason: "the key is not valid UTF-8",
+    }
 }
 
 /// Parse env-file text and report suspicious lines.
@@ -321,11 +345,21 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_names_line_not_value() {
-        let err = parse_bytes(b"A=1\nB=2\nSECRET=\xff\xfe\n").unwrap_err();
+    fn invalid_utf8_names_line_and_key_not_value() {
+        let err = parse_bytes(b"A=1\nB=2\n SECRET = ab\xff\xfecd\nC=3\n").unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, VaultError::EnvFile { line: 3, .. }), "{msg}");
-        assert!(!msg.contains("SECRET"));
+        match &err {
+            VaultError::EnvValueNotUtf8 { line: 3, key } => assert_eq!(key, "SECRET"),
+            _ => panic!("{msg}"),
+        }
+        assert!(!msg.contains("ab") && !msg.contains("cd"), "{msg}");
+        // A bad key, a bad comment, a bad first line.
+        let err = parse_bytes(b"A=1\nK\xff=v\n").unwrap_err();
+        assert!(matches!(err, VaultError::EnvFile { line: 2, .. }), "{err}");
+        let err = parse_bytes(b"# caf\xe9\nA=1\n").unwrap_err();
+        assert!(matches!(err, VaultError::EnvFile { line: 1, .. }), "{err}");
+        let err = parse_bytes(b"K\x1b[2J=\xff").unwrap_err();
+        assert!(!err.to_string().contains('\u{1b}'), "{err}");
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub enum Category {
     Integrity,
     /// Remote advanced, same-second push, lost CAS (exit 5).
     Conflict,
+    /// The user's own input cannot be used as it is: a vault over the bundle limits, a vault
+    /// folder outside the checkout (exit 2).
+    Usage,
 }
 
 /// The aggregate error of the vault crate.
@@ -178,6 +181,44 @@ pub enum VaultError {
         line: usize,
         /// What is wrong (never the value).
         reason: &'static str,
+    },
+
+    /// An env-file line whose value is not UTF-8: it cannot be synced or exported without
+    /// changing it, so it is refused instead of being turned into U+FFFD.
+    #[error(
+        "env file line {line}: the value of {key} is not valid UTF-8; save the file as UTF-8 (or move binary content into an asset file)"
+    )]
+    EnvValueNotUtf8 {
+        /// 1-based line number.
+        line: usize,
+        /// The key (escaped for display), or `(unreadable key)` when the key itself is not UTF-8.
+        key: String,
+    },
+
+    /// A vault folder that is not a plain relative folder inside the checkout
+    /// ([`crate::vault_folder`]).
+    #[error(
+        "vault folder `{folder}` is refused ({reason}); files.vaultFolder must be a relative folder inside the checkout, like infra/vault/dev"
+    )]
+    BadVaultFolder {
+        /// The folder text (escaped, shortened).
+        folder: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// The vault is bigger than a bundle may be ([`crate::limits`]); refused before anything
+    /// is uploaded, because every reader would refuse the bundle.
+    #[error(
+        "the vault is too big to push: at `{path}` it passes the limit of {limit} {what} per bundle; move large or numerous files out of the vault folder"
+    )]
+    VaultTooBig {
+        /// The file or folder (vault-relative, escaped) at which the limit is passed.
+        path: String,
+        /// `entries` or `bytes`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
     },
 
     /// A symlink under the vault (formats §5.2).
@@ -297,6 +338,7 @@ impl VaultError {
             | Self::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
                 Category::Conflict
             }
+            Self::BadVaultFolder { .. } | Self::VaultTooBig { .. } => Category::Usage,
             _ => Category::Failed,
         }
     }
@@ -317,7 +359,9 @@ impl VaultError {
             Self::Rollback { .. } => "RollbackError",
             Self::NothingPushed => "ManifestNotFoundError",
             Self::VersionMissing { .. } => "BundleCorruptError",
-            Self::EnvFile { .. } => "EnvFileError",
+            Self::EnvFile { .. } | Self::EnvValueNotUtf8 { .. } => "EnvFileError",
+            Self::BadVaultFolder { .. } => "VaultFolderError",
+            Self::VaultTooBig { .. } => "VaultTooBigError",
             Self::Symlink { .. } => "SymlinkInVaultError",
             Self::BadVaultName { .. } => "VaultNameError",
             Self::UnsafeZipPath { .. } | Self::ZipLimit { .. } | Self::Zip { .. } => {

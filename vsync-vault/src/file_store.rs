@@ -119,6 +119,8 @@ fn write_and_publish(
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     mkdir_private(&parent).map_err(generic)?;
+    // Under the store lock: the staging files a killed writer left here can go now.
+    crate::stale_temp::clean(&parent, SystemTime::now());
     let prev_mtime = std::fs::metadata(&dest).and_then(|m| m.modified()).ok();
     let (mut file, staging) = {
         let mut n: u64 = u64::from(std::process::id()) << 20;
@@ -174,6 +176,69 @@ fn write_and_publish(
         let _ = std::fs::remove_file(&staging);
     }
     result
+}
+
+/// Every object under `prefix` (recursive), as `LocalFileSystem` would list it: staging files
+/// (`#<digits>`) and the lock left out; a name that is not a valid object path becomes an
+/// `InvalidPath` item and the walk goes on.
+fn walk_objects(
+    root: &std::path::Path,
+    prefix: Option<&Path>,
+) -> Vec<object_store::Result<ObjectMeta>> {
+    let mut out = Vec::new();
+    let mut start = root.to_path_buf();
+    if let Some(p) = prefix {
+        for part in p.parts() {
+            start.push(part.as_ref());
+        }
+    }
+    let mut stack = vec![start];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in rd.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !meta.is_file() {
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let Some(rel) = rel.to_str() else {
+                out.push(Err(object_store::Error::InvalidPath {
+                    source: object_store::path::Path::parse("\u{0}").unwrap_err(),
+                }));
+                continue;
+            };
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            if name
+                .rsplit_once('#')
+                .is_some_and(|(_, d)| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            {
+                continue;
+            }
+            match object_store::path::Path::parse(rel) {
+                Ok(location) => out.push(Ok(ObjectMeta {
+                    location,
+                    // Callers of `list` use the names only.
+                    last_modified: Default::default(),
+                    size: meta.len(),
+                    e_tag: None,
+                    version: None,
+                })),
+                Err(source) => out.push(Err(object_store::Error::InvalidPath { source })),
+            }
+        }
+    }
+    out
 }
 
 #[async_trait]
@@ -254,7 +319,12 @@ impl ObjectStore for FileStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
+        // `LocalFileSystem::list` ends the whole listing at the first name it cannot turn into
+        // a path (a control character): walk ourselves and report such names one by one.
+        let root = self.root.clone();
+        let prefix = prefix.cloned();
+        let items = walk_objects(&root, prefix.as_ref());
+        Box::pin(futures::stream::iter(items))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {

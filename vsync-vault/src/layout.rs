@@ -29,6 +29,7 @@ impl Prefix {
             )));
         }
         let env_ok = !env.is_empty()
+            && env.len() <= crate::names::MAX_ENV_NAME_LEN
             && env
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');

@@ -13,6 +13,10 @@
 //! | [`highwater`] | this machine's high-water mark, in a file upstream does not rewrite |
 //! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (formats §12) |
 //! | [`store`] | [`store::Bucket`]: `file://`, `s3://`, `gs://`, `az://` with create-only and compare-and-swap |
+//! | [`vault_folder`] | the one rule for where the vault folder may be (`files.vaultFolder`) |
+//! | [`limits`] | the bundle size limits, shared by push (before upload) and every reader |
+//! | [`names`] | the env-name rule and its length cap |
+//! | [`display`] | escaping bucket-controlled text before it reaches a terminal |
 //! | [`remote`] | [`remote::Remote`]: `latest`, versions, publish, manifest; [`remote::pull_bundle`] |
 //!
 //! The push path: [`walk::walk`] → [`zip_bundle::build`] → [`remote::seal_bundle`] →
@@ -24,6 +28,7 @@
 
 pub mod audit;
 pub mod cloud;
+pub mod display;
 pub mod envfile;
 pub mod error;
 mod file_store;
@@ -32,11 +37,17 @@ pub mod highwater;
 pub mod identity;
 pub mod layout;
 pub mod ledger;
+pub mod limits;
+mod listing;
+pub mod names;
 pub mod remote;
+mod stale_temp;
 pub mod store;
 pub mod ts;
+pub mod vault_folder;
 pub mod walk;
 pub mod zip_bundle;
+mod zip_write;
 
 pub use error::{Category, Result, StoreError, VaultError};
 pub use layout::Prefix;

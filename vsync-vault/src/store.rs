@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjPath;
 use object_store::{
@@ -458,7 +457,7 @@ impl std::fmt::Debug for Fetched {
 /// A bucket: cheap to clone, shareable across tasks.
 #[derive(Clone)]
 pub struct Bucket {
-    store: Arc<dyn ObjectStore>,
+    pub(crate) store: Arc<dyn ObjectStore>,
     label: Arc<str>,
     endpoint: Arc<str>,
     conditional: bool,
@@ -638,7 +637,7 @@ impl Bucket {
         &self.store
     }
 
-    fn path(&self, op: &'static str, key: &str) -> Result<ObjPath, StoreError> {
+    pub(crate) fn path(&self, op: &'static str, key: &str) -> Result<ObjPath, StoreError> {
         key_path(key).map_err(|detail| StoreError::Other {
             store: self.label.to_string(),
             op,
@@ -820,22 +819,10 @@ impl Bucket {
         }
     }
 
-    /// List keys under `prefix` (recursive), sorted byte-wise.
+    /// List keys under `prefix` (recursive), sorted byte-wise. Entries whose names cannot be
+    /// used are left out; [`Bucket::list_report`] says which.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let p = if prefix.trim_matches('/').is_empty() {
-            None
-        } else {
-            Some(self.path("list", prefix)?)
-        };
-        let mut keys: Vec<String> = self
-            .store
-            .list(p.as_ref())
-            .map_ok(|m| m.location.to_string())
-            .try_collect()
-            .await
-            .map_err(|e| self.map_error("list", prefix, e))?;
-        keys.sort();
-        Ok(keys)
+        Ok(self.list_report(prefix).await?.keys)
     }
 
     /// Delete an object; a missing object is not an error.

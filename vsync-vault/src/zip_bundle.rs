@@ -15,11 +15,9 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+use zip::ZipArchive;
 
 use crate::error::{Result, VaultError};
-use crate::walk::walk_tree;
 
 /// Caps applied when reading a bundle (zip-bomb guard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +29,11 @@ pub struct ZipLimits {
 }
 
 impl Default for ZipLimits {
+    /// The limits of [`crate::limits`], the same ones `push` checks before uploading.
     fn default() -> Self {
         Self {
-            max_entries: 10_000,
-            max_total_bytes: 256 * 1024 * 1024,
+            max_entries: crate::limits::MAX_ENTRIES,
+            max_total_bytes: crate::limits::MAX_TOTAL_BYTES,
         }
     }
 }
@@ -120,200 +119,15 @@ fn relative_to<'a>(folder: Option<&str>, name: &'a str) -> &'a str {
     }
 }
 
-/// Validate and normalise a vault folder path relative to the vault root
-/// (`./infra/vault/dev/` → `infra/vault/dev`).
-pub fn normalize_vault_folder(folder: &str) -> Result<String> {
-    let bad = |reason: &str| {
-        VaultError::Invalid(format!(
-            "vault folder `{}` must be a relative path inside the repository ({reason}); fix files.vaultFolder",
-            crate::ts::printable(folder)
-        ))
-    };
-    if folder.contains('\\') {
-        return Err(bad("backslash"));
-    }
-    if folder.starts_with('/') || has_drive_letter(folder) {
-        return Err(bad("absolute"));
-    }
-    let parts: Vec<&str> = folder
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    if parts.is_empty() {
-        return Err(bad("empty"));
-    }
-    if parts.contains(&"..") {
-        return Err(bad("`..`"));
-    }
-    Ok(parts.join("/"))
-}
+/// The one vault-folder rule ([`crate::vault_folder::normalize`]), under its older name.
+pub use crate::vault_folder::normalize as normalize_vault_folder;
 
 fn has_drive_letter(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
 }
 
-/// Build the bundle zip of `<vroot>/<vault_folder>` (formats §4.1/§4.2). The vault folder must
-/// exist; symlinks anywhere under it are refused.
-pub fn build(vroot: &Path, vault_folder: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let folder = normalize_vault_folder(vault_folder)?;
-    let root = vroot.join(&folder);
-    let root_meta = std::fs::metadata(&root).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            VaultError::Invalid(format!(
-                "vault folder {} does not exist; create it and add the .env file",
-                root.display()
-            ))
-        } else {
-            VaultError::io("read", &root, e)
-        }
-    })?;
-    if !root_meta.is_dir() {
-        return Err(VaultError::Invalid(format!(
-            "vault folder {} is not a directory",
-            root.display()
-        )));
-    }
-    let tree = walk_tree(&root)?;
-
-    // Pre-size the output so the buffer holding secret bytes never reallocates (a reallocation
-    // would leave an unzeroised copy behind).
-    let mut capacity: usize = 1024;
-    for e in &tree {
-        let payload = if e.is_dir { 0 } else { e.meta.len() as usize };
-        capacity = capacity
-            .saturating_add(payload)
-            .saturating_add(2 * (folder.len() + e.path.len() + 128));
-    }
-    let mut out = Zeroizing::new(Vec::with_capacity(capacity));
-    {
-        let mut zw = ZipWriter::new(Cursor::new(&mut *out));
-        let root_opts = entry_options(&root_meta, true)?;
-        zw.add_directory(format!("{folder}/"), root_opts)
-            .map_err(zip_write_err)?;
-        for e in &tree {
-            let name = format!("{folder}/{}", e.path);
-            if e.is_dir {
-                zw.add_directory(format!("{name}/"), entry_options(&e.meta, true)?)
-                    .map_err(zip_write_err)?;
-                continue;
-            }
-            let path = root.join(&e.path);
-            let data = Zeroizing::new(
-                std::fs::read(&path).map_err(|err| VaultError::io("read", &path, err))?,
-            );
-            let method = if deflate_shrinks(&data) {
-                CompressionMethod::Deflated
-            } else {
-                CompressionMethod::Stored
-            };
-            let opts = entry_options(&e.meta, false)?
-                .compression_method(method)
-                .compression_level((method == CompressionMethod::Deflated).then_some(6))
-                .large_file(data.len() as u64 >= u64::from(u32::MAX));
-            zw.start_file(name, opts).map_err(zip_write_err)?;
-            zw.write_all(&data).map_err(|err| VaultError::Zip {
-                reason: format!("write: {}", err.kind()),
-            })?;
-        }
-        zw.finish().map_err(zip_write_err)?;
-    }
-    Ok(out)
-}
-
-fn zip_write_err(e: zip::result::ZipError) -> VaultError {
-    VaultError::Zip {
-        reason: format!("cannot build the bundle: {e}"),
-    }
-}
-
-fn deflate_shrinks(data: &[u8]) -> bool {
-    /// Counts compressed bytes without keeping them.
-    struct Count(usize);
-    impl Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    /// Above this size only samples are test-compressed: deflating a large incompressible asset
-    /// (a certificate bundle, a key store) twice would dominate the push.
-    const SAMPLE: usize = 64 * 1024;
-    if data.is_empty() {
-        return false;
-    }
-    let shrinks = |part: &[u8], level: u32, needed: usize| {
-        let mut enc = flate2::write::DeflateEncoder::new(Count(0), flate2::Compression::new(level));
-        enc.write_all(part).is_ok() && enc.finish().is_ok_and(|c| c.0 < needed)
-    };
-    if data.len() <= 4 * SAMPLE {
-        return shrinks(data, 6, data.len());
-    }
-    let mid = data.len() / 2;
-    // Require a 3% gain on the samples, so "barely compressible" data is stored.
-    [&data[..SAMPLE], &data[mid..mid + SAMPLE]]
-        .iter()
-        .all(|part| shrinks(part, 1, SAMPLE - SAMPLE * 3 / 100))
-}
-
-type FullOpts = zip::write::FullFileOptions<'static, 'static>;
-
-fn entry_options(meta: &std::fs::Metadata, is_dir: bool) -> Result<FullOpts> {
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-    let secs = mtime.map(|d| d.as_secs()).unwrap_or(0);
-    let mode = unix_mode(meta, is_dir);
-    let base = SimpleFileOptions::default()
-        .system(zip::System::Unix)
-        .unix_permissions(mode)
-        .last_modified_time(dos_time(secs));
-    match u32::try_from(secs) {
-        Ok(s) if mtime.is_some() => base
-            .with_extended_timestamp(Some(s), None, None)
-            .map_err(zip_write_err),
-        _ => Ok(base.into_full_options()),
-    }
-}
-
-fn unix_mode(meta: &std::fs::Metadata, is_dir: bool) -> u32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = is_dir;
-        meta.permissions().mode() & 0o7777
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        if is_dir { 0o755 } else { 0o644 }
-    }
-}
-
-fn dos_time(unix_secs: u64) -> zip::DateTime {
-    let Ok(secs) = i64::try_from(unix_secs) else {
-        return zip::DateTime::default();
-    };
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs) else {
-        return zip::DateTime::default();
-    };
-    let Ok(year) = u16::try_from(t.year()) else {
-        return zip::DateTime::default();
-    };
-    zip::DateTime::from_date_and_time(
-        year,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-    )
-    .unwrap_or_default()
-}
+pub use crate::zip_write::build;
 
 /// A validated entry.
 struct Checked {

@@ -107,14 +107,14 @@ pub enum Command {
 /// A verb that takes one env name.
 #[derive(Debug, Args)]
 pub struct EnvArg {
-    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    /// Environment name (`^[a-z][a-z0-9_-]*$`, at most 64 characters).
     pub env: String,
 }
 
 /// `vsync runtime-token`.
 #[derive(Debug, Args)]
 pub struct RuntimeTokenArgs {
-    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    /// Environment name (`^[a-z][a-z0-9_-]*$`, at most 64 characters).
     #[arg(long)]
     pub env: String,
     /// Do not check that the bucket holds a pushed version.
@@ -128,7 +128,7 @@ pub struct RuntimeTokenArgs {
 /// `vsync rotate-passphrase`.
 #[derive(Debug, Args)]
 pub struct RotateArgs {
-    /// Environment name (`^[a-z][a-z0-9_-]*$`).
+    /// Environment name (`^[a-z][a-z0-9_-]*$`, at most 64 characters).
     #[arg(long)]
     pub env: String,
     /// Do not ask for confirmation (needed without a terminal).

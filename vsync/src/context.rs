@@ -14,16 +14,22 @@ use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::paths;
 
-/// `^[a-z][a-z0-9_-]*$` (DECISIONS §2: checked on every verb).
+/// `^[a-z][a-z0-9_-]*$`, at most 64 characters (DECISIONS §2: checked on every verb, before
+/// anything is written).
 pub fn check_env(env: &str) -> Result<(), CliError> {
-    let mut bytes = env.bytes();
-    let ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(CliError::new(ExitKind::Usage, format!("invalid env name {env:?}: use lower-case letters, digits, _ and -, starting with a letter"))
-            .with_hint("for example: vsync init prod"))
+    use vsync_vault::names::{EnvNameProblem, MAX_ENV_NAME_LEN, check_env_name};
+    match check_env_name(env) {
+        Ok(()) => Ok(()),
+        Err(EnvNameProblem::TooLong) => Err(CliError::new(
+            ExitKind::Usage,
+            format!(
+                "env name is {} characters long; at most {MAX_ENV_NAME_LEN} are allowed",
+                env.len()
+            ),
+        )
+        .with_hint("pick a shorter name, for example: vsync init prod")),
+        Err(_) => Err(CliError::new(ExitKind::Usage, format!("invalid env name {env:?}: use lower-case letters, digits, _ and -, starting with a letter"))
+            .with_hint("for example: vsync init prod")),
     }
 }
 
@@ -78,11 +84,31 @@ pub struct EnvContext {
     pub remote: Remote,
     /// Where the key comes from.
     pub key_source: KeySource,
+    /// The vault folder relative to the vault root, checked ([`vsync_vault::vault_folder`]).
+    vault_folder: String,
+    /// The vault folder on disk.
+    vault_dir: PathBuf,
     /// The derived bundle key, computed at most once per process.
     derived: tokio::sync::Mutex<Option<DerivedKey>>,
     /// PBKDF2 iterations: the reference count, or what a keyless runtime token carries (the
     /// runtime library honours the token's count, so the CLI must too or the two disagree).
     iterations: u32,
+}
+
+/// The vault folder of `env` under `vroot`, refused when it could reach outside the checkout.
+fn checked_vault_folder(
+    vroot: &Path,
+    config: &EnvConfig,
+    env: &str,
+) -> Result<(String, PathBuf), CliError> {
+    let raw = config.vault_folder(env);
+    let dir = vsync_vault::vault_folder::resolve(vroot, &raw).map_err(|e| {
+        CliError::from(e).with_hint(
+            "fix files.vaultFolder: re-import a share file from a teammate, or run `vsync init` again",
+        )
+    })?;
+    let folder = vsync_vault::vault_folder::normalize(&raw)?;
+    Ok((folder, dir))
 }
 
 /// Where a verb gets the env's key.
@@ -202,6 +228,7 @@ impl EnvContext {
                 extra: Default::default(),
             });
         }
+        let (vault_folder, vault_dir) = checked_vault_folder(&checkout.vroot, &config, env)?;
         let bucket = open_bucket(&config)?;
         let remote = Remote::new(bucket, Prefix::from_raw(&rc.prefix)?);
         let base = base_dir().unwrap_or_else(|_| std::env::temp_dir().join("vsync"));
@@ -214,6 +241,8 @@ impl EnvContext {
             config,
             remote,
             key_source: KeySource::Given(SecretText::new(pass.to_string())),
+            vault_folder,
+            vault_dir,
             derived: tokio::sync::Mutex::new(None),
             iterations: rc.iterations,
         })
@@ -235,6 +264,7 @@ impl EnvContext {
                 )
                 .with_hint(format!("run `vsync init {env}` to start, or `vsync import {env} <file.share>` to join a teammate"))
             })?;
+        let (vault_folder, vault_dir) = checked_vault_folder(&checkout.vroot, &config, env)?;
         let bucket = open_bucket(&config)?;
         let prefix = Prefix::new(&checkout.repo, env)?;
         if let Some(p) = config.prefix.as_deref() {
@@ -255,21 +285,22 @@ impl EnvContext {
             config,
             remote,
             key_source: KeySource::Keychain,
+            vault_folder,
+            vault_dir,
             derived: tokio::sync::Mutex::new(None),
             iterations: vsync_crypto::kdf::ITERATIONS,
         })
     }
 
-    /// The vault folder on disk.
+    /// The vault folder on disk (checked when the context was made: inside the checkout, no
+    /// symlink on the way).
     pub fn vault_dir(&self) -> PathBuf {
-        self.checkout
-            .vroot
-            .join(self.config.vault_folder(&self.env))
+        self.vault_dir.clone()
     }
 
-    /// The vault folder relative to the root, as stored.
+    /// The vault folder relative to the root, in its tidy form.
     pub fn vault_folder(&self) -> String {
-        self.config.vault_folder(&self.env)
+        self.vault_folder.clone()
     }
 
     /// The ledger path.

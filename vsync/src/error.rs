@@ -105,6 +105,7 @@ impl From<vsync_vault::VaultError> for CliError {
             Category::NotFound => ExitKind::NotFound,
             Category::Integrity => ExitKind::Integrity,
             Category::Conflict => ExitKind::Conflict,
+            Category::Usage => ExitKind::Usage,
             _ => ExitKind::Failed,
         };
         let hint = match &e {

@@ -1,15 +1,46 @@
 //! The only module that prints. Results go to stdout, warnings and errors to stderr; no colour
 //! codes are ever written, so `NO_COLOR` and pipes get plain text.
+//!
+//! Much of what we print comes from the bucket (object names, audit rows, timestamps quoted in
+//! errors), and whoever can write to the bucket controls it. Two layers keep it from driving
+//! the terminal: [`untrusted`] escapes every control character, newlines included, in one
+//! bucket-controlled field; and every line printed here passes [`terminal_safe`], which escapes
+//! all control characters except the newlines and tabs our own text uses.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
+
+/// A field someone else controls (an object name, an audit column), escaped for one line:
+/// `\n`, `\r`, `\u{1b}`, … instead of the raw characters.
+pub fn untrusted(text: &str) -> Cow<'_, str> {
+    vsync_vault::display::escape(text)
+}
+
+/// `text` with every control character except `\n` and `\t` escaped (ESC, CR, BEL, C1, bidi
+/// overrides), so no line we print can move the cursor, recolour or rewrite the screen.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && vsync_vault::display::is_unsafe_char(c);
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 use serde::Serialize;
 
 /// One line of results on stdout. A closed pipe (e.g. `| head`) is not an error.
 pub fn line(text: impl AsRef<str>) {
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{}", text.as_ref());
+    let _ = writeln!(out, "{}", terminal_safe(text.as_ref()));
 }
 
 /// A JSON document on stdout (pretty, newline-terminated).
@@ -21,19 +52,19 @@ pub fn json<T: Serialize + ?Sized>(value: &T) {
 
 /// A warning on stderr.
 pub fn warn(text: impl AsRef<str>) {
-    eprintln!("warning: {}", text.as_ref());
+    eprintln!("warning: {}", terminal_safe(text.as_ref()));
 }
 
 /// A progress or notice line on stderr (keeps stdout clean for scripts).
 pub fn note(text: impl AsRef<str>) {
-    eprintln!("{}", text.as_ref());
+    eprintln!("{}", terminal_safe(text.as_ref()));
 }
 
 /// An error and its hint on stderr.
 pub fn error(message: &str, hint: Option<&str>) {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", terminal_safe(message));
     if let Some(h) = hint {
-        eprintln!("hint: {h}");
+        eprintln!("hint: {}", terminal_safe(h));
     }
 }
 
@@ -76,4 +107,19 @@ pub fn ask(question: &str) -> Option<String> {
 /// Write a secret to the terminal only (stderr is the terminal; stdout may be a pipe or log).
 pub fn reveal_on_terminal(label: &str, secret: &str) {
     eprintln!("{label}: {secret}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_safe_keeps_layout_escapes_control() {
+        assert!(matches!(terminal_safe("a\tb\nc ✓"), Cow::Borrowed(_)));
+        assert_eq!(
+            terminal_safe("x\u{1b}[2J\r\u{7}y\n"),
+            "x\\u{1b}[2J\\r\\u{7}y\n"
+        );
+        assert_eq!(untrusted("row\nforged"), "row\\nforged");
+    }
 }

@@ -51,9 +51,17 @@ pub async fn run(args: AuditArgs, flag_repo: Option<&str>, json_out: bool) -> Re
             } else {
                 &r.git_email
             };
+            // Every column comes from the bucket: escape newlines and escape sequences so a
+            // tampered row cannot forge lines or drive the terminal.
+            let u = output::untrusted;
             output::line(format!(
                 "{}  {:<7} {:<15} {}@{}  {}",
-                r.ts, r.action, r.version_ts, who, r.hostname, r.meta
+                u(&r.ts),
+                u(&r.action),
+                u(&r.version_ts),
+                u(who),
+                u(&r.hostname),
+                u(&r.meta)
             ));
         }
     }

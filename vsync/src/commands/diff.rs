@@ -67,9 +67,10 @@ fn snapshot_of(ctx: &EnvContext, zip: &[u8]) -> Result<Snapshot, CliError> {
     let bundle = vsync_vault::zip_bundle::read_bundle(zip, &Default::default())?;
     let text = bundle
         .env_file(&ctx.env)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .map(vsync_vault::envfile::decode)
+        .transpose()?
         .unwrap_or_default();
-    let text = Zeroizing::new(text);
+    let text = Zeroizing::new(text.to_owned());
     let assets = bundle
         .assets(&ctx.env)
         .map(|(n, d)| (n.to_owned(), Zeroizing::new(d.to_vec())))
@@ -88,7 +89,7 @@ fn local_snapshot(ctx: &EnvContext) -> Result<Snapshot, CliError> {
                 .map_err(|e| CliError::new(ExitKind::Failed, format!("read {}: {e}", f.path)))?,
         );
         if f.path == env_name {
-            *text = String::from_utf8_lossy(&bytes).into_owned();
+            vsync_vault::envfile::decode(&bytes)?.clone_into(&mut text);
         } else {
             assets.insert(f.path, bytes);
         }

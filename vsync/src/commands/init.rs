@@ -15,6 +15,12 @@ use crate::output;
 /// Run `vsync init`.
 pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
     check_env(&args.env)?;
+    // Checked before anything else, so a refused folder leaves nothing behind.
+    let flag_vault_folder = args
+        .vault_folder
+        .as_deref()
+        .map(normalize_vault_folder)
+        .transpose()?;
     let env = args.env.as_str();
     let checkout = context::checkout(flag_repo)?;
     let base = context::base_dir()?;
@@ -56,12 +62,7 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
     let mut config = EnvConfig::new(vsync_crypto::random::config_salt());
     fill_store(&mut config, &args, &base, env)?;
     let default_vf = format!("infra/vault/{}", env.to_lowercase());
-    if let Some(vf) = args
-        .vault_folder
-        .as_deref()
-        .map(normalize_vault_folder)
-        .transpose()?
-    {
+    if let Some(vf) = flag_vault_folder {
         if vf != default_vf {
             config.files = Some(Files {
                 vault_folder: Some(vf),
@@ -69,6 +70,8 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
             });
         }
     }
+    // Before anything is written: the folder must not lead through a symlink out of the checkout.
+    let vault_dir = vsync_vault::vault_folder::resolve(&checkout.vroot, &config.vault_folder(env))?;
     if let Some(a) = args.audit.as_deref() {
         config.audit = Some(AuditSection {
             enabled: parse_on_off(a)?,
@@ -121,8 +124,7 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
         return Err(CliError::new(ExitKind::Failed, e.to_string()));
     }
 
-    let vf = config.vault_folder(env);
-    let vault_dir = checkout.vroot.join(&vf);
+    let vf = vsync_vault::vault_folder::normalize(&config.vault_folder(env))?;
     fsutil::ensure_private_dir(&vault_dir)
         .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
     let env_file = vault_dir.join(format!(".env.{env}"));
@@ -171,21 +173,18 @@ fn parse_on_off(v: &str) -> Result<bool, CliError> {
     }
 }
 
+/// `--vault-folder`, checked by the one vault-folder rule.
 fn normalize_vault_folder(vf: &str) -> Result<String, CliError> {
-    let trimmed = vf.trim().trim_end_matches('/');
-    let bad = trimmed.is_empty()
-        || trimmed.starts_with('/')
-        || trimmed.contains('\\')
-        || trimmed
-            .split('/')
-            .any(|c| c.is_empty() || c == "." || c == "..");
-    if bad {
-        return Err(CliError::new(
+    vsync_vault::vault_folder::check(vf).map_err(|r| {
+        CliError::new(
             ExitKind::Usage,
-            format!("--vault-folder must be a relative path inside the repository, not {vf:?}"),
-        ));
-    }
-    Ok(trimmed.to_owned())
+            format!(
+                "--vault-folder must be a relative folder inside the repository, not {vf:?} ({})",
+                r.as_str()
+            ),
+        )
+        .with_hint("for example: --vault-folder infra/vault/dev")
+    })
 }
 
 /// The embedded default bucket: a folder on this machine.

@@ -331,6 +331,15 @@ async fn import(base: &Path, a: KeystoreImportArgs) -> Result<(), CliError> {
                     ),
                 )
             })?;
+        cfg.validate().map_err(|reason| {
+            CliError::new(
+                ExitKind::Integrity,
+                format!(
+                    "the config of {}/{} in the keytree is refused ({reason}); nothing was written",
+                    e.repo, e.env
+                ),
+            )
+        })?;
         configs.push(cfg);
     }
     let mut parsed_profiles = Vec::new();

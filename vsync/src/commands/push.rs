@@ -35,6 +35,13 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
             "create it (even empty) before pushing; refusing to push a vault without its env file",
         ));
     }
+    // Nothing un-syncable is pushed: a value that is not UTF-8 is refused here, key named.
+    let env_path = vault_dir.join(format!(".env.{env}"));
+    let env_bytes = zeroize::Zeroizing::new(
+        std::fs::read(&env_path).map_err(|e| VaultError::io("read", &env_path, e))?,
+    );
+    vsync_vault::envfile::decode(&env_bytes)?;
+    drop(env_bytes);
     // Walk first: a symlink anywhere aborts before anything is read or sent.
     let files = walk::walk(&vault_dir)?;
 
@@ -52,12 +59,18 @@ pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError
     }
     crate::key_proof::ensure_key_opens_latest(&ctx, pointer.as_ref(), args.replace_key).await?;
     let dk = ctx.derived_key().await?;
-    let zip = zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?;
+    let mut zip = Some(zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?);
     let mut ts = crate::version_name::fresh(pointer.as_ref().map(|p| p.ts.as_str())).await?;
     let mut attempts = 0;
     let (new_pointer, size) = loop {
         attempts += 1;
-        let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip).map_err(|e| {
+        // Sealed in place, so the bundle is in memory once; a retry under the next second's
+        // name (rare) zips the vault again.
+        let plain = match zip.take() {
+            Some(z) => z,
+            None => zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?,
+        };
+        let sealed = vsync_crypto::bundle::seal_owned(&dk, &ts, plain).map_err(|e| {
             CliError::new(ExitKind::Failed, format!("sealing the bundle failed: {e}"))
         })?;
         let size = sealed.len();

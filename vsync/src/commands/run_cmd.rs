@@ -15,13 +15,13 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
     let (_, zip) = crate::latest::open(&ctx, args.allow_rollback).await?;
     let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
-    let text = zeroize::Zeroizing::new(
-        bundle
-            .env_file(&ctx.env)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default(),
-    );
-    let entries = vsync_vault::envfile::parse(&text);
+    // A value that is not UTF-8 is refused (key named), never passed on as U+FFFD.
+    let text = bundle
+        .env_file(&ctx.env)
+        .map(vsync_vault::envfile::decode)
+        .transpose()?
+        .unwrap_or_default();
+    let entries = vsync_vault::envfile::parse(text);
 
     // Caught from here on, so a signal can no longer kill us with the assets on disk.
     #[cfg(unix)]
@@ -57,7 +57,6 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         )
     })?;
     drop(entries);
-    drop(text);
 
     #[cfg(unix)]
     let waited = crate::run::supervise(child, forwarder).await;

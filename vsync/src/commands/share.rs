@@ -220,12 +220,15 @@ pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), Cli
                 "the share file's config is not a vsync config",
             )
         })?;
-    if config.version != 1 || config.encryption.salt.is_empty() {
-        return Err(CliError::new(
+    // The same checks as a config read from disk (vault folder included), before anything is
+    // written.
+    config.validate().map_err(|reason| {
+        CliError::new(
             ExitKind::Integrity,
-            "the share file's config is incomplete",
-        ));
-    }
+            format!("the share file's config is refused: {reason}"),
+        )
+        .with_hint("nothing was written; ask your teammate for a fresh share file")
+    })?;
     // The share's prefix names the sharer's identity; keep it consistent with ours.
     config.prefix = Some(
         vsync_vault::layout::Prefix::new(&repo, &args.env)?

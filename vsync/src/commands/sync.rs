@@ -397,8 +397,8 @@ async fn load_items(
             }),
         )
     };
-    let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
-    let pairs = vsync_vault::envfile::parse(&text);
+    // A value that is not UTF-8 is refused (key named), never synced as U+FFFD.
+    let pairs = vsync_vault::envfile::parse(vsync_vault::envfile::decode(&text)?);
     policy::apply(&pairs, policy, &roots, files.as_ref())
         .map_err(|bad| CliError::new(ExitKind::Failed, policy::bad_refs_message(&bad)))
 }

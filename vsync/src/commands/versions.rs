@@ -10,7 +10,16 @@ use crate::output;
 /// Run `vsync versions`.
 pub async fn run(args: EnvArg, flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let versions = ctx.remote.list_versions().await?;
+    let (versions, skipped) = ctx.remote.list_versions_report().await?;
+    if !skipped.is_empty() {
+        let shown: Vec<_> = skipped.iter().take(5).map(String::as_str).collect();
+        output::warn(format!(
+            "skipped {} object(s) under versions/ whose names are not versions: {}{}",
+            skipped.len(),
+            shown.join(", "),
+            if skipped.len() > 5 { ", …" } else { "" }
+        ));
+    }
     let latest = ctx.remote.latest().await?.map(|p| p.ts);
     if let Some(l) = &latest {
         // A listing is how a rollback gets investigated: say so, but do not refuse.

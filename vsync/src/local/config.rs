@@ -201,23 +201,37 @@ impl EnvConfig {
             // serde_json errors name positions and field names, never values.
             malformed(format!("not a vsync config ({})", e.classify_message()))
         })?;
-        cfg.validate().map_err(|r| malformed(r.to_owned()))?;
+        cfg.validate().map_err(malformed)?;
         Ok(cfg)
     }
 
-    fn validate(&self) -> Result<(), &'static str> {
+    /// The checks every config passes, wherever it comes from (this machine's file, a share
+    /// file, a keytree): the reason names the field, never a value.
+    pub fn validate(&self) -> Result<(), String> {
         if self.version != 1 {
-            return Err("version must be 1");
+            return Err("version must be 1".into());
         }
         if self.encryption.salt.is_empty() {
-            return Err("encryption.salt is missing");
+            return Err("encryption.salt is missing".into());
         }
         if let Some(s3) = &self.s3 {
             if s3.endpoint.is_empty() || s3.region.is_empty() || s3.bucket.is_empty() {
-                return Err("s3.endpoint, s3.region and s3.bucket must be set");
+                return Err("s3.endpoint, s3.region and s3.bucket must be set".into());
             }
         } else if self.store.as_deref().is_none_or(str::is_empty) {
-            return Err("neither a store URL nor an s3 section");
+            return Err("neither a store URL nor an s3 section".into());
+        }
+        if let Some(vf) = self.files.as_ref().and_then(|f| f.vault_folder.as_deref()) {
+            // Empty means "the default" (upstream writes it so); anything else obeys the rule.
+            if !vf.is_empty() {
+                vsync_vault::vault_folder::check(vf).map_err(|r| {
+                    format!(
+                        "files.vaultFolder `{}` is refused ({})",
+                        vsync_vault::display::escape_short(vf),
+                        r.as_str()
+                    )
+                })?;
+            }
         }
         Ok(())
     }

@@ -113,12 +113,13 @@ pub fn apply(
             roots.vault_root.join(path)
         };
         match files.read(&path) {
-            Ok(Some(bytes)) => {
-                // upstream reads the file as UTF-8 text, untrimmed
-                let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+            Ok(Some(mut bytes)) => {
+                // The file's bytes as they are, untrimmed (upstream replaced invalid UTF-8 with
+                // U+FFFD): a destination that takes only text refuses a binary value by key
+                // (the engine checks `binary_values`), one that takes bytes gets them intact.
                 out.items.push(SecretItem::plain(
                     stripped.to_owned(),
-                    SecretBytes::from_str_value(text.as_str()),
+                    SecretBytes::new(std::mem::take(&mut *bytes)),
                 ));
             }
             Ok(None) => bad.push(BadRef {
