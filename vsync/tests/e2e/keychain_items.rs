@@ -243,10 +243,23 @@ fn items_holding_different_keys_are_refused_with_the_commands_to_fix_it() {
     a.secret(&key);
     let (share, pf) = export(&mut a, "dev");
     let account = format!("{}/dev", a.repo);
-    // A second item with another (well-formed) key, as a stale upstream write would leave.
+    // A second item with another (well-formed) key: what an older vsync wrote next to upstream's
+    // item (no schema, a `username` attribute). An item with upstream's exact attributes would
+    // replace ours instead (libsecret stores with replace).
     let stale = "c3RhbGUta2V5LXN0YWxlLWtleS1zdGFsZS1rZXktMDE=";
     a.secret(stale);
-    store_upstream_item(&account, stale);
+    store_item(
+        "vsync key",
+        &[
+            "service",
+            "tools.vsync",
+            "account",
+            &account,
+            "username",
+            &account,
+        ],
+        stale,
+    );
     assert_eq!(Items::of(&account).count, 2);
 
     let out = a.home.join("key-out");
