@@ -22,8 +22,9 @@ pub enum Identity {
     /// `build(SERVICE, account)`: a macOS generic password with service `tools.vsync` and
     /// account `<repo>/<env>`.
     ServiceAccount,
-    /// A Windows generic credential with TargetName `tools.vsync/<account>`, persisted on the
-    /// local machine (`CRED_PERSIST_LOCAL_MACHINE`), as upstream writes it.
+    /// A Windows generic credential with TargetName `tools.vsync/<account>`, UserName the
+    /// account, persisted on the local machine (`CRED_PERSIST_LOCAL_MACHINE`), as upstream
+    /// writes it.
     WindowsTarget,
 }
 
@@ -108,9 +109,13 @@ impl ItemStore for CoreStore {
     fn create(&self, account: &str, secret: &[u8]) -> Result<String, KeychainError> {
         // Raw bytes, not set_password: the Windows store would write a password as UTF-16,
         // upstream writes and reads UTF-8. Both stores update an existing item in place.
-        self.entry(account)?
-            .set_secret(secret)
-            .map_err(|e| self.map(e, account))?;
+        let entry = self.entry(account)?;
+        entry.set_secret(secret).map_err(|e| self.map(e, account))?;
+        if self.identity == Identity::WindowsTarget {
+            // Upstream also puts the account in UserName, which Credential Manager shows. Reads
+            // go by TargetName only, so failing to set it does not fail the write.
+            let _ = entry.update_attributes(&HashMap::from([("username", account)]));
+        }
         Ok(account.to_owned())
     }
 
