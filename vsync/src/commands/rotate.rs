@@ -24,7 +24,7 @@ use crate::output;
 
 /// The keychain account holding a key that is being rotated in.
 pub fn pending_account(repo: &str, env: &str) -> String {
-    format!("{}#rotating", keychain::account(repo, env))
+    keychain::pending_account(repo, env)
 }
 
 /// Test hook: stop the process right after write `step` (1–5), as a crash would.

@@ -44,7 +44,8 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
-/// Best-effort chmod (ignored where the OS has no such notion).
+/// Best-effort chmod. Windows has no modes: the file keeps the ACL inherited from its folder and
+/// vsync sets none of its own (the gap is documented in docs/security.md, "Files on Windows").
 pub fn set_mode(path: &Path, mode: u32) {
     #[cfg(unix)]
     {

@@ -9,6 +9,7 @@ mod hostile;
 mod interop;
 mod keyless_inputs;
 mod limits;
+mod keychain_items;
 mod plugin_kit;
 mod pull_backups;
 mod push_guards;
