@@ -7,6 +7,7 @@ mod harness;
 mod daily;
 mod hostile;
 mod interop;
+mod plugin_crash;
 mod plugin_kit;
 mod rotate;
 mod s3;
