@@ -79,6 +79,13 @@ pub fn read(r: &mut impl Read, cap: usize) -> Result<Frame, FrameError> {
             Ok(0) => return Err(FrameError::Truncated),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // a socket whose peer died with our unread frames in its buffer says "reset"
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset && got == 0 => {
+                return Err(FrameError::Closed);
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                return Err(FrameError::Truncated);
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -99,7 +106,7 @@ pub fn read(r: &mut impl Read, cap: usize) -> Result<Frame, FrameError> {
     id.copy_from_slice(&h[16..24]);
     let mut body = zeroize::Zeroizing::new(vec![0u8; len]);
     r.read_exact(&mut body).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset => FrameError::Truncated,
         _ => FrameError::Io(e),
     })?;
     Ok(Frame {
