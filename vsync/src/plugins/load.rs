@@ -98,7 +98,7 @@ pub fn raw_call(sym: Symbols, request: &[u8]) -> RawReply {
 #[cfg(test)]
 fn call(sym: Symbols, request: &Zeroizing<Vec<u8>>) -> Result<serde_json::Value, DestError> {
     match raw_call(sym, request) {
-        RawReply::Done(rc, reply) => super::reply::interpret(rc, reply.as_deref()),
+        RawReply::Done(rc, reply) => super::reply::interpret(rc, reply.as_ref().map(|r| &r[..])),
         RawReply::TooLarge => Err(super::reply::too_large()),
     }
 }

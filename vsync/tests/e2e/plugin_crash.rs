@@ -329,3 +329,77 @@ fn the_plugin_child_gets_a_minimal_environment_and_its_stdout_is_not_the_channel
     );
     s.vault_holds_everything();
 }
+
+/// Vetting and pins come before any plugin code runs: a plugin that leaves a trace from its
+/// load-time constructor leaves none when it is refused.
+#[test]
+fn refused_plugins_never_run_not_even_for_plugins_list() {
+    require_keychain!();
+    let s = setup();
+    let plugin = c_plugin(&s.w, "mark", &["-DMODE_MARK", "-DAT_LOAD"]);
+    let dir = plugin.parent().unwrap().to_owned();
+    let trace = s.w.home.join("ran-mark");
+    let mut w = s.w;
+    w.extra_env
+        .push(("VSYNC_PLUGIN_DIR".into(), dir.display().to_string()));
+    // a group-writable folder two levels up: refused, not run
+    let parent = w.home.clone();
+    let old = std::fs::metadata(&parent).unwrap().permissions().mode();
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let r = w.vsync(&["plugins", "list"]).ok();
+    assert!(
+        r.stdout.contains("(refused)") && r.stdout.contains("group- or world-writable"),
+        "{}",
+        r.stdout
+    );
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(old & 0o755)).unwrap();
+    assert!(!trace.exists(), "a refused plugin ran");
+    // a wrong pin for this env: refused by list --env and by sync, not run
+    w.edit_config("dev", |v| {
+        v["sync"]["mark"] = serde_json::json!({ "plugin_sha256": "0".repeat(64) });
+    });
+    let r = w.vsync(&["plugins", "list", "--env", "dev"]).ok();
+    assert!(r.stdout.contains("does not match the pin"), "{}", r.stdout);
+    let r = w
+        .vsync(&[
+            "sync",
+            "dev",
+            "--to",
+            "mark",
+            "--plugin",
+            plugin.to_str().unwrap(),
+        ])
+        .code(1);
+    assert!(r.stderr.contains("does not match the pin"), "{}", r.stderr);
+    // the same file under a name that hides its id, while the env pins plugins: refused
+    let renamed = dir.join("renamed.so");
+    std::fs::copy(&plugin, &renamed).unwrap();
+    let r = w
+        .vsync(&[
+            "sync",
+            "dev",
+            "--to",
+            "mark",
+            "--plugin",
+            renamed.to_str().unwrap(),
+        ])
+        .code(1);
+    assert!(
+        r.stderr.contains("cannot be checked before it runs"),
+        "{}",
+        r.stderr
+    );
+    assert!(!trace.exists(), "a refused plugin ran");
+    // vetted and unpinned, `plugins list` runs it in a child and shows its sha256
+    std::fs::remove_file(&renamed).unwrap();
+    w.edit_config("dev", |v| {
+        v["sync"]["mark"] = serde_json::json!({});
+    });
+    let r = w.vsync(&["plugins", "list"]).ok();
+    assert!(
+        r.stdout.contains("mark\t0.0.1\tabi 1") && r.stdout.contains("sha256 "),
+        "{}",
+        r.stdout
+    );
+    assert!(trace.exists());
+}

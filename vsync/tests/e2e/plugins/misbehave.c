@@ -50,6 +50,12 @@ static void misbehave(void) {
 #elif defined(MODE_GARBAGE)
     const char *g = "this is not a frame, just noise from a plugin\n";
     if (write(channel(), g, strlen(g)) < 0) abort();
+#elif defined(MODE_MARK)
+    /* leaves a trace that its code ran */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ran-%s", getenv("HOME") ? getenv("HOME") : "/nonexistent", ID);
+    FILE *f = fopen(path, "w");
+    if (f) fclose(f);
 #elif defined(MODE_STDOUT)
     printf("noise on stdout from a plugin; VAULT_TOKEN %s, HOME %s\n",
            getenv("VAULT_TOKEN") ? "set" : "unset", getenv("HOME") ? "set" : "unset");
