@@ -50,9 +50,9 @@ pub async fn run(
     json: bool,
 ) -> Result<(), CliError> {
     let given = parse_opts(opts)?;
-    let vetted = crate::plugins::vet::vet(path, None)
+    let vetted = crate::plugins::vet::vet(path, None, true)
         .map_err(|e| CliError::new(ExitKind::Failed, e.message))?;
-    let sha256 = vetted.sha256.clone();
+    let sha256 = vetted.sha256.clone().unwrap_or_default();
     let mut steps = Vec::new();
     match PluginDestination::start(vetted, timeout) {
         Err(e) => steps.push(Step {

@@ -58,13 +58,13 @@ fn list(pins: &Pins, json: bool) {
     // with no secrets, which is stopped as soon as it has named itself
     let rows: Vec<Row> = crate::plugins::scan()
         .into_iter()
-        .map(|p| match open::open(&p, pins, LIST_TIMEOUT) {
+        .map(|p| match open::open(&p, pins, true, LIST_TIMEOUT) {
             Ok(d) => Row {
                 id: d.manifest.id.clone(),
                 version: d.manifest.version.clone(),
                 abi: d.manifest.abi,
                 path: p.display().to_string(),
-                sha256: Some(d.sha256.clone()),
+                sha256: d.sha256.clone(),
                 error: None,
             },
             Err(e) => Row {

@@ -109,7 +109,7 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
     let mut plugins: BTreeMap<String, Arc<PluginDestination>> = BTreeMap::new();
     let mut plugin_errors: BTreeMap<String, String> = BTreeMap::new();
     for p in &args.plugin {
-        match crate::plugins::open::open(p, &pins, call_timeout) {
+        match crate::plugins::open::open(p, &pins, false, call_timeout) {
             Ok(d) => {
                 let d = Arc::new(d);
                 let id = d.manifest.id.clone();
@@ -139,7 +139,7 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
             None => match plugin_errors.get(id) {
                 Some(e) => Err(e.clone()),
                 None => match crate::plugins::find_plugin(id) {
-                    Some(path) => crate::plugins::open::open(&path, &pins, call_timeout)
+                    Some(path) => crate::plugins::open::open(&path, &pins, false, call_timeout)
                         .map(|d| {
                             let d = Arc::new(d);
                             plugins.insert(id.clone(), d.clone());

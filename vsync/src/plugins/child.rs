@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use super::frame::{self, F_BODY, F_TOO_LARGE, HELLO_ID};
+use super::frame::{self, F_BODY, F_PATH, F_TOO_LARGE, HELLO_ID};
 use super::load::{self, RawReply};
 
 /// The hidden first argument that turns `vsync` into a plugin child.
@@ -39,7 +39,15 @@ pub fn run() -> ExitCode {
     let Ok(lib) = frame::read(&mut reader, super::vet::MAX_PLUGIN_BYTES as usize) else {
         return ExitCode::from(2);
     };
-    let sym = match private_copy(&lib.body).and_then(|p| load::load(&p)) {
+    // the host's sealed in-memory copy (Linux), or the bytes themselves
+    let image = if lib.flags & F_PATH != 0 {
+        String::from_utf8(lib.body.to_vec())
+            .map(std::path::PathBuf::from)
+            .map_err(|_| "the load frame's path is not UTF-8".to_owned())
+    } else {
+        private_copy(&lib.body)
+    };
+    let sym = match image.and_then(|p| load::load(&p)) {
         Ok((sym, abi, manifest)) => {
             let rc = i32::try_from(abi).unwrap_or(i32::MAX);
             if send(&writer, HELLO_ID, F_BODY, rc, &manifest).is_err() {

@@ -29,16 +29,21 @@ pub struct PluginDestination {
     pub manifest: Manifest,
     /// Where it was loaded from.
     pub path: PathBuf,
-    /// SHA-256 of the bytes loaded.
-    pub sha256: String,
+    /// SHA-256 of the bytes loaded, when it was pinned or asked for.
+    pub sha256: Option<String>,
     serial: Arc<std::sync::Mutex<()>>,
 }
 
 impl PluginDestination {
     /// Vet `path` (with the optional sha256 pin) and start it in its own process. `timeout`
     /// bounds the load and every call.
-    pub fn open(path: &Path, pin: Option<&str>, timeout: Duration) -> Result<Self, DestError> {
-        Self::start(super::vet::vet(path, pin)?, timeout)
+    pub fn open(
+        path: &Path,
+        pin: Option<&str>,
+        hash: bool,
+        timeout: Duration,
+    ) -> Result<Self, DestError> {
+        Self::start(super::vet::vet(path, pin, hash)?, timeout)
     }
 
     /// Start vetted bytes in their own process and check the manifest they declare.

@@ -14,6 +14,9 @@ pub const F_BODY: u32 = 1;
 /// The plugin's reply was over the size cap; the child dropped it.
 pub const F_TOO_LARGE: u32 = 2;
 
+/// The load frame carries a path to a sealed copy of the library instead of its bytes.
+pub const F_PATH: u32 = 4;
+
 /// Call id of the child's hello (manifest) frame and of the host's load frame.
 pub const HELLO_ID: u64 = 0;
 
@@ -93,7 +96,7 @@ pub fn read(r: &mut impl Read, cap: usize) -> Result<Frame, FrameError> {
     let len = word(0) as usize;
     let flags = word(4);
     let rc = word(8) as i32;
-    if word(12) != 0 || flags & !(F_BODY | F_TOO_LARGE) != 0 {
+    if word(12) != 0 || flags & !(F_BODY | F_TOO_LARGE | F_PATH) != 0 {
         return Err(FrameError::Malformed);
     }
     if len > cap {

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use vsync_dest_api::{CancelFlag, DestError};
 
-use super::frame::{self, F_BODY, F_TOO_LARGE, Frame, FrameError, HELLO_ID};
+use super::frame::{self, F_BODY, F_PATH, F_TOO_LARGE, Frame, FrameError, HELLO_ID};
 use super::redact::Redactor;
-use super::vet::Vetted;
+use super::vet::{Image, Vetted};
 
 /// Variables a plugin child inherits (besides `LC_*`); everything else of vsync's environment
 /// (vault passphrases, cloud credentials of other targets) stays behind.
@@ -209,7 +209,7 @@ impl Host {
             redactor,
             live,
         };
-        let (abi, manifest) = host.hello(ours, &v.bytes)?;
+        let (abi, manifest) = host.hello(ours, &v.image)?;
         Ok((host, abi, manifest))
     }
 
@@ -229,10 +229,15 @@ impl Host {
     }
 
     /// Send the library, wait (bounded) for the hello, then start the reply reader.
-    fn hello(&self, mut chan: UnixStream, bytes: &[u8]) -> Result<(u32, Vec<u8>), String> {
+    fn hello(&self, mut chan: UnixStream, image: &Image) -> Result<(u32, Vec<u8>), String> {
         let sent = {
             let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-            frame::write(&mut *w, HELLO_ID, F_BODY, 0, bytes)
+            match image {
+                // a path to our sealed copy: no megabytes through the socket
+                #[cfg(target_os = "linux")]
+                Image::Sealed(i) => frame::write(&mut *w, HELLO_ID, F_PATH, 0, i.path().as_bytes()),
+                Image::Bytes(b) => frame::write(&mut *w, HELLO_ID, F_BODY, 0, b),
+            }
         };
         if sent.is_err() {
             let story = self.shared.exit_story();

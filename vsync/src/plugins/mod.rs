@@ -8,6 +8,7 @@ pub mod dest;
 pub mod discover;
 pub mod frame;
 pub mod host;
+pub mod image;
 #[allow(unsafe_code)]
 pub mod load;
 pub mod open;

@@ -37,9 +37,15 @@ pub fn pin_for_file<'p>(path: &Path, pins: &'p Pins) -> Result<Option<&'p str>, 
 }
 
 /// Vet (pin included), start, and check that the manifest's id is the one the name states.
-pub fn open(path: &Path, pins: &Pins, timeout: Duration) -> Result<PluginDestination, DestError> {
+/// `hash` asks for the file's SHA-256 even when it is not pinned.
+pub fn open(
+    path: &Path,
+    pins: &Pins,
+    hash: bool,
+    timeout: Duration,
+) -> Result<PluginDestination, DestError> {
     let pin = pin_for_file(path, pins)?;
-    let d = PluginDestination::open(path, pin, timeout)?;
+    let d = PluginDestination::open(path, pin, hash, timeout)?;
     if let Some(named) = id_from_file_name(path) {
         if named != d.manifest.id {
             return Err(refuse(

@@ -8,7 +8,6 @@
 //! hashed; the child process loads a private copy of exactly those bytes, so a swap after the
 //! check loads nothing new.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::Digest;
@@ -18,21 +17,42 @@ use zeroize::Zeroizing;
 /// Largest plugin file read.
 pub const MAX_PLUGIN_BYTES: u64 = 512 * 1024 * 1024;
 
-/// A vetted plugin: where it really is, its bytes, and their SHA-256.
+/// The bytes that will be loaded.
+pub enum Image {
+    /// Linux: a sealed in-memory copy, filled in the kernel (no pass through our memory).
+    #[cfg(target_os = "linux")]
+    Sealed(super::image::Sealed),
+    /// Elsewhere: the bytes, sent to the child over its socket.
+    Bytes(Zeroizing<Vec<u8>>),
+}
+
+impl Image {
+    fn sha256(&self) -> std::io::Result<String> {
+        let digest = match self {
+            #[cfg(target_os = "linux")]
+            Self::Sealed(s) => sha2::Sha256::digest(&s.read_all()?[..]),
+            Self::Bytes(b) => sha2::Sha256::digest(&b[..]),
+        };
+        Ok(super::discover::hex(&digest))
+    }
+}
+
+/// A vetted plugin: where it really is, the bytes that will be loaded, and (when asked for or
+/// pinned) their SHA-256.
 pub struct Vetted {
     /// The given path (for messages).
     pub path: PathBuf,
     /// Symlinks resolved.
     pub real: PathBuf,
     /// The bytes that will be loaded.
-    pub bytes: Zeroizing<Vec<u8>>,
-    /// Lower-case hex SHA-256 of `bytes`.
-    pub sha256: String,
+    pub image: Image,
+    /// Lower-case hex SHA-256 of the image, when pinned or asked for.
+    pub sha256: Option<String>,
 }
 
 impl std::fmt::Debug for Vetted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Vetted({}, sha256 {})", self.path.display(), self.sha256)
+        write!(f, "Vetted({})", self.path.display())
     }
 }
 
@@ -43,8 +63,9 @@ fn refuse(path: &Path, what: impl std::fmt::Display) -> DestError {
     )
 }
 
-/// Vet `path`, read it, and compare with `pin` (hex SHA-256) when one is given.
-pub fn vet(path: &Path, pin: Option<&str>) -> Result<Vetted, DestError> {
+/// Vet `path`, copy it, and compare with `pin` (hex SHA-256) when one is given; `hash` asks
+/// for the SHA-256 even without a pin (hashing 10 MiB is most of a plugin's start-up cost).
+pub fn vet(path: &Path, pin: Option<&str>, hash: bool) -> Result<Vetted, DestError> {
     let real = std::fs::canonicalize(path).map_err(|e| refuse(path, e.kind()))?;
     #[cfg(unix)]
     {
@@ -68,13 +89,26 @@ pub fn vet(path: &Path, pin: Option<&str>) -> Result<Vetted, DestError> {
     if meta.len() > MAX_PLUGIN_BYTES {
         return Err(refuse(path, "larger than 512 MiB"));
     }
-    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
-    (&mut file)
-        .take(MAX_PLUGIN_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| refuse(path, e.kind()))?;
-    let sha256 = super::discover::hex(&sha2::Sha256::digest(&bytes[..]));
-    if let Some(pin) = pin {
+    #[cfg(target_os = "linux")]
+    let image = Image::Sealed(
+        super::image::Sealed::copy_of(&mut file).map_err(|e| refuse(path, e.kind()))?,
+    );
+    #[cfg(not(target_os = "linux"))]
+    let image = {
+        use std::io::Read;
+        let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+        (&mut file)
+            .take(MAX_PLUGIN_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| refuse(path, e.kind()))?;
+        Image::Bytes(bytes)
+    };
+    let sha256 = if hash || pin.is_some() {
+        Some(image.sha256().map_err(|e| refuse(path, e.kind()))?)
+    } else {
+        None
+    };
+    if let (Some(pin), Some(sha256)) = (pin, &sha256) {
         if !sha256.eq_ignore_ascii_case(pin.trim()) {
             return Err(refuse(
                 path,
@@ -85,7 +119,7 @@ pub fn vet(path: &Path, pin: Option<&str>) -> Result<Vetted, DestError> {
     Ok(Vetted {
         path: path.to_owned(),
         real,
-        bytes,
+        image,
         sha256,
     })
 }
@@ -198,11 +232,17 @@ mod tests {
     fn a_private_file_is_read_and_hashed() {
         let d = private_dir();
         let p = file_in(d.path(), "libvsync_dest_x.so");
-        let v = vet(&p, None).unwrap();
-        assert_eq!(&v.bytes[..], b"not really a library");
-        assert_eq!(v.sha256.len(), 64);
-        assert!(vet(&p, Some(&v.sha256.to_uppercase())).is_ok());
-        let e = vet(&p, Some(&"0".repeat(64))).unwrap_err();
+        let v = vet(&p, None, true).unwrap();
+        let sha = v.sha256.clone().unwrap();
+        assert_eq!(sha.len(), 64);
+        match &v.image {
+            #[cfg(target_os = "linux")]
+            Image::Sealed(s) => assert_eq!(&s.read_all().unwrap()[..], b"not really a library"),
+            Image::Bytes(b) => assert_eq!(&b[..], b"not really a library"),
+        }
+        assert!(vet(&p, None, false).unwrap().sha256.is_none());
+        assert!(vet(&p, Some(&sha.to_uppercase()), false).is_ok());
+        let e = vet(&p, Some(&"0".repeat(64)), false).unwrap_err();
         assert!(e.message.contains("does not match the pin"), "{e}");
     }
 
@@ -215,11 +255,11 @@ mod tests {
         std::fs::set_permissions(&leaf, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::set_permissions(&mid, std::fs::Permissions::from_mode(0o777)).unwrap();
         let p = file_in(&leaf, "libvsync_dest_x.so");
-        let e = vet(&p, None).unwrap_err();
+        let e = vet(&p, None, false).unwrap_err();
         assert!(e.message.contains("world-writable"), "{e}");
         // the sticky bit makes it safe (nobody else can rename our folder inside it)
         std::fs::set_permissions(&mid, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        vet(&p, None).unwrap();
+        vet(&p, None, false).unwrap();
     }
 
     #[test]
@@ -234,7 +274,7 @@ mod tests {
         std::fs::set_permissions(&safe, std::fs::Permissions::from_mode(0o700)).unwrap();
         let link = safe.join("libvsync_dest_x.so");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let e = vet(&link, None).unwrap_err();
+        let e = vet(&link, None, false).unwrap_err();
         assert!(e.message.contains("world-writable"), "{e}");
     }
 
@@ -246,7 +286,7 @@ mod tests {
         let d = private_dir();
         let p = file_in(d.path(), "libvsync_dest_x.so");
         std::os::unix::fs::chown(&p, Some(65534), None).unwrap();
-        let e = vet(&p, None).unwrap_err();
+        let e = vet(&p, None, false).unwrap_err();
         assert!(e.message.contains("owned by uid 65534"), "{e}");
     }
 
@@ -255,6 +295,11 @@ mod tests {
         let d = private_dir();
         let p = file_in(d.path(), "libvsync_dest_x.so");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o775)).unwrap();
-        assert!(vet(&p, None).unwrap_err().message.contains("writable"));
+        assert!(
+            vet(&p, None, false)
+                .unwrap_err()
+                .message
+                .contains("writable")
+        );
     }
 }
