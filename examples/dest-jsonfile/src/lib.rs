@@ -198,12 +198,10 @@ impl Destination for JsonFile {
         item: Option<&SecretItem>,
         _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
-        if let Some(k) = fail_mode(routing).strip_prefix("fail_key:") {
-            if k == change.remote.0 {
-                return Err(
-                    DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k),
-                );
-            }
+        if let Some(k) = fail_mode(routing).strip_prefix("fail_key:")
+            && k == change.remote.0
+        {
+            return Err(DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k));
         }
         match fail_mode(routing) {
             "slow" => std::thread::sleep(std::time::Duration::from_secs(3)),

@@ -352,10 +352,10 @@ impl<'a> Checker<'a> {
         }) else {
             return;
         };
-        if let Ok(text) = serde_json::to_string(&plan) {
-            if self.values.iter().any(|v| text.contains(v.as_str())) {
-                self.record("plan", Verdict::Fail, "the plan carries a secret value");
-            }
+        if let Ok(text) = serde_json::to_string(&plan)
+            && self.values.iter().any(|v| text.contains(v.as_str()))
+        {
+            self.record("plan", Verdict::Fail, "the plan carries a secret value");
         }
         if !self.apply("apply", routing, caps, &plan, &first).await {
             return;
@@ -378,14 +378,12 @@ impl<'a> Checker<'a> {
             .await;
         if let Some(plan) = self.result("plan (update)", plan, |p| {
             format!("{} change(s)", p.changes.len())
-        }) {
-            if self
-                .apply("apply (update)", routing, caps, &plan, &second)
-                .await
-            {
-                self.read_back("read_values (update)", routing, caps, &names, &second)
-                    .await;
-            }
+        }) && self
+            .apply("apply (update)", routing, caps, &plan, &second)
+            .await
+        {
+            self.read_back("read_values (update)", routing, caps, &names, &second)
+                .await;
         }
         self.delete(routing, caps, &names).await;
     }

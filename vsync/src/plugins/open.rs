@@ -46,17 +46,17 @@ pub fn open(
 ) -> Result<PluginDestination, DestError> {
     let pin = pin_for_file(path, pins)?;
     let d = PluginDestination::open(path, pin, hash, timeout)?;
-    if let Some(named) = id_from_file_name(path) {
-        if named != d.manifest.id {
-            return Err(refuse(
-                path,
-                format!(
-                    "it declares id {:?} but its file name says {named:?}; rename it to {}",
-                    d.manifest.id,
-                    file_name(&d.manifest.id)
-                ),
-            ));
-        }
+    if let Some(named) = id_from_file_name(path)
+        && named != d.manifest.id
+    {
+        return Err(refuse(
+            path,
+            format!(
+                "it declares id {:?} but its file name says {named:?}; rename it to {}",
+                d.manifest.id,
+                file_name(&d.manifest.id)
+            ),
+        ));
     }
     Ok(d)
 }

@@ -108,13 +108,13 @@ pub fn vet(path: &Path, pin: Option<&str>, hash: bool) -> Result<Vetted, DestErr
     } else {
         None
     };
-    if let (Some(pin), Some(sha256)) = (pin, &sha256) {
-        if !sha256.eq_ignore_ascii_case(pin.trim()) {
-            return Err(refuse(
-                path,
-                format!("sha256 {sha256} does not match the pin sync.<id>.plugin_sha256"),
-            ));
-        }
+    if let (Some(pin), Some(sha256)) = (pin, &sha256)
+        && !sha256.eq_ignore_ascii_case(pin.trim())
+    {
+        return Err(refuse(
+            path,
+            format!("sha256 {sha256} does not match the pin sync.<id>.plugin_sha256"),
+        ));
     }
     Ok(Vetted {
         path: path.to_owned(),
