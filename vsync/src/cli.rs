@@ -612,8 +612,13 @@ pub struct RestoreBackupArgs {
 /// `vsync plugins …`.
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
-    /// List the plugins found.
-    List,
+    /// List the plugins found: each vetted file runs in its own process to report its
+    /// manifest; files refused by vetting (or by ENV's sha256 pins) are listed without running.
+    List {
+        /// Also check the sha256 pins of this env (`sync.<id>.plugin_sha256`).
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+    },
     /// Run the conformance checks on a plugin file: load, manifest, names, then plan, write,
     /// list, read back, update and delete two random keys in a scratch scope.
     Check {
@@ -623,6 +628,9 @@ pub enum PluginsCommand {
         /// not given point into a fresh temporary folder.
         #[arg(long = "opt", value_name = "NAME=VALUE")]
         opt: Vec<String>,
+        /// Seconds each call may take before the plugin counts as hung and is stopped.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        timeout: u64,
     },
 }
 

@@ -33,6 +33,11 @@ use crate::error::{CliError, ExitKind};
 
 /// Parse `args`, run the verb, print the outcome and return the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // a plugin child (docs/plugins.md): no CLI, no runtime, nothing read from the arguments
+    if args.len() == 2 && args[1] == plugins::child::HOST_ARG {
+        return plugins::child::run();
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -105,7 +110,7 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
             ExitKind::Failed,
             "internal: run is dispatched earlier",
         )),
-        Command::Plugins(c) => commands::plugins::run(c, json).await,
+        Command::Plugins(c) => commands::plugins::run(c, repo, json).await,
         Command::Docs(a) => docs(a.topic.as_deref()),
     }
 }

@@ -7,7 +7,9 @@
 //! into `~/.config/vsync/plugins/` (or pass `--plugin PATH`).
 //!
 //! Test hook: the routing option `fail_mode` makes it misbehave on purpose (`panic`,
-//! `auth`, `fail_key:<NAME>`, `slow`), so the host's error paths can be tested.
+//! `auth`, `fail_key:<NAME>`, `slow`; in `apply_one` also `abort`, `exit` (status 0), `hang`
+//! and `chatty`, which prints each value to stdout and stderr and then writes normally), so the
+//! host's error paths can be tested.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -133,7 +135,8 @@ impl Destination for JsonFile {
             RoutingField {
                 name: "fail_mode".into(),
                 flag: "jsonfile-fail-mode".into(),
-                prompt: "test hook: panic | auth | fail_key:<NAME> | slow".into(),
+                prompt: "test hook: panic | auth | fail_key:<NAME> | slow | abort | exit | hang | chatty"
+                    .into(),
                 ..RoutingField::default()
             },
         ]
@@ -195,17 +198,27 @@ impl Destination for JsonFile {
         item: Option<&SecretItem>,
         _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
-        if let Some(k) = fail_mode(routing).strip_prefix("fail_key:") {
-            if k == change.remote.0 {
-                return Err(
-                    DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k),
-                );
-            }
+        if let Some(k) = fail_mode(routing).strip_prefix("fail_key:")
+            && k == change.remote.0
+        {
+            return Err(DestError::new(DestErrorKind::Conflict, "deliberate failure").with_key(k));
         }
-        if fail_mode(routing) == "slow" {
-            std::thread::sleep(std::time::Duration::from_secs(3));
+        match fail_mode(routing) {
+            "slow" => std::thread::sleep(std::time::Duration::from_secs(3)),
+            "abort" => std::process::abort(),
+            "exit" => std::process::exit(0),
+            "hang" => loop {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            },
+            _ => {}
         }
         let item = item.ok_or_else(|| DestError::internal("apply_one without a value"))?;
+        if fail_mode(routing) == "chatty" {
+            // what a careless plugin might do: the host must keep its channel and scrub this
+            let v = String::from_utf8_lossy(item.value.expose());
+            println!("jsonfile: writing {} = {v}", item.key);
+            eprintln!("jsonfile: wrote {} = {v}", item.key);
+        }
         let value = item.value.expose_str().ok_or_else(|| {
             DestError::new(
                 DestErrorKind::InvalidValue,

@@ -1,11 +1,12 @@
 //! `vsync plugins check PATH`: the conformance run a plugin author (or an operator about to
 //! trust a plugin) runs against a real loaded library.
 //!
-//! It loads the file exactly as `sync` does, then walks the contract step by step against a
+//! It vets the file and runs it in its own process exactly as `sync` does, then walks the contract step by step against a
 //! scratch scope — every required routing option points into a fresh temporary folder unless
 //! `--opt name=value` names a real scratch scope (a test project, a throwaway vault) — and
 //! reports each step: ok, FAIL with why, or skip when a capability is absent. Values are random
-//! per run; a step fails if any error message carries one of them.
+//! per run; a step fails if any error message carries one of them. A plugin that crashes,
+//! exits, hangs or garbles its channel fails the step it was in, and a final `process` step.
 
 use std::path::Path;
 
@@ -16,7 +17,7 @@ use vsync_dest_api::{
 
 use crate::error::{CliError, ExitKind};
 use crate::output;
-use crate::plugins::FfiDestination;
+use crate::plugins::PluginDestination;
 
 /// The outcome of one step.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -42,13 +43,47 @@ pub struct Step {
 }
 
 /// Runs the checks and prints the report; exit 1 when any step failed.
-pub async fn run(path: &Path, opts: &[String], json: bool) -> Result<(), CliError> {
+pub async fn run(
+    path: &Path,
+    opts: &[String],
+    timeout: std::time::Duration,
+    json: bool,
+) -> Result<(), CliError> {
     let given = parse_opts(opts)?;
-    let d = FfiDestination::open(path, None)
-        .map_err(|e| CliError::new(ExitKind::Failed, format!("load: {}", e.message)))?;
-    let scratch = tempfile::tempdir()
-        .map_err(|e| CliError::new(ExitKind::Failed, format!("create a scratch folder: {e}")))?;
-    let steps = Checker::new(&d, &given, scratch.path()).run().await;
+    let vetted = crate::plugins::vet::vet(path, None, true)
+        .map_err(|e| CliError::new(ExitKind::Failed, e.message))?;
+    let sha256 = vetted.sha256.clone().unwrap_or_default();
+    let mut steps = Vec::new();
+    match PluginDestination::start(vetted, timeout) {
+        Err(e) => steps.push(Step {
+            check: "load",
+            verdict: Verdict::Fail,
+            detail: e.message,
+        }),
+        Ok(d) => {
+            steps.push(Step {
+                check: "load",
+                verdict: Verdict::Ok,
+                detail: format!("in a process of its own, sha256 {sha256}"),
+            });
+            let scratch = tempfile::tempdir().map_err(|e| {
+                CliError::new(ExitKind::Failed, format!("create a scratch folder: {e}"))
+            })?;
+            steps.extend(Checker::new(&d, &given, scratch.path()).run().await);
+            steps.push(match d.failure() {
+                Some(why) => Step {
+                    check: "process",
+                    verdict: Verdict::Fail,
+                    detail: why,
+                },
+                None => Step {
+                    check: "process",
+                    verdict: Verdict::Ok,
+                    detail: "still answering after every step".into(),
+                },
+            });
+        }
+    }
     print(&steps, json);
     if steps.iter().any(|s| s.verdict == Verdict::Fail) {
         Err(CliError::new(
@@ -100,7 +135,7 @@ fn random_value(tag: &str) -> String {
 }
 
 struct Checker<'a> {
-    d: &'a FfiDestination,
+    d: &'a PluginDestination,
     given: &'a OptionMap,
     scratch: &'a Path,
     ctx: Ctx,
@@ -109,7 +144,7 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(d: &'a FfiDestination, given: &'a OptionMap, scratch: &'a Path) -> Self {
+    fn new(d: &'a PluginDestination, given: &'a OptionMap, scratch: &'a Path) -> Self {
         Self {
             d,
             given,
@@ -317,10 +352,10 @@ impl<'a> Checker<'a> {
         }) else {
             return;
         };
-        if let Ok(text) = serde_json::to_string(&plan) {
-            if self.values.iter().any(|v| text.contains(v.as_str())) {
-                self.record("plan", Verdict::Fail, "the plan carries a secret value");
-            }
+        if let Ok(text) = serde_json::to_string(&plan)
+            && self.values.iter().any(|v| text.contains(v.as_str()))
+        {
+            self.record("plan", Verdict::Fail, "the plan carries a secret value");
         }
         if !self.apply("apply", routing, caps, &plan, &first).await {
             return;
@@ -343,14 +378,12 @@ impl<'a> Checker<'a> {
             .await;
         if let Some(plan) = self.result("plan (update)", plan, |p| {
             format!("{} change(s)", p.changes.len())
-        }) {
-            if self
-                .apply("apply (update)", routing, caps, &plan, &second)
-                .await
-            {
-                self.read_back("read_values (update)", routing, caps, &names, &second)
-                    .await;
-            }
+        }) && self
+            .apply("apply (update)", routing, caps, &plan, &second)
+            .await
+        {
+            self.read_back("read_values (update)", routing, caps, &names, &second)
+                .await;
         }
         self.delete(routing, caps, &names).await;
     }

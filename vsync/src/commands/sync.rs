@@ -15,7 +15,7 @@ use crate::cli::SyncArgs;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::output;
-use crate::plugins::FfiDestination;
+use crate::plugins::PluginDestination;
 use crate::sync::engine::{self, ApplyOpts, KeyResult, PlanInputs};
 use crate::sync::policy::{self, FileSource, Policy, Roots};
 use crate::sync::receipt;
@@ -102,39 +102,32 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
     };
 
     let mut registry = Registry::builtin();
+    // plugins run in child processes; keep them to ask, after each target, whether its
+    // process died (a crash, exit or hang fails that target, never the run)
+    let pins = super::plugins::pins_of(&ctx);
+    let call_timeout = Duration::from_secs(args.timeout.max(1));
+    let mut plugins: BTreeMap<String, Arc<PluginDestination>> = BTreeMap::new();
     let mut plugin_errors: BTreeMap<String, String> = BTreeMap::new();
     for p in &args.plugin {
-        // the pin is looked up by the id in the file name, so it is checked before loading
-        let file_id = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.split('.').next())
-            .map(|n| {
-                n.trim_start_matches("lib")
-                    .trim_start_matches("vsync_dest_")
-                    .to_owned()
-            });
-        let pin = file_id.as_deref().and_then(|id| pin_for(&ctx, id));
-        match FfiDestination::open(p, pin.as_deref()) {
+        match crate::plugins::open::open(p, &pins, false, call_timeout) {
             Ok(d) => {
+                let d = Arc::new(d);
                 let id = d.manifest.id.clone();
-                if let Some(pin) = pin_for(&ctx, &id).filter(|_| file_id.as_deref() != Some(&id)) {
-                    if let Err(e) = crate::plugins::discover::vet(p, Some(&pin)) {
-                        plugin_errors.insert(id, e.message);
-                        continue;
+                match registry.add(d.clone()) {
+                    Ok(()) => {
+                        plugins.insert(id, d);
+                    }
+                    Err(e) => {
+                        plugin_errors.insert(id, e);
                     }
                 }
-                if let Err(e) = registry.add(Arc::new(d)) {
-                    plugin_errors.insert(id, e);
-                }
             }
-            Err(e) => {
-                if let Some(id) = file_id {
+            Err(e) => match crate::plugins::discover::id_from_file_name(p) {
+                Some(id) => {
                     plugin_errors.insert(id, e.message);
-                } else {
-                    output::warn(e.message);
                 }
-            }
+                None => output::warn(e.message),
+            },
         }
     }
 
@@ -146,8 +139,12 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
             None => match plugin_errors.get(id) {
                 Some(e) => Err(e.clone()),
                 None => match crate::plugins::find_plugin(id) {
-                    Some(path) => FfiDestination::open(&path, pin_for(&ctx, id).as_deref())
-                        .map(|d| Arc::new(d) as Arc<dyn Destination>)
+                    Some(path) => crate::plugins::open::open(&path, &pins, false, call_timeout)
+                        .map(|d| {
+                            let d = Arc::new(d);
+                            plugins.insert(id.clone(), d.clone());
+                            d as Arc<dyn Destination>
+                        })
                         .map_err(|e| e.message),
                     None if matches!(
                         id.as_str(),
@@ -193,6 +190,11 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
             },
         };
         report.elapsed_ms = started.elapsed().as_millis();
+        if let Some(why) = plugins.get(id).and_then(|p| p.failure()) {
+            // its process is gone: whatever was written stays reported, the target failed
+            report.status = "failed";
+            report.problems.push(why);
+        }
         if !args.plan {
             let mut meta = audit.meta.clone();
             let count = |s: &str| report.results.iter().filter(|r| r.status == s).count();
@@ -235,7 +237,11 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
     let wrote_any = reports
         .iter()
         .any(|r| r.results.iter().any(|k| k.status == "ok"));
-    if reports.iter().any(|r| r.status == "failed") && !wrote_any {
+    if reports
+        .iter()
+        .any(|r| r.status == "failed" || r.status == "partial")
+        && !wrote_any
+    {
         return Err(CliError::new(
             ExitKind::Failed,
             "sync failed for some targets (see above)",
@@ -254,16 +260,6 @@ pub async fn run(mut args: SyncArgs, flag_repo: Option<&str>, json: bool) -> Res
         ));
     }
     Ok(())
-}
-
-fn pin_for(ctx: &EnvContext, id: &str) -> Option<String> {
-    ctx.config
-        .sync
-        .as_ref()?
-        .get(config_key(id))?
-        .get("plugin_sha256")?
-        .as_str()
-        .map(str::to_owned)
 }
 
 /// Per-target options from the explicit flags and `--opt id.key=value`.

@@ -1,9 +1,6 @@
-//! Finding and vetting plugin files. Loading runs code, so every check comes first.
+//! Finding plugin files (vetting them is [`super::vet`]).
 
 use std::path::{Path, PathBuf};
-
-use sha2::Digest;
-use vsync_dest_api::{DestError, DestErrorKind};
 
 /// Directories searched, in order: `VSYNC_PLUGIN_DIR`, then `<config dir>/plugins/`.
 pub fn plugin_dirs() -> Vec<PathBuf> {
@@ -58,49 +55,39 @@ pub fn scan() -> Vec<PathBuf> {
     out
 }
 
-fn vet_err(path: &Path, what: impl std::fmt::Display) -> DestError {
-    DestError::new(
-        DestErrorKind::Config,
-        format!("refusing to load plugin {}: {what}", path.display()),
-    )
-}
-
-/// Vet before loading: a regular file, neither it nor its folder group/world-writable, and,
-/// when `pin` is given, its SHA-256 equal to the pin (hex).
-pub fn vet(path: &Path, pin: Option<&str>) -> Result<(), DestError> {
-    let meta = std::fs::metadata(path).map_err(|e| vet_err(path, e.kind()))?;
-    if !meta.is_file() {
-        return Err(vet_err(path, "not a regular file"));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o022 != 0 {
-            return Err(vet_err(path, "the file is group- or world-writable"));
-        }
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let dmeta = std::fs::metadata(dir).map_err(|e| vet_err(path, e.kind()))?;
-        if dmeta.permissions().mode() & 0o022 != 0 {
-            return Err(vet_err(path, "its folder is group- or world-writable"));
-        }
-    }
-    if let Some(pin) = pin {
-        let bytes = std::fs::read(path).map_err(|e| vet_err(path, e.kind()))?;
-        let got = hex(&sha2::Sha256::digest(&bytes));
-        if !got.eq_ignore_ascii_case(pin.trim()) {
-            return Err(vet_err(
-                path,
-                format!("sha256 {got} does not match the pin sync.<id>.plugin_sha256"),
-            ));
-        }
-    }
-    Ok(())
+/// The plugin id a file name states (`libvsync_dest_<id>.so`, `.dylib`, `vsync_dest_<id>.dll`).
+pub fn id_from_file_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name
+        .strip_suffix(".so")
+        .or_else(|| name.strip_suffix(".dylib"))
+        .or_else(|| name.strip_suffix(".dll"))?;
+    let id = stem
+        .strip_prefix("libvsync_dest_")
+        .or_else(|| stem.strip_prefix("vsync_dest_"))?;
+    super::reply::valid_id(id).then(|| id.to_owned())
 }
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_file_names() {
+        let id = |n: &str| id_from_file_name(Path::new(n));
+        assert_eq!(
+            id("/p/libvsync_dest_jsonfile.so").as_deref(),
+            Some("jsonfile")
+        );
+        assert_eq!(id("vsync_dest_a-1.dll").as_deref(), Some("a-1"));
+        assert_eq!(id("libvsync_dest_x.dylib").as_deref(), Some("x"));
+        assert_eq!(id("/p/my-plugin.so"), None);
+        assert_eq!(id("/p/libvsync_dest_Bad.so"), None);
+        assert_eq!(id("/p/libvsync_dest_x.so.1"), None);
+    }
 }

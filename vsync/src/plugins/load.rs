@@ -1,18 +1,18 @@
-//! Loading a vetted plugin file with `libloading` and calling its five C symbols. The only
-//! `unsafe` of the vsync crate lives here; each block states why it is sound.
+//! Loading a vetted plugin file with `libloading` and calling its C symbols — only ever inside
+//! the plugin child process (`super::child`). The only `unsafe` of the vsync crate lives here;
+//! each block states why it is sound.
 
 use std::ffi::CStr;
 use std::path::Path;
 
+#[cfg(test)]
+use vsync_dest_api::DestError;
 use vsync_dest_api::abi::{
-    AbiVersionFn, CallFn, FreeFn, MIN_SUPPORTED_ABI, Manifest, RC_ERROR, RC_MISUSE, RC_OK,
-    RC_PANIC, VSYNC_DEST_ABI_VERSION, VsyncBuf, WIRE_SCHEMA,
+    AbiVersionFn, CallFn, FreeFn, MIN_SUPPORTED_ABI, VSYNC_DEST_ABI_VERSION, VsyncBuf,
 };
-use vsync_dest_api::{DestError, DestErrorKind};
 use zeroize::Zeroizing;
 
-/// Largest reply accepted from a plugin.
-pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+pub use super::reply::MAX_REPLY_BYTES;
 
 /// The resolved entry points of one loaded plugin. The `Library` is leaked on purpose: it
 /// stays mapped for the whole process (unloading races thread-local destructors), so the
@@ -23,152 +23,91 @@ pub struct Symbols {
     pub(crate) free: FreeFn,
 }
 
-fn load_err(path: &Path, what: impl std::fmt::Display) -> DestError {
-    DestError::new(
-        DestErrorKind::Config,
-        format!("plugin {}: {what}", path.display()),
-    )
+/// A plugin's raw answer to one call, before interpretation (see [`super::reply`]).
+#[derive(Debug)]
+pub enum RawReply {
+    /// The return code and the reply buffer, if the plugin filled one.
+    Done(i32, Option<Zeroizing<Vec<u8>>>),
+    /// The reply was over [`MAX_REPLY_BYTES`] (or its length over its capacity).
+    TooLarge,
 }
 
-/// Load `path` (already vetted), check the ABI version first, then read the manifest.
-pub fn load(path: &Path) -> Result<(Symbols, Manifest), DestError> {
-    // SAFETY: loading runs the library's initialisers. This is the documented trust decision
-    // of plugins (docs/plugins.md): the file was vetted (ownership, permissions, optional
-    // sha256 pin) by the caller before we get here.
-    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| load_err(path, e))?;
+/// Load `path` (a private copy of vetted bytes) in the plugin child, check the ABI version
+/// before touching any other symbol, and return the entry points, the version, and the
+/// manifest text (bounded). The host validates the manifest again on its side.
+pub fn load(path: &Path) -> Result<(Symbols, u32, Vec<u8>), String> {
+    // SAFETY: loading runs the library's initialisers. This runs only in the plugin child
+    // process, on bytes the host vetted and pinned before starting it (docs/plugins.md).
+    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| e.to_string())?;
     let lib: &'static libloading::Library = Box::leak(Box::new(lib));
     // SAFETY: the symbol type matches the ABI's declaration of `vsync_dest_abi_version`.
     let abi: AbiVersionFn = unsafe { lib.get::<AbiVersionFn>(b"vsync_dest_abi_version\0") }
         .map(|s| *s)
-        .map_err(|_| {
-            load_err(
-                path,
-                "missing symbol vsync_dest_abi_version (not a vsync plugin)",
-            )
-        })?;
+        .map_err(|_| "missing symbol vsync_dest_abi_version (not a vsync plugin)".to_owned())?;
     // SAFETY: a no-argument function returning u32, per the ABI.
     let v = unsafe { abi() };
     if !(MIN_SUPPORTED_ABI..=VSYNC_DEST_ABI_VERSION).contains(&v) {
-        return Err(load_err(
-            path,
-            format!(
-                "ABI version {v} is not supported (this vsync speaks {MIN_SUPPORTED_ABI}..={VSYNC_DEST_ABI_VERSION}); rebuild the plugin"
-            ),
-        ));
+        return Err(super::reply::abi_message(v));
     }
     // SAFETY (three gets): the types match the ABI declarations; the library is never unloaded.
     let manifest_fn =
         unsafe { lib.get::<vsync_dest_api::abi::ManifestFn>(b"vsync_dest_manifest\0") }
             .map(|s| *s)
-            .map_err(|_| load_err(path, "missing symbol vsync_dest_manifest"))?;
+            .map_err(|_| "missing symbol vsync_dest_manifest".to_owned())?;
     let call = unsafe { lib.get::<CallFn>(b"vsync_dest_call\0") }
         .map(|s| *s)
-        .map_err(|_| load_err(path, "missing symbol vsync_dest_call"))?;
+        .map_err(|_| "missing symbol vsync_dest_call".to_owned())?;
     let free = unsafe { lib.get::<FreeFn>(b"vsync_dest_free\0") }
         .map(|s| *s)
-        .map_err(|_| load_err(path, "missing symbol vsync_dest_free"))?;
+        .map_err(|_| "missing symbol vsync_dest_free".to_owned())?;
     // SAFETY: the manifest is a static NUL-terminated string owned by the plugin, valid until
     // unload (never); we copy it at once and bound its length.
     let ptr = unsafe { manifest_fn() };
     if ptr.is_null() {
-        return Err(load_err(path, "vsync_dest_manifest returned null"));
+        return Err("vsync_dest_manifest returned null".to_owned());
     }
-    let text = unsafe { CStr::from_ptr(ptr) };
-    let bytes = text.to_bytes();
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
     if bytes.len() > MAX_REPLY_BYTES {
-        return Err(load_err(path, "manifest too large"));
+        return Err("manifest too large".to_owned());
     }
-    let manifest: Manifest = serde_json::from_slice(bytes)
-        .map_err(|e| load_err(path, format!("malformed manifest: {e}")))?;
-    if manifest.schema != WIRE_SCHEMA {
-        return Err(load_err(
-            path,
-            format!("manifest schema {} is not supported", manifest.schema),
-        ));
-    }
-    if manifest.abi != v {
-        return Err(load_err(
-            path,
-            "manifest abi differs from vsync_dest_abi_version",
-        ));
-    }
-    if !valid_id(&manifest.id) {
-        return Err(load_err(
-            path,
-            format!("invalid plugin id {:?}", manifest.id),
-        ));
-    }
-    Ok((Symbols { call, free }, manifest))
+    Ok((Symbols { call, free }, v, bytes.to_vec()))
 }
 
-/// `[a-z][a-z0-9-]{0,31}`.
-pub fn valid_id(id: &str) -> bool {
-    let mut c = id.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_lowercase())
-        && id.len() <= 32
-        && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// One blocking call: JSON in, JSON (`{"ok":…}` / `{"error":…}`) out. Any misbehaviour of the
-/// plugin becomes an `Internal` error, never a crash of the host.
-pub fn call(sym: Symbols, request: &Zeroizing<Vec<u8>>) -> Result<serde_json::Value, DestError> {
+/// One blocking call in the plugin child: request bytes in, rc and reply bytes out.
+pub fn raw_call(sym: Symbols, request: &[u8]) -> RawReply {
     let mut out = VsyncBuf::empty();
-    // SAFETY: `request` outlives the call; `out` is a valid, writable VsyncBuf. The plugin
-    // catches its own panics (rc -2); a plugin that does not is outside what any host can
-    // defend against in-process (documented threat model).
+    // SAFETY: `request` outlives the call; `out` is a valid, writable VsyncBuf. A plugin that
+    // corrupts memory or aborts takes down only this child process.
     let rc = unsafe { (sym.call)(request.as_ptr(), request.len(), &mut out) };
-    let reply: Option<Zeroizing<Vec<u8>>> = if out.ptr.is_null() {
-        None
-    } else if out.len > MAX_REPLY_BYTES || out.len > out.cap {
+    if out.ptr.is_null() {
+        return RawReply::Done(rc, None);
+    }
+    if out.len > MAX_REPLY_BYTES || out.len > out.cap {
         // SAFETY: returned to the plugin that allocated it, exactly once.
         unsafe { (sym.free)(out) };
-        return Err(DestError::internal(format!(
-            "plugin reply too large or malformed ({} bytes)",
-            out_len_hint(rc)
-        )));
-    } else {
-        // SAFETY: the plugin promises ptr/len describe its initialised buffer until freed;
-        // we copy it, then hand it back exactly once.
-        let copy = Zeroizing::new(unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec());
-        unsafe { (sym.free)(out) };
-        Some(copy)
-    };
-    match rc {
-        RC_OK | RC_ERROR => {}
-        RC_PANIC => return Err(DestError::internal("the plugin panicked")),
-        RC_MISUSE => return Err(DestError::internal("the plugin reported ABI misuse")),
-        other => {
-            return Err(DestError::internal(format!(
-                "the plugin returned rc {other}"
-            )));
-        }
+        return RawReply::TooLarge;
     }
-    let reply = reply.ok_or_else(|| DestError::internal("the plugin returned no reply"))?;
-    let mut v: serde_json::Value = serde_json::from_slice(&reply)
-        .map_err(|_| DestError::internal("the plugin returned malformed JSON"))?;
-    if rc == RC_OK {
-        v.get_mut("ok")
-            .map(serde_json::Value::take)
-            .ok_or_else(|| DestError::internal("the plugin reply has no \"ok\""))
-    } else {
-        let e = v
-            .get_mut("error")
-            .map(serde_json::Value::take)
-            .ok_or_else(|| DestError::internal("the plugin error reply has no \"error\""))?;
-        let w: vsync_dest_api::abi::WireError = serde_json::from_value(e)
-            .map_err(|_| DestError::internal("the plugin returned a malformed error"))?;
-        Err(w.into())
-    }
+    // SAFETY: the plugin promises ptr/len describe its initialised buffer until freed; we copy
+    // it, then hand it back exactly once.
+    let copy = Zeroizing::new(unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec());
+    unsafe { (sym.free)(out) };
+    RawReply::Done(rc, Some(copy))
 }
 
-fn out_len_hint(_rc: i32) -> &'static str {
-    "over 16 MiB"
+/// Both halves in one process (the unit tests' stand-ins for the C symbols).
+#[cfg(test)]
+fn call(sym: Symbols, request: &Zeroizing<Vec<u8>>) -> Result<serde_json::Value, DestError> {
+    match raw_call(sym, request) {
+        RawReply::Done(rc, reply) => super::reply::interpret(rc, reply.as_ref().map(|r| &r[..])),
+        RawReply::TooLarge => Err(super::reply::too_large()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     //! The host's handling of misbehaving plugins, with in-process stand-ins for the C symbols.
     use super::*;
+    use vsync_dest_api::DestErrorKind;
 
     fn buf(v: Vec<u8>) -> VsyncBuf {
         let mut v = std::mem::ManuallyDrop::new(v);
@@ -240,11 +179,5 @@ mod tests {
         assert_eq!(e.kind, DestErrorKind::RateLimited);
         assert_eq!(e.retry_after, Some(std::time::Duration::from_millis(250)));
         assert_eq!(run(ok_reply).unwrap(), serde_json::json!(["A", "B"]));
-    }
-
-    #[test]
-    fn ids() {
-        assert!(valid_id("jsonfile") && valid_id("a-1"));
-        assert!(!valid_id("1a") && !valid_id("A") && !valid_id("") && !valid_id(&"a".repeat(33)));
     }
 }

@@ -10,6 +10,7 @@ mod interop;
 mod keyless_inputs;
 mod limits;
 mod keychain_items;
+mod plugin_crash;
 mod plugin_kit;
 mod pull_backups;
 mod push_guards;

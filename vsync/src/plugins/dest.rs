@@ -1,9 +1,10 @@
-//! [`FfiDestination`]: a loaded plugin behind the ordinary [`Destination`] trait.
+//! [`PluginDestination`]: a plugin running in its own child process, behind the ordinary
+//! [`Destination`] trait. Requests are the ABI's JSON; the child relays them to the library.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use vsync_dest_api::abi::{
@@ -11,37 +12,70 @@ use vsync_dest_api::abi::{
     Request, ResolvePayload, ResolveResult, WIRE_SCHEMA, WireItem, WireReport,
 };
 use vsync_dest_api::{
-    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, Destination, OptionMap, Plan,
-    PlanOptions, RemoteName, Resolved, Routing, RoutingSchema, SecretBytes, SecretItem,
+    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, DestErrorKind, Destination,
+    OptionMap, Plan, PlanOptions, RemoteName, Resolved, Routing, RoutingSchema, SecretBytes,
+    SecretItem,
 };
 use zeroize::Zeroizing;
 
-use super::load::{self, Symbols};
+use super::host::Host;
+use super::vet::Vetted;
 
 /// A plugin as a destination.
 #[derive(Debug)]
-pub struct FfiDestination {
-    sym: Symbols,
+pub struct PluginDestination {
+    host: Arc<Host>,
     /// The manifest it declared.
     pub manifest: Manifest,
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// SHA-256 of the bytes loaded, when it was pinned or asked for.
+    pub sha256: Option<String>,
     serial: Arc<std::sync::Mutex<()>>,
 }
 
-static CALL_ID: AtomicU64 = AtomicU64::new(1);
+impl PluginDestination {
+    /// Vet `path` (with the optional sha256 pin) and start it in its own process. `timeout`
+    /// bounds the load and every call.
+    pub fn open(
+        path: &Path,
+        pin: Option<&str>,
+        hash: bool,
+        timeout: Duration,
+    ) -> Result<Self, DestError> {
+        Self::start(super::vet::vet(path, pin, hash)?, timeout)
+    }
 
-impl FfiDestination {
-    /// Vet (with the optional sha256 pin) and load `path`.
-    pub fn open(path: &Path, pin: Option<&str>) -> Result<Self, DestError> {
-        super::discover::vet(path, pin)?;
-        let (sym, manifest) = load::load(path)?;
+    /// Start vetted bytes in their own process and check the manifest they declare.
+    pub fn start(v: Vetted, timeout: Duration) -> Result<Self, DestError> {
+        let (host, abi, text) =
+            Host::start(&v, timeout).map_err(|e| DestError::new(DestErrorKind::Config, e))?;
+        let manifest = super::reply::manifest(abi, &text).map_err(|e| {
+            DestError::new(
+                DestErrorKind::Config,
+                format!("plugin {}: {e}", v.path.display()),
+            )
+        })?;
+        host.set_label(&manifest.id);
         Ok(Self {
-            sym,
+            host: Arc::new(host),
             manifest,
-            path: path.to_owned(),
+            path: v.path,
+            sha256: v.sha256,
             serial: Arc::new(std::sync::Mutex::new(())),
         })
+    }
+
+    /// Why the plugin's process can take no more calls (it crashed, exited, hung or spoke
+    /// garbage), if it cannot.
+    pub fn failure(&self) -> Option<String> {
+        self.host.failure()
+    }
+
+    fn remember(&self, items: &[SecretItem]) {
+        for i in items {
+            self.host.redactor().add(i.value.expose());
+        }
     }
 
     fn request(
@@ -53,7 +87,7 @@ impl FfiDestination {
     ) -> Result<Zeroizing<Vec<u8>>, DestError> {
         let req = Request {
             schema: WIRE_SCHEMA,
-            call_id: CALL_ID.fetch_add(1, Ordering::Relaxed),
+            call_id: 0,
             op,
             routing: routing.clone(),
             env: ctx.map(|c| c.env.clone()).unwrap_or_default(),
@@ -66,13 +100,17 @@ impl FfiDestination {
             .map_err(|e| DestError::internal(format!("cannot encode request: {e}")))
     }
 
-    fn call_blocking(&self, req: &Zeroizing<Vec<u8>>) -> Result<serde_json::Value, DestError> {
+    fn call_blocking(
+        &self,
+        op: Op,
+        req: &Zeroizing<Vec<u8>>,
+    ) -> Result<serde_json::Value, DestError> {
         let _g = if self.manifest.reentrant {
             None
         } else {
             Some(self.serial.lock().unwrap_or_else(|p| p.into_inner()))
         };
-        load::call(self.sym, req)
+        self.host.call(op_name(op), req, None, None)
     }
 
     async fn call_async<T: for<'a> serde::Deserialize<'a>>(
@@ -83,20 +121,38 @@ impl FfiDestination {
         payload: impl Serialize,
     ) -> Result<T, DestError> {
         let req = self.request(op, routing, Some(ctx), payload)?;
-        let sym = self.sym;
+        let host = self.host.clone();
         let reentrant = self.manifest.reentrant;
         let serial = self.serial.clone();
+        let deadline: Option<Instant> = ctx.deadline;
+        let cancel = ctx.cancel.clone();
         let v = tokio::task::spawn_blocking(move || {
             let _g = if reentrant {
                 None
             } else {
                 Some(serial.lock().unwrap_or_else(|p| p.into_inner()))
             };
-            load::call(sym, &req)
+            host.call(op_name(op), &req, deadline, Some(&cancel))
         })
         .await
         .map_err(|_| DestError::internal("the plugin call did not complete"))??;
         parse(v)
+    }
+}
+
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::ResolveRouting => "resolve_routing",
+        Op::Capabilities => "capabilities",
+        Op::MapNames => "map_names",
+        Op::Preflight => "preflight",
+        Op::List => "list",
+        Op::ReadValues => "read_values",
+        Op::Plan => "plan",
+        Op::ApplyOne => "apply_one",
+        Op::ApplyBulk => "apply_bulk",
+        Op::DeleteOne => "delete_one",
+        Op::Unknown => "unknown",
     }
 }
 
@@ -113,7 +169,7 @@ fn items_wire(items: &[SecretItem]) -> Vec<WireItem> {
 }
 
 #[async_trait::async_trait]
-impl Destination for FfiDestination {
+impl Destination for PluginDestination {
     fn id(&self) -> &str {
         &self.manifest.id
     }
@@ -125,7 +181,7 @@ impl Destination for FfiDestination {
     fn capabilities(&self, routing: &Routing) -> Capabilities {
         // routing-dependent answer from the plugin; the manifest's view when it cannot say
         self.request(Op::Capabilities, routing, None, ())
-            .and_then(|req| self.call_blocking(&req))
+            .and_then(|req| self.call_blocking(Op::Capabilities, &req))
             .and_then(parse)
             .unwrap_or_else(|_| self.manifest.capabilities.clone())
     }
@@ -144,7 +200,7 @@ impl Destination for FfiDestination {
             opts: opts.clone(),
         };
         let req = self.request(Op::ResolveRouting, &Routing::new(), None, payload)?;
-        let r: ResolveResult = parse(self.call_blocking(&req)?)?;
+        let r: ResolveResult = parse(self.call_blocking(Op::ResolveRouting, &req)?)?;
         Ok(Resolved {
             routing: r.routing,
             persist: r.persist,
@@ -160,7 +216,7 @@ impl Destination for FfiDestination {
                 names: vec![key.to_owned()],
             },
         )?;
-        let mut out: Vec<MappedName> = parse(self.call_blocking(&req)?)?;
+        let mut out: Vec<MappedName> = parse(self.call_blocking(Op::MapNames, &req)?)?;
         let m = out
             .pop()
             .ok_or_else(|| DestError::internal("the plugin mapped no name"))?;
@@ -196,7 +252,11 @@ impl Destination for FfiDestination {
         let got: Option<Vec<WireItem>> = self
             .call_async(Op::ReadValues, routing, ctx, payload)
             .await?;
-        got.map(vsync_dest_api::abi::decode_values).transpose()
+        let got = got.map(vsync_dest_api::abi::decode_values).transpose()?;
+        for v in got.iter().flat_map(|m| m.values()) {
+            self.host.redactor().add(v.expose());
+        }
+        Ok(got)
     }
 
     async fn plan(
@@ -206,6 +266,7 @@ impl Destination for FfiDestination {
         opts: &PlanOptions,
         ctx: &Ctx,
     ) -> Result<Plan, DestError> {
+        self.remember(items);
         let payload = PlanPayload {
             items: items_wire(items),
             opts: opts.clone(),
@@ -220,6 +281,9 @@ impl Destination for FfiDestination {
         item: Option<&SecretItem>,
         ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
+        if let Some(i) = item {
+            self.host.redactor().add(i.value.expose());
+        }
         let payload = ApplyOnePayload {
             change: change.clone(),
             item: item.map(|i| WireItem::encode(&i.key, &i.value)),
@@ -234,6 +298,7 @@ impl Destination for FfiDestination {
         items: &[SecretItem],
         ctx: &Ctx,
     ) -> Result<ApplyReport, DestError> {
+        self.remember(items);
         let payload = ApplyBulkPayload {
             plan: plan.clone(),
             items: items_wire(items),
