@@ -10,9 +10,10 @@ use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::fsutil;
 
-/// Run `vsync run`; returns the child's exit code.
-pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError> {
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+/// The latest pushed version of `ctx`'s env, decrypted and unpacked.
+pub(crate) async fn latest_bundle(
+    ctx: &EnvContext,
+) -> Result<vsync_vault::zip_bundle::Bundle, CliError> {
     let pointer = ctx.remote.latest().await?.ok_or_else(|| {
         CliError::new(
             ExitKind::NotFound,
@@ -22,7 +23,16 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     })?;
     let object = ctx.remote.fetch_version(&pointer.ts).await?;
     let zip = ctx.open_bundle(&object, &pointer.ts).await?;
-    let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
+    Ok(vsync_vault::zip_bundle::read_bundle(
+        &zip,
+        &Default::default(),
+    )?)
+}
+
+/// Run `vsync run`; returns the child's exit code.
+pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError> {
+    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+    let bundle = latest_bundle(&ctx).await?;
     let text = zeroize::Zeroizing::new(
         bundle
             .env_file(&ctx.env)
@@ -44,6 +54,7 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         .command
         .split_first()
         .ok_or_else(|| CliError::new(ExitKind::Usage, "no command given after --"))?;
+    let patterns = crate::commands::ci::prepare_output(&entries, args.redact)?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest);
     crate::run::child_env::strip_credentials(&mut cmd);
@@ -54,7 +65,11 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         cmd.env(key, value.as_str());
     }
     cmd.env("VSYNC_ASSET_DIR", assets.path());
-    let child = cmd.spawn().map_err(|e| {
+    if patterns.is_some() {
+        cmd.stdout(std::process::Stdio::piped());
+        cmd.stderr(std::process::Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| {
         CliError::new(
             if e.kind() == std::io::ErrorKind::NotFound {
                 ExitKind::NotFound
@@ -66,11 +81,15 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     })?;
     drop(entries);
     drop(text);
+    let pumps = patterns.map(|p| crate::run::filtered::Pumps::start(&mut child, p));
 
     #[cfg(unix)]
     let waited = crate::run::supervise(child, forwarder).await;
     #[cfg(not(unix))]
     let waited = crate::run::supervise(child).await;
+    if let Some(pumps) = pumps {
+        pumps.finish().await;
+    }
     let code = waited
         .map_err(|e| CliError::new(ExitKind::Failed, format!("waiting for {program}: {e}")))?;
     drop(assets);
