@@ -81,7 +81,10 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     })?;
     drop(entries);
     drop(text);
-    let pumps = patterns.map(|p| crate::run::filtered::Pumps::start(&mut child, p));
+    let pumps = patterns
+        .map(|p| crate::run::filtered::Pumps::start(&mut child, p))
+        .transpose()
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("filtering the output: {e}")))?;
 
     #[cfg(unix)]
     let waited = crate::run::supervise(child, forwarder).await;

@@ -23,13 +23,16 @@ pub struct Pumps {
 
 impl Pumps {
     /// Take the child's piped stdout and stderr and start copying them, filtered, to ours.
-    pub fn start(child: &mut tokio::process::Child, patterns: Arc<Patterns>) -> Self {
+    pub fn start(
+        child: &mut tokio::process::Child,
+        patterns: Arc<Patterns>,
+    ) -> std::io::Result<Self> {
         let (stop, stopped) = watch::channel(false);
         let mut handles = Vec::new();
         if let Some(out) = child.stdout.take() {
             handles.push(tokio::spawn(pump(
                 out,
-                tokio::io::stdout(),
+                writer_for(&std::io::stdout())?,
                 patterns.clone(),
                 stopped.clone(),
             )));
@@ -37,12 +40,12 @@ impl Pumps {
         if let Some(err) = child.stderr.take() {
             handles.push(tokio::spawn(pump(
                 err,
-                tokio::io::stderr(),
+                writer_for(&std::io::stderr())?,
                 patterns,
                 stopped,
             )));
         }
-        Self { handles, stop }
+        Ok(Self { handles, stop })
     }
 
     /// The child has exited: let the filters reach the end of their pipes (or stop them after
@@ -55,6 +58,21 @@ impl Pumps {
             all.await;
         }
     }
+}
+
+/// An async writer on a duplicate of our stdout or stderr (tokio's file type does its blocking
+/// writes off the runtime's threads, so a slow reader of our output never stalls the signal
+/// forwarding).
+#[cfg(unix)]
+fn writer_for(stream: &impl std::os::fd::AsFd) -> std::io::Result<tokio::fs::File> {
+    let fd = stream.as_fd().try_clone_to_owned()?;
+    Ok(tokio::fs::File::from_std(std::fs::File::from(fd)))
+}
+
+#[cfg(windows)]
+fn writer_for(stream: &impl std::os::windows::io::AsHandle) -> std::io::Result<tokio::fs::File> {
+    let h = stream.as_handle().try_clone_to_owned()?;
+    Ok(tokio::fs::File::from_std(std::fs::File::from(h)))
 }
 
 async fn join_all(handles: Vec<JoinHandle<()>>) {
