@@ -76,9 +76,9 @@ fn run_in_github_actions_masks_every_form_of_every_value_first() {
         .ok();
     assert_all_forms_masked(&r.stdout);
     let first_child_line = r.stdout.lines().position(|l| l == "child-started").unwrap();
-    let last_mask = r
-        .stdout
-        .lines()
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let last_mask = lines
+        .iter()
         .rposition(|l| l.starts_with("::add-mask::"))
         .unwrap();
     assert!(
