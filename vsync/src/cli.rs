@@ -84,7 +84,13 @@ pub enum Command {
     /// when the child ends, the folder is removed and vsync exits with the child's code (128+N
     /// when a signal N killed it). Folders left by a run that was killed outright (SIGKILL) are
     /// removed by the next `vsync run`.
+    ///
+    /// In GitHub Actions (GITHUB_ACTIONS=true) vsync first prints an `::add-mask::` line to
+    /// stdout for every value, as `vsync ci mask` does, so the log shows `***` instead.
     Run(RunArgs),
+    /// Keep the vault's values out of CI logs.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// List or restore the encrypted copies of the vault that every pull keeps.
     ///
     /// Before replacing the vault folder, `vsync pull` writes the current vault, encrypted with
@@ -590,9 +596,38 @@ pub struct RunArgs {
     /// Accept a `latest` pointer older than one seen before (see `pull --allow-rollback`).
     #[arg(long)]
     pub allow_rollback: bool,
+    /// Replace every value in the child's output with [vsync:KEY], also its base64, URL-encoded
+    /// and JSON-escaped forms and each line of a multi-line value.
+    ///
+    /// The child's stdout and stderr become pipes that vsync filters, so a program that checks for
+    /// a terminal (colours, progress bars, prompts) sees none. The last few bytes of output (up to
+    /// the longest value's length) are held until more output or the child's exit shows they are
+    /// not the start of a value. Values shorter than 4 characters are not redacted (a note on
+    /// stderr names their keys). This is the way to keep values out of GitLab CI logs, which have
+    /// no runtime masking.
+    #[arg(long)]
+    pub redact: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// `vsync ci …`.
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Print GitHub Actions `::add-mask::` lines for every value of the latest version.
+    ///
+    /// One mask per value, per line of a multi-line value (PEM keys), and per derived form that
+    /// commonly reaches logs: base64, URL-encoded, JSON-escaped. Values shorter than 4
+    /// characters get no mask (it would hide every occurrence of those letters; a note on stderr
+    /// names their keys). The lines contain the values, which is safe only where GitHub reads
+    /// them: stdout of an Actions step. `vsync run` prints the same lines by itself when
+    /// GITHUB_ACTIONS=true; this verb is for masking before other steps use the values. Refuses
+    /// to print to a terminal outside GitHub Actions.
+    Mask {
+        /// Environment name.
+        env: String,
+    },
 }
 
 /// `vsync restore-backup`.

@@ -111,6 +111,7 @@ async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<()
             "internal: run is dispatched earlier",
         )),
         Command::Plugins(c) => commands::plugins::run(c, repo, json).await,
+        Command::Ci(c) => commands::ci::run(c, repo).await,
         Command::Docs(a) => docs(a.topic.as_deref()),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per verb.
 
 pub mod audit;
+pub mod ci;
 pub mod diff;
 pub mod doctor;
 pub mod init;

@@ -10,11 +10,23 @@ use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::fsutil;
 
+/// The latest pushed version of `ctx`'s env, decrypted and unpacked, through the one read path
+/// (a rolled-back `latest` is refused unless `allow_rollback`).
+pub(crate) async fn latest_bundle(
+    ctx: &EnvContext,
+    allow_rollback: bool,
+) -> Result<vsync_vault::zip_bundle::Bundle, CliError> {
+    let (_, zip) = crate::latest::open(ctx, allow_rollback).await?;
+    Ok(vsync_vault::zip_bundle::read_bundle(
+        &zip,
+        &Default::default(),
+    )?)
+}
+
 /// Run `vsync run`; returns the child's exit code.
 pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError> {
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let (_, zip) = crate::latest::open(&ctx, args.allow_rollback).await?;
-    let bundle = vsync_vault::zip_bundle::read_bundle(&zip, &Default::default())?;
+    let bundle = latest_bundle(&ctx, args.allow_rollback).await?;
     // A value that is not UTF-8 is refused (key named), never passed on as U+FFFD.
     let text = bundle
         .env_file(&ctx.env)
@@ -36,6 +48,7 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         .command
         .split_first()
         .ok_or_else(|| CliError::new(ExitKind::Usage, "no command given after --"))?;
+    let patterns = crate::commands::ci::prepare_output(&entries, args.redact)?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest);
     crate::run::child_env::strip_credentials(&mut cmd);
@@ -46,7 +59,11 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         cmd.env(key, value.as_str());
     }
     cmd.env("VSYNC_ASSET_DIR", assets.path());
-    let child = cmd.spawn().map_err(|e| {
+    if patterns.is_some() {
+        cmd.stdout(std::process::Stdio::piped());
+        cmd.stderr(std::process::Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|e| {
         CliError::new(
             if e.kind() == std::io::ErrorKind::NotFound {
                 ExitKind::NotFound
@@ -57,11 +74,18 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
         )
     })?;
     drop(entries);
+    let pumps = patterns
+        .map(|p| crate::run::filtered::Pumps::start(&mut child, p))
+        .transpose()
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("filtering the output: {e}")))?;
 
     #[cfg(unix)]
     let waited = crate::run::supervise(child, forwarder).await;
     #[cfg(not(unix))]
     let waited = crate::run::supervise(child).await;
+    if let Some(pumps) = pumps {
+        pumps.finish().await;
+    }
     let code = waited
         .map_err(|e| CliError::new(ExitKind::Failed, format!("waiting for {program}: {e}")))?;
     drop(assets);

@@ -1,10 +1,14 @@
 //! Supervising the child of `vsync run`: its environment ([`child_env`]), its private asset
-//! folder ([`assets`]) and the signals passed on to it ([`signals`]). Whatever ends the run —
+//! folder ([`assets`]), the signals passed on to it ([`signals`]) and what keeps its values out of
+//! CI logs ([`masks`], [`redact`], [`filtered`]). Whatever ends the run —
 //! the child exiting, or SIGTERM/SIGHUP/SIGINT/SIGQUIT to vsync — the asset folder is removed
 //! before vsync exits, and vsync exits with the child's status.
 
 pub mod assets;
 pub mod child_env;
+pub mod filtered;
+pub mod masks;
+pub mod redact;
 #[cfg(unix)]
 pub mod signals;
 

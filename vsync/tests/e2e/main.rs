@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod ci_logs;
 mod daily;
 mod hostile;
 mod interop;
