@@ -68,7 +68,7 @@ pub(crate) fn only_fields(v: &Vector, known: &[&str]) -> Result<(), String> {
     }
 }
 
-/// An error with a canonical class name (formats §14.1).
+/// An error with a canonical class name (docs/formats.md §14.1).
 pub(crate) trait Classed: std::fmt::Display {
     fn class_name(&self) -> &'static str;
 }

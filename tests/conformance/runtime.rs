@@ -24,7 +24,7 @@ const TS: &str = "20260523-114201";
 /// The fixture passphrase: a keychain value text (44 characters of base64).
 const PASSPHRASE: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-/// The synthetic config of runtime.md §9.6, at `iterations` rounds.
+/// The synthetic config of docs/runtime-contract.md §9.6, at `iterations` rounds.
 fn config(iterations: u32) -> RuntimeConfig {
     RuntimeConfig {
         v: 1,

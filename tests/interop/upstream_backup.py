@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of the encrypted rolling pull backup (formats §9.8), written
+"""An independent implementation of the encrypted rolling pull backup (docs/formats.md §9.8), written
 from the spec with Python's `cryptography` package: RQE1(zip of the vault folder) under the key
 text and the config salt, with no RQEM0001 seal.
 

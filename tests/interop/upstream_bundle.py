@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of vsync's bucket format (formats §1.6, §2, §3, §4, §11),
+"""An independent implementation of vsync's bucket format (docs/formats.md §1.6, §2, §3, §4, §11),
 written from the spec with Python's `cryptography` package, used to check that what `vsync push`
 writes is what upstream reads, and that `vsync pull` reads what upstream writes.
 

@@ -2,7 +2,7 @@
 """Known-answer vectors for vsync-crypto, from an independent implementation.
 
 Built only on Python's standard library (gzip, zipfile, base64, json) and the `cryptography`
-package (OpenSSL's PBKDF2 and AES-GCM), following formats.md §1-§8 -- not on vsync's Rust code.
+package (OpenSSL's PBKDF2 and AES-GCM), following docs/formats.md §1-§8 -- not on vsync's Rust code.
 Every input is fixed (passphrases, salts, IVs, gzip MTIME 0), so the output is deterministic.
 
     python3 tests/kat/gen_kat.py           # rewrite tests/kat/kat.json
@@ -12,7 +12,7 @@ The Rust side (tests/kat/main.rs, `cargo test --release -p vsync-tests --test ka
 vsync-crypto produces these bytes exactly where the format is deterministic (PBKDF2, RQE1 with a
 fixed IV, RQEM0001, the bundle object, the share/keytree frame around a given plaintext) and
 decodes everything, including the gzip layers, where byte-identical deflate output is not
-required (formats §17.21).
+required (docs/formats.md §17 item 21).
 """
 
 import base64
@@ -53,7 +53,7 @@ _KEYS = {}
 
 
 def pbkdf2(password: str, salt: str, iterations: int = ITERATIONS, length: int = 32) -> bytes:
-    """formats §1.6: password and salt are TEXT, fed as UTF-8 bytes (never base64-decoded)."""
+    """docs/formats.md §1.6: password and salt are TEXT, fed as UTF-8 bytes (never base64-decoded)."""
     k = (password, salt, iterations, length)
     if k not in _KEYS:
         kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=length,
@@ -63,25 +63,25 @@ def pbkdf2(password: str, salt: str, iterations: int = ITERATIONS, length: int =
 
 
 def rqe1(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
-    """formats §2: "RQE1" | IV | ciphertext | tag, no AAD."""
+    """docs/formats.md §2: "RQE1" | IV | ciphertext | tag, no AAD."""
     assert len(iv) == 12
     return b"RQE1" + iv + AESGCM(key).encrypt(iv, plaintext, None)
 
 
 def rqem0001(ts: str, payload: bytes) -> bytes:
-    """formats §3: "RQEM0001" | 15-byte ts | payload (23-byte header, no version byte)."""
+    """docs/formats.md §3: "RQEM0001" | 15-byte ts | payload (23-byte header, no version byte)."""
     assert len(ts) == 15
     return b"RQEM0001" + ts.encode("ascii") + payload
 
 
 def frame(magic: bytes, salt: str, envelope: bytes) -> bytes:
-    """formats §6.1 / §7: magic | L | salt text | RQE1."""
+    """docs/formats.md §6.1 / §7: magic | L | salt text | RQE1."""
     s = salt.encode("utf-8")
     return magic + bytes([len(s)]) + s + envelope
 
 
 def compact(obj) -> str:
-    """JSON.stringify-style compact JSON (formats §1.2)."""
+    """JSON.stringify-style compact JSON (docs/formats.md §1.2)."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -98,7 +98,7 @@ def seq(start: int, n: int) -> bytes:
 
 
 def demo_zip(env: str, lines: str) -> bytes:
-    """A small deterministic zip of a vault folder (formats §4)."""
+    """A small deterministic zip of a vault folder (docs/formats.md §4)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name, data, method in [

@@ -56,7 +56,7 @@ impl Write for SecretBuf {
     }
 }
 
-/// Gzip with level 6, MTIME 0, no file name, OS byte 3 (formats §8.1).
+/// Gzip with level 6, MTIME 0, no file name, OS byte 3 (docs/formats.md §8.1).
 pub(crate) fn gzip(data: &[u8]) -> SecretBuf {
     let out = SecretBuf::with_capacity(data.len() + data.len() / 64 + 64);
     let mut enc = GzBuilder::new()

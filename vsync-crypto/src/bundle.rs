@@ -1,4 +1,4 @@
-//! The whole `versions/<ts>.enc` object: `RQE1( RQEM0001(ts) || zip )` (formats §3.3, §11.3).
+//! The whole `versions/<ts>.enc` object: `RQE1( RQEM0001(ts) || zip )` (docs/formats.md §3.3, §11.3).
 //!
 //! Password = the keychain value text ([`crate::secret::VaultKey::expose`]), salt = the per-env
 //! config salt text; derive once with [`crate::kdf::DerivedKey::derive`] and pass the key here.

@@ -1,7 +1,7 @@
-//! The `vsync-cfg-v1:` runtime bootstrap blob (formats §8).
+//! The `vsync-cfg-v1:` runtime bootstrap blob (docs/formats.md §8).
 //!
 //! `"vsync-cfg-v1:" + B64URL-nopad( gzip( JSON ) )`. [`decode`] follows the reader order of
-//! formats §8.4 exactly; [`encode`] writes gzip level 6 with MTIME 0 and refuses a config that
+//! docs/formats.md §8.4 exactly; [`encode`] writes gzip level 6 with MTIME 0 and refuses a config that
 //! [`decode`] would reject.
 
 use core::fmt;
@@ -20,12 +20,12 @@ use crate::secret::SecretText;
 pub const PREFIX: &str = "vsync-cfg-v1:";
 /// The inner schema version.
 pub const VERSION: u32 = 1;
-/// Shortest salt accepted (formats §8.4 rule 8).
+/// Shortest salt accepted (docs/formats.md §8.4 rule 8).
 pub const MIN_SALT_CHARS: usize = 16;
 /// Largest inner JSON accepted after gunzip.
 pub const MAX_JSON_LEN: usize = 1 << 20;
 
-/// The inner JSON of the blob (formats §8.2), fields in written order. Unknown fields are kept in
+/// The inner JSON of the blob (docs/formats.md §8.2), fields in written order. Unknown fields are kept in
 /// `extra`. `Debug` redacts the secret access key.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct RuntimeConfig {
@@ -106,7 +106,7 @@ pub fn encode(config: &RuntimeConfig) -> Result<String, CryptoError> {
     Ok(out)
 }
 
-/// Decode a blob (surrounding whitespace is trimmed), in the order of formats §8.4.
+/// Decode a blob (surrounding whitespace is trimmed), in the order of docs/formats.md §8.4.
 ///
 /// # Errors
 /// 1. empty or no prefix → [`CryptoError::ConfigMissing`];

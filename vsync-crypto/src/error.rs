@@ -1,4 +1,4 @@
-//! The one error type of this crate, with the canonical class names of formats §14.1.
+//! The one error type of this crate, with the canonical class names of docs/formats.md §14.1.
 //!
 //! Rules for contributors: a message is built from the variant's fields, and no field ever
 //! holds secret bytes (keys, passphrases, plaintext). `reason` strings are static text.
@@ -45,7 +45,7 @@ pub enum CryptoError {
 }
 
 impl CryptoError {
-    /// The canonical class name (formats §14.1), as matched by the conformance corpus.
+    /// The canonical class name (docs/formats.md §14.1), as matched by the conformance corpus.
     #[must_use]
     pub fn class(&self) -> &'static str {
         match self {

@@ -1,4 +1,4 @@
-//! PBKDF2-HMAC-SHA256 with text inputs (formats §1.6).
+//! PBKDF2-HMAC-SHA256 with text inputs (docs/formats.md §1.6).
 //!
 //! The password and the salt are **text**, fed to PBKDF2 as their UTF-8 bytes; neither is ever
 //! base64-decoded first. The implementation precomputes the HMAC inner and outer states once, so
@@ -12,7 +12,7 @@ use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
-/// The iteration count used by every vsync artefact (formats §1.6).
+/// The iteration count used by every vsync artefact (docs/formats.md §1.6).
 pub const ITERATIONS: u32 = 600_000;
 
 /// Length of a derived key in bytes (AES-256).

@@ -1,4 +1,4 @@
-//! Random material from the OS CSPRNG (formats §1.5).
+//! Random material from the OS CSPRNG (docs/formats.md §1.5).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

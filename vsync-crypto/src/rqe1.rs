@@ -1,4 +1,4 @@
-//! RQE1: the AES-256-GCM envelope (formats §2).
+//! RQE1: the AES-256-GCM envelope (docs/formats.md §2).
 //!
 //! `"RQE1" | IV (12) | ciphertext | tag (16)`, no AAD, no length field. The smallest envelope
 //! (empty plaintext) is [`MIN_LEN`] = 32 bytes.

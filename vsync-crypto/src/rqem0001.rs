@@ -1,4 +1,4 @@
-//! RQEM0001: the pointer seal (formats §3).
+//! RQEM0001: the pointer seal (docs/formats.md §3).
 //!
 //! `"RQEM0001" | BUNDLE_TS (15 ASCII bytes) | payload`. The header is [`HEADER_LEN`] = 23 bytes
 //! and has **no version byte**. The embedded timestamp must equal the one the `latest` pointer
@@ -19,7 +19,7 @@ fn num(b: &[u8]) -> Option<u32> {
     })
 }
 
-/// True when `s` is a BUNDLE_TS `YYYYMMDD-HHMMSS` (formats §1.4) naming a real UTC second
+/// True when `s` is a BUNDLE_TS `YYYYMMDD-HHMMSS` (docs/formats.md §1.4) naming a real UTC second
 /// between the years 1970 and 9999.
 #[must_use]
 pub fn is_bundle_ts(s: &str) -> bool {

@@ -13,7 +13,7 @@ use crate::CryptoError;
 pub const VAULT_KEY_TEXT_LEN: usize = 44;
 
 /// The per-(repo, env) vault key as stored in the OS keychain: the 44-character standard-base64
-/// text of 32 random bytes. The **text** is the PBKDF2 password of every bundle (formats §1.6).
+/// text of 32 random bytes. The **text** is the PBKDF2 password of every bundle (docs/formats.md §1.6).
 pub struct VaultKey(Zeroizing<String>);
 
 impl VaultKey {

@@ -1,4 +1,4 @@
-//! SLS1: the `.share` file (formats §6).
+//! SLS1: the `.share` file (docs/formats.md §6).
 //!
 //! `"SLS1" | L | salt text (L bytes) | RQE1( B64STD( gzip( ExportPayload JSON ) ) )`, keyed with
 //! PBKDF2(passphrase text, salt text). Opening runs in two steps so the KDF only runs on a
@@ -24,13 +24,13 @@ pub const MAGIC: &[u8; 4] = b"SLS1";
 pub const PAYLOAD_VERSION: u32 = 2;
 /// Largest ExportPayload JSON accepted after gunzip (a share holds one config and one key).
 pub const MAX_PAYLOAD_LEN: usize = 4 << 20;
-/// Shortest `key` accepted (formats §6.3).
+/// Shortest `key` accepted (docs/formats.md §6.3).
 pub const MIN_KEY_CHARS: usize = 20;
 
 const WRONG_MAGIC: &str =
     "not a share file (wrong magic; a .keytree goes to `vsync keystore import`)";
 
-/// ExportPayload v2 (formats §6.3). Unknown fields are kept in `extra` and written back.
+/// ExportPayload v2 (docs/formats.md §6.3). Unknown fields are kept in `extra` and written back.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct ExportPayload {
     /// Always [`PAYLOAD_VERSION`].
@@ -39,7 +39,7 @@ pub struct ExportPayload {
     pub repo: String,
     /// The environment (non-empty).
     pub env: String,
-    /// The complete per-env ConfigFile (formats §9.3); it holds the S3 secret, never the key.
+    /// The complete per-env ConfigFile (docs/formats.md §9.3); it holds the S3 secret, never the key.
     /// Validated by the CLI's config type, not here.
     pub config: Map<String, Value>,
     /// The keychain value text (normally a 44-character vault key; at least 20 characters).
@@ -64,7 +64,7 @@ impl ExportPayload {
         }
     }
 
-    /// The rules of formats §6.3 that do not need the config schema.
+    /// The rules of docs/formats.md §6.3 that do not need the config schema.
     ///
     /// # Errors
     /// [`CryptoError::UnsupportedSpecVersion`] for a version other than 2,
@@ -210,7 +210,7 @@ pub fn encode_inner(payload: &ExportPayload) -> Result<Zeroizing<Vec<u8>>, Crypt
     Ok(text)
 }
 
-/// Decode the RQE1 plaintext of a share (formats §6.2): trim, lenient base64 (URL-safe
+/// Decode the RQE1 plaintext of a share (docs/formats.md §6.2): trim, lenient base64 (URL-safe
 /// alphabet and missing padding accepted), non-empty, gunzip (capped), UTF-8, JSON, validate.
 ///
 /// # Errors

@@ -1,4 +1,4 @@
-//! VKT1: the `.keytree` machine backup (formats §7).
+//! VKT1: the `.keytree` machine backup (docs/formats.md §7).
 //!
 //! `"VKT1" | L | salt text (L bytes) | RQE1( Keytree JSON )`, keyed with PBKDF2(passphrase
 //! text, salt text). The plaintext is plain UTF-8 JSON (no gzip, no base64).
@@ -45,7 +45,7 @@ pub struct KeytreeEntry {
     pub repo: String,
     /// Environment (non-empty).
     pub env: String,
-    /// The per-env ConfigFile (formats §9.3); validated by the CLI's config type.
+    /// The per-env ConfigFile (docs/formats.md §9.3); validated by the CLI's config type.
     pub config: Map<String, Value>,
     /// The keychain value text (non-empty).
     #[serde(with = "crate::secret::serde_secret")]
@@ -55,7 +55,7 @@ pub struct KeytreeEntry {
     pub extra: Map<String, Value>,
 }
 
-/// A profile (formats §9.5) plus its `name`. Its fields include the S3 secret, so `Debug`
+/// A profile (docs/formats.md §9.5) plus its `name`. Its fields include the S3 secret, so `Debug`
 /// prints only the name.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct KeytreeProfile {
@@ -67,7 +67,7 @@ pub struct KeytreeProfile {
 }
 
 impl Keytree {
-    /// The structural rules of formats §7 (the CLI validates configs and profiles).
+    /// The structural rules of docs/formats.md §7 (the CLI validates configs and profiles).
     ///
     /// # Errors
     /// [`CryptoError::UnsupportedSpecVersion`] for a version other than 1;

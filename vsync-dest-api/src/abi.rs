@@ -1,4 +1,4 @@
-//! The C ABI between the vsync host and a cdylib destination plugin (sync.md §15.8), and the
+//! The C ABI between the vsync host and a cdylib destination plugin (docs/sync-contract.md §15.8), and the
 //! [`export_destination!`](crate::export_destination) macro that implements the plugin side
 //! over a normal [`Destination`].
 //!
@@ -580,7 +580,7 @@ pub unsafe fn __free(buf: VsyncBuf) {
 }
 
 /// Export a [`Destination`] as a vsync plugin: generates the five `extern "C"` symbols of
-/// sync.md §15.8. `$ctor` is an expression building the destination (evaluated once).
+/// docs/sync-contract.md §15.8. `$ctor` is an expression building the destination (evaluated once).
 ///
 /// ```ignore
 /// vsync_dest_api::export_destination!(MyDest, MyDest::default());

@@ -1,4 +1,4 @@
-//! Typed destination errors (sync.md §15.7). Messages are built from names and statuses, never
+//! Typed destination errors (docs/sync-contract.md §15.7). Messages are built from names and statuses, never
 //! from values. The engine branches only on [`DestError::retryable`].
 
 use std::time::Duration;

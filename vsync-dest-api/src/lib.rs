@@ -1,4 +1,4 @@
-//! The contract between the vsync sync engine and its destinations (sync.md §15).
+//! The contract between the vsync sync engine and its destinations (docs/sync-contract.md §15).
 //!
 //! Which type for which job:
 //! - [`Destination`]: implement it for a secret manager; the engine owns pools, rate limits,
@@ -31,7 +31,7 @@ pub use types::{
     SecretItem, WriteMode, resolve_by_schema, routing_str,
 };
 
-/// The plugin ABI version this crate speaks (sync.md §15.8).
+/// The plugin ABI version this crate speaks (docs/sync-contract.md §15.8).
 pub const ABI_VERSION: u32 = 1;
 
 /// A secret manager vsync can sync to. Object-safe; used as `Arc<dyn Destination>`.

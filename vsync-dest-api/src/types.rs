@@ -1,4 +1,4 @@
-//! The data that flows between the engine and a destination (sync.md §15.3). Everything here
+//! The data that flows between the engine and a destination (docs/sync-contract.md §15.3). Everything here
 //! except [`SecretItem`] is value-free and serializable.
 
 use std::collections::BTreeMap;

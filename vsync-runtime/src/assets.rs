@@ -1,5 +1,5 @@
 //! `asset_path`: write an asset to a private file, once, and remove it with the handle
-//! (runtime.md §6).
+//! (docs/runtime-contract.md §6).
 //!
 //! The directory is created on the first call with a random name (`vsync-<pid>-XXXXXX`), under
 //! `/dev/shm` when it exists (tmpfs, never on disk) and the system temp dir otherwise, mode

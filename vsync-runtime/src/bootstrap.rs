@@ -1,4 +1,4 @@
-//! The two bootstrap inputs from the environment (runtime.md §1.2): `VSYNC_CONFIG` or
+//! The two bootstrap inputs from the environment (docs/runtime-contract.md §1.2): `VSYNC_CONFIG` or
 //! `VSYNC_CONFIG_FILE`, and `VSYNC_PASSPHRASE` or `VSYNC_PASSPHRASE_FILE`.
 //!
 //! Each input is resolved on its own: a non-empty `_FILE` variable wins over the plain one; an

@@ -1,4 +1,4 @@
-//! The one error type of the runtime, with the canonical class names of formats §14.1.
+//! The one error type of the runtime, with the canonical class names of docs/formats.md §14.1.
 //!
 //! Rules for contributors:
 //!
@@ -126,7 +126,7 @@ fn unreachable_message(reason: Unreachable, location: &str, key: &str, detail: &
 }
 
 impl Error {
-    /// The canonical class name (formats §14.1), e.g. `"ConfigMissingError"`. Stable: the
+    /// The canonical class name (docs/formats.md §14.1), e.g. `"ConfigMissingError"`. Stable: the
     /// conformance corpus matches on it.
     #[must_use]
     pub fn class(&self) -> &'static str {

@@ -1,6 +1,6 @@
 //! Read a vsync vault at application start: one pull, then memory only.
 //!
-//! The runtime reads exactly what `vsync push` writes (DECISIONS §2): the config blob
+//! The runtime reads exactly what `vsync push` writes (docs/decisions.md §2): the config blob
 //! (`vsync runtime-token`) names the bucket and the `<repo>/<env>/` prefix; the passphrase is the
 //! keychain value text (`vsync key show <env>`). Opening follows `latest` →
 //! `versions/<ts>.enc` → RQE1 → RQEM0001 seal check → zip; keys come from `.env.<env>`, every

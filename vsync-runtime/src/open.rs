@@ -1,4 +1,4 @@
-//! Opening a vault: the one read chain shared with the CLI (DECISIONS §2).
+//! Opening a vault: the one read chain shared with the CLI (docs/decisions.md §2).
 //!
 //! ```text
 //! blob → <prefix>latest           ┐ round trip 1  (held to the floor: minTs, VSYNC_MIN_TS, min_ts)  → <prefix>versions/<ts>.enc  ┐ round trip 2

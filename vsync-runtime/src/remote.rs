@@ -1,6 +1,6 @@
 //! The bucket side of a handle: object keys under the blob's prefix (the CLI's own
-//! [`vsync_vault::layout::Prefix`], formats §11.3), the fetch error mapping, and the generation
-//! cell (formats §11.7, parsed by [`vsync_vault::remote::Manifest`]).
+//! [`vsync_vault::layout::Prefix`], docs/formats.md §11.3), the fetch error mapping, and the generation
+//! cell (docs/formats.md §11.7, parsed by [`vsync_vault::remote::Manifest`]).
 
 use std::sync::Arc;
 
@@ -89,7 +89,7 @@ impl Remote {
     }
 }
 
-/// The generation of a cell body (formats §11.7): blank ⇒ 0; otherwise a JSON object whose
+/// The generation of a cell body (docs/formats.md §11.7): blank ⇒ 0; otherwise a JSON object whose
 /// counters are non-negative integers.
 pub(crate) fn parse_generation(key: &str, body: &[u8]) -> Result<u64, Error> {
     let text = std::str::from_utf8(body)

@@ -143,7 +143,7 @@ fn token_without_floor_is_unchanged_and_floor_is_an_ignorable_field() {
         cfg_blob::encode(&cfg).unwrap(),
         cfg_blob::encode(&config(600_000)).unwrap()
     );
-    // With a floor: a reader that knows only the ten upstream fields (formats §8.2) still
+    // With a floor: a reader that knows only the ten upstream fields (docs/formats.md §8.2) still
     // parses it, with the same values (rule 9: unknown fields are ignored).
     let blob = blob_with_floor(TS);
     let back = cfg_blob::decode(&blob).unwrap();
@@ -172,7 +172,7 @@ fn token_without_floor_is_unchanged_and_floor_is_an_ignorable_field() {
     assert_eq!(obj["salt"], SALT);
 }
 
-/// The inner JSON, decoded the way formats §8.1 describes it (base64url, gunzip).
+/// The inner JSON, decoded the way docs/formats.md §8.1 describes it (base64url, gunzip).
 fn decode_json(blob: &str) -> serde_json::Value {
     use base64::Engine as _;
     use std::io::Read as _;

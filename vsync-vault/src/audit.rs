@@ -1,4 +1,4 @@
-//! `audit.csv` (formats §12): the row, CSV quoting, the `meta` cell, a tolerant reader, and the
+//! `audit.csv` (docs/formats.md §12): the row, CSV quoting, the `meta` cell, a tolerant reader, and the
 //! append protocol with ETag-conditional writes and retries.
 
 use serde_json::Value;
@@ -30,7 +30,7 @@ pub const META_CAP: usize = 2048;
 /// The cell written when the meta JSON exceeds [`META_CAP`].
 pub const META_TRUNCATED: &str = r#"{"_truncated":true}"#;
 
-/// How many times the append protocol tries (formats §12.4).
+/// How many times the append protocol tries (docs/formats.md §12.4).
 pub const APPEND_ATTEMPTS: u32 = 3;
 
 /// One audit row. All fields are plain text; empty means absent.
@@ -52,7 +52,7 @@ pub struct AuditRow {
     pub git_email: String,
     /// This tool's version.
     pub vsync_version: String,
-    /// Upstream's JS runtime version; we write it empty (formats §17 item 16).
+    /// Upstream's JS runtime version; we write it empty (docs/formats.md §17 item 16).
     pub bun_version: String,
     /// Compact JSON object or empty (see [`MetaBuilder`]).
     pub meta: String,
@@ -203,7 +203,7 @@ pub fn parse_audit(text: &str) -> Vec<AuditRow> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// meta cell (§12.3)
+// meta cell (docs/formats.md §12.3)
 
 /// A warning produced while building the meta cell (printed by the caller on stderr).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,7 +367,7 @@ impl MetaBuilder {
     }
 
     /// The cell of a `rotate` row: the user map with `event:"rotate"`, `gen`, `prev_gen` merged
-    /// on top (in place); the cap is not re-applied to the merged map (formats §12.3).
+    /// on top (in place); the cap is not re-applied to the merged map (docs/formats.md §12.3).
     pub fn build_rotate(&mut self, gen_: u64, prev_gen: u64) -> String {
         let user = self.build();
         let mut map: Vec<(String, Value)> = if user == META_TRUNCATED {
@@ -390,7 +390,7 @@ impl MetaBuilder {
 }
 
 // ---------------------------------------------------------------------------------------------
-// append (§12.4)
+// append (docs/formats.md §12.4)
 
 /// What happened to an append (it is best effort: the caller only warns).
 #[derive(Debug)]
@@ -407,7 +407,7 @@ pub enum AppendOutcome {
     Failed(StoreError),
 }
 
-/// Append one row to `<P>audit.csv` (formats §12.4): read the log with its ETag, append, write
+/// Append one row to `<P>audit.csv` (docs/formats.md §12.4): read the log with its ETag, append, write
 /// with `If-Match` (or create-only with the header when absent), retry up to 3 times on conflict.
 pub async fn append(bucket: &Bucket, key: &str, row: &AuditRow) -> AppendOutcome {
     let line = row.to_csv_line();

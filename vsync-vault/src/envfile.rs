@@ -1,4 +1,4 @@
-//! The `.env.<env>` parser of formats §5.4 (grammar steps 1–7 and 9), plus the optional
+//! The `.env.<env>` parser of docs/formats.md §5.4 (grammar steps 1–7 and 9), plus the optional
 //! placeholder expansion (step 8), file inlining (step 10) and exclusions (step 11) as separate
 //! steps.
 //!
@@ -14,7 +14,7 @@ use crate::error::{Result, VaultError};
 /// One parsed entry: the key and its value.
 pub type Entry = (String, Zeroizing<String>);
 
-/// Something suspicious about a line that upstream accepts silently (formats §17 item 18).
+/// Something suspicious about a line that upstream accepts silently (docs/formats.md §17 item 18).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// 1-based line number.
@@ -78,7 +78,7 @@ fn js_trim(s: &str) -> &str {
     s.trim_matches(is_js_ws)
 }
 
-/// Parse env-file text (formats §5.4, steps 2–7 and 9).
+/// Parse env-file text (docs/formats.md §5.4, steps 2–7 and 9).
 pub fn parse(text: &str) -> Vec<Entry> {
     parse_with_warnings(text).entries
 }

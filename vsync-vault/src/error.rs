@@ -97,7 +97,7 @@ pub enum StoreError {
     },
 }
 
-/// Coarse classification of a [`VaultError`], for exit codes (DECISIONS §6).
+/// Coarse classification of a [`VaultError`], for exit codes (docs/decisions.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Category {
@@ -122,7 +122,7 @@ pub enum VaultError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
-    /// Corrupt data or wrong key. `class` is a stable name from formats §14.1
+    /// Corrupt data or wrong key. `class` is a stable name from docs/formats.md §14.1
     /// (`WrongPassphraseError`, `BundleCorruptError`, …).
     #[error("integrity check failed ({class}): {reason}")]
     Integrity {
@@ -150,7 +150,7 @@ pub enum VaultError {
         ts: String,
     },
 
-    /// The pointer would move backwards (DECISIONS §2).
+    /// The pointer would move backwards (docs/decisions.md §2).
     #[error(
         "`latest` points to {remote_ts}, older than {seen_ts} already seen on this machine (or required by VSYNC_MIN_TS or the runtime token); possible rollback of the bucket — check with your team, or pass --allow-rollback"
     )]
@@ -221,7 +221,7 @@ pub enum VaultError {
         limit: u64,
     },
 
-    /// A symlink under the vault (formats §5.2).
+    /// A symlink under the vault (docs/formats.md §5.2).
     #[error(
         "symlink in the vault at `{path}`: symlinks are not supported; copy the content or move the link out"
     )]
@@ -268,7 +268,7 @@ pub enum VaultError {
     #[error(transparent)]
     Identity(#[from] IdentityError),
 
-    /// The ledger file is not valid (formats §9.6).
+    /// The ledger file is not valid (docs/formats.md §9.6).
     #[error("ledger {path} is malformed ({reason}); fix or delete it, then pull")]
     LedgerMalformed {
         /// Ledger path.
@@ -277,7 +277,7 @@ pub enum VaultError {
         reason: String,
     },
 
-    /// The generation cell `latest.manifest` is not valid (formats §11.7).
+    /// The generation cell `latest.manifest` is not valid (docs/formats.md §11.7).
     #[error("`{key}` is malformed ({reason}); fix or delete it")]
     ManifestMalformed {
         /// Object key.
@@ -322,7 +322,7 @@ impl VaultError {
         }
     }
 
-    /// The exit-code category (DECISIONS §6).
+    /// The exit-code category (docs/decisions.md §6).
     pub fn category(&self) -> Category {
         match self {
             Self::Store(StoreError::NotFound { .. })
@@ -343,7 +343,7 @@ impl VaultError {
         }
     }
 
-    /// A stable class name in the spirit of formats §14 (CLI and runtime classes).
+    /// A stable class name in the spirit of docs/formats.md §14 (CLI and runtime classes).
     pub fn class(&self) -> &'static str {
         match self {
             Self::Store(StoreError::NotFound { .. }) => "NotFoundError",

@@ -1,4 +1,4 @@
-//! The one read path for `latest` (DECISIONS §2): every reader — each CLI verb and the runtime —
+//! The one read path for `latest` (docs/decisions.md §2): every reader — each CLI verb and the runtime —
 //! compares the pointer with a [`Floor`], the newest `BUNDLE_TS` it has reason to trust, and
 //! refuses an older one with [`VaultError::Rollback`] (exit 4 in the CLI).
 //!
@@ -11,7 +11,7 @@
 //!   `max_seen_ts`/`last_sync_ts`;
 //! - anywhere, including a first boot with no memory: `VSYNC_MIN_TS` ([`MIN_TS_VAR`]) and the
 //!   runtime token's optional `minTs` field ([`BLOB_FIELD`]), which upstream readers ignore
-//!   (formats §8.4 rule 9).
+//!   (docs/formats.md §8.4 rule 9).
 
 use vsync_crypto::cfg_blob::RuntimeConfig;
 

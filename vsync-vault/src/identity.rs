@@ -1,4 +1,4 @@
-//! Repo identity (formats §13): `normalize`, `parseRemoteUrl`, the `.vsync` pin file, and the
+//! Repo identity (docs/formats.md §13): `normalize`, `parseRemoteUrl`, the `.vsync` pin file, and the
 //! resolution chain `--repo` → `.vsync` → `origin` remote → error.
 //!
 //! Git is read natively: the top level is found by walking up to a `.git` directory or file
@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Maximum length of a normalised identity (formats §13.2).
+/// Maximum length of a normalised identity (docs/formats.md §13.2).
 pub const MAX_IDENTITY_LEN: usize = 100;
 
 /// Names that must not be identities (their config directories would collide).
@@ -17,7 +17,7 @@ pub const RESERVED: [&str; 3] = ["profiles", "backups", "plugins"];
 /// Documentation link written into a new `.vsync` file.
 pub const PIN_DOCS_URL: &str = "https://github.com/vsync-rs/vsync/blob/main/docs/repo-identity.md";
 
-/// Errors of identity resolution (cli.md §1.4).
+/// Errors of identity resolution (docs/formats.md §13.1).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdentityError {
@@ -110,7 +110,7 @@ pub enum IdentityError {
 }
 
 impl IdentityError {
-    /// Stable class name (formats §14.2).
+    /// Stable class name (docs/formats.md §14.2).
     pub fn class(&self) -> &'static str {
         match self {
             Self::NotInGitRepo { .. } => "NotInGitRepoError",
@@ -147,7 +147,7 @@ fn is_line_terminator(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
 }
 
-/// `normalize(s)` of formats §13.2: trim, lower-case, runs of `/` or `-` → `_`, drop everything
+/// `normalize(s)` of docs/formats.md §13.2: trim, lower-case, runs of `/` or `-` → `_`, drop everything
 /// outside `[a-z0-9._]`. `Ok(None)` when nothing is left; an error when longer than 100.
 pub fn normalize(s: &str) -> Result<Option<String>> {
     let lowered = s.trim_matches(is_js_ws).to_lowercase();
@@ -191,7 +191,7 @@ fn strip_git_suffix(s: &str) -> &str {
         .unwrap_or(s)
 }
 
-/// `parseRemoteUrl(url)` of formats §13.3, quirks included (ports leak into scp-like matches,
+/// `parseRemoteUrl(url)` of docs/formats.md §13.3, quirks included (ports leak into scp-like matches,
 /// `.git` stripping is case-sensitive). Returns a path-like string or `None`.
 pub fn parse_remote_url(url: &str) -> Option<String> {
     let url = url.trim_matches(is_js_ws);
@@ -248,7 +248,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The .vsync pin file (§13.4)
+// The .vsync pin file (docs/formats.md §13.4)
 
 /// File name of the pin, at the git top level.
 pub const PIN_FILE: &str = ".vsync";
@@ -288,7 +288,7 @@ fn valid_pin_key(k: &str) -> bool {
         && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parse `.vsync` text (formats §13.4). `path` is only used in errors.
+/// Parse `.vsync` text (docs/formats.md §13.4). `path` is only used in errors.
 pub fn parse_pin(text: &str, path: &Path) -> Result<PinFile> {
     let malformed = |line: Option<usize>, reason: &'static str| IdentityError::VsyncFileMalformed {
         path: path.to_path_buf(),
@@ -424,7 +424,7 @@ pub struct GitRepo {
     pub git_dir: PathBuf,
     /// The common git directory (holds `config`); equals `git_dir` outside linked worktrees.
     pub common_dir: PathBuf,
-    /// The vault root (`<vroot>`, formats §13.7): the main worktree's top level inside a linked
+    /// The vault root (`<vroot>`, docs/formats.md §13.7): the main worktree's top level inside a linked
     /// worktree, else `root`.
     pub vroot: PathBuf,
 }
@@ -787,7 +787,7 @@ fn finish(
     })
 }
 
-/// Resolve the identity from `cwd` (formats §13.1): `--repo` → `.vsync` → origin → error.
+/// Resolve the identity from `cwd` (docs/formats.md §13.1): `--repo` → `.vsync` → origin → error.
 /// A `--repo` that differs from an existing pin is [`IdentityError::VsyncFileClobber`].
 pub fn resolve(cwd: &Path, flag: Option<&str>) -> Result<Identity> {
     let repo = find_git_repo(cwd)?;
@@ -824,7 +824,7 @@ pub fn resolve(cwd: &Path, flag: Option<&str>) -> Result<Identity> {
     })
 }
 
-/// Resolve the identity for `import` (formats §13.5): `--repo` → `.vsync` → the share's repo.
+/// Resolve the identity for `import` (docs/formats.md §13.5): `--repo` → `.vsync` → the share's repo.
 /// Pin vs share mismatch without a flag is [`IdentityError::ShareRepoMismatch`]; flag vs pin
 /// mismatch is [`IdentityError::VsyncFileClobber`]; flag vs share: the flag wins.
 pub fn resolve_for_import(cwd: &Path, flag: Option<&str>, share_repo: &str) -> Result<Identity> {

@@ -1,4 +1,4 @@
-//! Object keys under the prefix `<P>` (formats §11.2, §11.3, §17 items 2 and 7; DECISIONS §4).
+//! Object keys under the prefix `<P>` (docs/formats.md §11.2, §11.3, §17 items 2 and 7; docs/decisions.md §4).
 //!
 //! ```text
 //! <P> = <repo>/<env_lc>/

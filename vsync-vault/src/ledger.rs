@@ -1,10 +1,10 @@
-//! The ledger (formats §9.6): the per-machine snapshot of the vault at the last successful push
+//! The ledger (docs/formats.md §9.6): the per-machine snapshot of the vault at the last successful push
 //! or pull, used for the dirty check and the push guard.
 //!
 //! Compatible with upstream: pretty JSON (2 spaces), no trailing newline, atomic write through
 //! `<path>.tmp` (0600) in a 0700 directory, integral numbers written without a fraction.
 //! Unknown fields (top level and per file) round-trip in place. We add `max_seen_ts`, the highest
-//! `BUNDLE_TS` this machine has seen (DECISIONS §2), which upstream readers ignore — and drop
+//! `BUNDLE_TS` this machine has seen (docs/decisions.md §2), which upstream readers ignore — and drop
 //! when they rewrite the file, hence [`crate::highwater`].
 
 use std::path::{Path, PathBuf};
@@ -376,7 +376,7 @@ pub fn changes(ledger: &Ledger, files: &[FileEntry]) -> Changes {
     c
 }
 
-/// The dirty check of formats §9.6: no ledger ⇒ untracked; a missing vault ⇒ every ledger entry
+/// The dirty check of docs/formats.md §9.6: no ledger ⇒ untracked; a missing vault ⇒ every ledger entry
 /// deleted; otherwise walk (symlinks refused) and compare.
 pub fn dirty_check(ledger: Option<&Ledger>, vault: &Path) -> Result<DirtyState> {
     let Some(ledger) = ledger else {

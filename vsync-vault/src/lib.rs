@@ -3,15 +3,15 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`ts`] | `BUNDLE_TS` / `ISO_TS` formatting and parsing |
-//! | [`envfile`] | the `.env.<env>` parser (formats §5.4) |
-//! | [`walk`] | the vault walk (formats §5.2) |
-//! | [`zip_bundle`] | build, list, read and safely extract the bundle zip (formats §4) |
-//! | [`identity`] | repo identity: normalize, remote URL, `.vsync` pin, resolution (formats §13) |
-//! | [`layout`] | object keys under `<repo>/<env>/` (formats §11.3) |
-//! | [`ledger`] | the ledger and the dirty check (formats §9.6) |
+//! | [`envfile`] | the `.env.<env>` parser (docs/formats.md §5.4) |
+//! | [`walk`] | the vault walk (docs/formats.md §5.2) |
+//! | [`zip_bundle`] | build, list, read and safely extract the bundle zip (docs/formats.md §4) |
+//! | [`identity`] | repo identity: normalize, remote URL, `.vsync` pin, resolution (docs/formats.md §13) |
+//! | [`layout`] | object keys under `<repo>/<env>/` (docs/formats.md §11.3) |
+//! | [`ledger`] | the ledger and the dirty check (docs/formats.md §9.6) |
 //! | [`freshness`] | the one read path for `latest`: the rollback floor every reader applies |
 //! | [`highwater`] | this machine's high-water mark, in a file upstream does not rewrite |
-//! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (formats §12) |
+//! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (docs/formats.md §12) |
 //! | [`store`] | [`store::Bucket`]: `file://`, `s3://`, `gs://`, `az://` with create-only and compare-and-swap |
 //! | [`vault_folder`] | the one rule for where the vault folder may be (`files.vaultFolder`) |
 //! | [`limits`] | the bundle size limits, shared by push (before upload) and every reader |

@@ -1,4 +1,4 @@
-//! The env-name rule of DECISIONS §2, `^[a-z][a-z0-9_-]*$`, with a length cap, in one place.
+//! The env-name rule of docs/decisions.md §2, `^[a-z][a-z0-9_-]*$`, with a length cap, in one place.
 //!
 //! An env name becomes a file name (`env_<env>`, `env_<env>.ledger.json`, `.env.<env>`), a
 //! folder (`infra/vault/<env>`), an object-key segment and a keychain account. Without a cap a

@@ -1,4 +1,4 @@
-//! The bucket protocol shared by the CLI and the runtime (formats §11.3–§11.7, DECISIONS §2).
+//! The bucket protocol shared by the CLI and the runtime (docs/formats.md §11.3–§11.7, docs/decisions.md §2).
 //!
 //! Publishing a version is two conditional writes:
 //!
@@ -36,7 +36,7 @@ impl Pointer {
     }
 }
 
-/// The generation cell (formats §11.7): `{"gen":4,"prev_gen":3,"rotated_at":"…"}`.
+/// The generation cell (docs/formats.md §11.7): `{"gen":4,"prev_gen":3,"rotated_at":"…"}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
     /// Rotation counter (absent ⇒ 0).
@@ -266,7 +266,7 @@ impl Remote {
         }
     }
 
-    /// Timestamps of `versions/<ts>.enc` objects, newest first (formats §11.6).
+    /// Timestamps of `versions/<ts>.enc` objects, newest first (docs/formats.md §11.6).
     pub async fn list_versions(&self) -> Result<Vec<String>> {
         let keys = self.bucket.list(&self.prefix.versions_dir()).await?;
         let mut out: Vec<String> = keys
@@ -335,7 +335,7 @@ impl Remote {
 /// Follow `latest`, held to `floor` (see [`crate::freshness`]), and open the bundle: returns the
 /// pointer's ts and the verified zip bytes. No pointer (or a blank one) is
 /// [`VaultError::NothingPushed`]; an older pointer is [`VaultError::Rollback`]; crypto failures
-/// are [`VaultError::Integrity`] with the class of formats §14.1.
+/// are [`VaultError::Integrity`] with the class of docs/formats.md §14.1.
 pub async fn pull_bundle(
     remote: &Remote,
     key: &DerivedKey,

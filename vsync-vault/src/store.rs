@@ -1,4 +1,4 @@
-//! Bucket I/O through `object_store` (DECISIONS §3): `file://` (the embedded default), `s3://`
+//! Bucket I/O through `object_store` (docs/decisions.md §3): `file://` (the embedded default), `s3://`
 //! (AWS, R2, MinIO, Ceph, SeaweedFS via an endpoint), `gs://` and `az://` ([`crate::cloud`]).
 //!
 //! - [`Bucket::put_create`] is create-only (`If-None-Match: *`; on GCS
@@ -6,7 +6,7 @@
 //!   revision token (`If-Match`; on GCS the generation), or create-only for [`Expected::Absent`].
 //! - The revision token is called "etag" throughout: it is the ETag on S3, Azure and `file://`,
 //!   and the object generation on GCS ([`Revision`]). ETags are returned and sent without
-//!   surrounding quotes (formats §11.1).
+//!   surrounding quotes (docs/formats.md §11.1).
 //! - Errors are typed ([`StoreError`]) and name the endpoint or bucket, never credentials.
 //! - Timeouts suit a CLI: a refused connection fails within a second or two.
 
@@ -230,7 +230,7 @@ impl StoreSpec {
         }
     }
 
-    /// The S3 spec from upstream's config fields (formats §9.3, §11.1): an endpoint that starts
+    /// The S3 spec from upstream's config fields (docs/formats.md §9.3, §11.1): an endpoint that starts
     /// with `http` is used verbatim, otherwise `https://` (or `http://` when `use_ssl` is false)
     /// is prepended.
     pub fn from_upstream_s3(
@@ -615,7 +615,7 @@ impl Bucket {
 
     /// Declare whether the store honours conditional writes (e.g. after
     /// [`Bucket::probe_conditional`]). Without them, [`Bucket::put_create`] and
-    /// [`Bucket::put_swap`] check first and then write unconditionally (racy; DECISIONS §2 says
+    /// [`Bucket::put_swap`] check first and then write unconditionally (racy; docs/decisions.md §2 says
     /// to warn and rely on the ledger guard).
     pub fn with_conditional(mut self, conditional: bool) -> Self {
         self.conditional = conditional;

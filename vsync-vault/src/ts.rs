@@ -1,4 +1,4 @@
-//! Timestamps of formats §1.4: `BUNDLE_TS` (`YYYYMMDD-HHMMSS`, UTC) and `ISO_TS`
+//! Timestamps of docs/formats.md §1.4: `BUNDLE_TS` (`YYYYMMDD-HHMMSS`, UTC) and `ISO_TS`
 //! (`YYYY-MM-DDTHH:MM:SS.mmmZ`, UTC, always milliseconds).
 //!
 //! `BUNDLE_TS` sorts lexicographically in chronological order; the protocol relies on it.
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn bundle_ts_is_derived_from_iso() {
-        // formats §1.4: first 19 chars of ISO, drop '-' and ':', 'T' -> '-'.
+        // docs/formats.md §1.4: first 19 chars of ISO, drop '-' and ':', 'T' -> '-'.
         let iso = iso_now();
         let derived: String = iso[..19]
             .chars()

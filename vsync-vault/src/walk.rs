@@ -1,4 +1,4 @@
-//! Vault walk rules (formats §5.2): recurse, regular files only (dotfiles included), any
+//! Vault walk rules (docs/formats.md §5.2): recurse, regular files only (dotfiles included), any
 //! symlink under the vault is an error, relative POSIX paths sorted by UTF-16 code-unit order,
 //! a missing vault gives an empty list.
 
@@ -13,7 +13,7 @@ use crate::error::{Result, VaultError};
 pub struct FileEntry {
     /// Vault-relative POSIX path, e.g. `tls/server.crt`.
     pub path: String,
-    /// Modification time in milliseconds since the epoch, as a float (formats §9.6:
+    /// Modification time in milliseconds since the epoch, as a float (docs/formats.md §9.6:
     /// `seconds × 1000 + nanoseconds / 10⁶`).
     pub mtime_ms: f64,
     /// Size in bytes.

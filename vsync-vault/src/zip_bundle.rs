@@ -1,4 +1,4 @@
-//! The bundle payload (formats §4): a zip of the vault folder, named by its path relative to the
+//! The bundle payload (docs/formats.md §4): a zip of the vault folder, named by its path relative to the
 //! vault root (`infra/vault/dev/`, `infra/vault/dev/.env.dev`, …).
 //!
 //! Writing is deterministic: the vault folder's directory entry first, then its children sorted

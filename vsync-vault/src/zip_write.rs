@@ -1,4 +1,4 @@
-//! Writing the bundle zip (formats §4.1/§4.2): the vault folder's directory entry first, then
+//! Writing the bundle zip (docs/formats.md §4.1/§4.2): the vault folder's directory entry first, then
 //! its children sorted byte-wise, depth-first; Unix modes, DOS time and the `UT` extended
 //! timestamp; deflate (level 6) unless it does not shrink the data, then stored.
 //!

@@ -1,4 +1,4 @@
-//! The who-did-what row each bucket-touching verb appends to `audit.csv` (formats §12), best
+//! The who-did-what row each bucket-touching verb appends to `audit.csv` (docs/formats.md §12), best
 //! effort: a failure is a warning, never a failed verb.
 
 use serde_json::{Map, Value};
@@ -16,7 +16,7 @@ const META_CAP: usize = 2048;
 pub struct AuditOpts {
     /// `--no-audit`.
     pub disabled: bool,
-    /// The merged meta map (formats §12.3), empty when nothing was given.
+    /// The merged meta map (docs/formats.md §12.3), empty when nothing was given.
     pub meta: Map<String, Value>,
 }
 

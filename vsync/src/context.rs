@@ -14,7 +14,7 @@ use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::paths;
 
-/// `^[a-z][a-z0-9_-]*$`, at most 64 characters (DECISIONS §2: checked on every verb, before
+/// `^[a-z][a-z0-9_-]*$`, at most 64 characters (docs/decisions.md §2: checked on every verb, before
 /// anything is written).
 pub fn check_env(env: &str) -> Result<(), CliError> {
     use vsync_vault::names::{EnvNameProblem, MAX_ENV_NAME_LEN, check_env_name};
@@ -46,7 +46,7 @@ pub fn base_dir() -> Result<PathBuf, CliError> {
 pub struct Checkout {
     /// The git top level of this worktree (where `.vsync` and `.gitignore` live).
     pub root: PathBuf,
-    /// The vault root: the main worktree's top level (formats §13.7).
+    /// The vault root: the main worktree's top level (docs/formats.md §13.7).
     pub vroot: PathBuf,
     /// The resolved repo identity.
     pub repo: String,

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-/// The exit codes of DECISIONS §6. Every failure is classified into exactly one of these.
+/// The exit codes of docs/decisions.md §6. Every failure is classified into exactly one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitKind {
     /// 0: success.

@@ -259,7 +259,7 @@ pub(crate) fn pending_deletion(name: &str) -> DestError {
     .with_key(name)
 }
 
-/// Maps an SDK failure to the §15.7 kinds; the message names the secret, never a value.
+/// Maps an SDK failure to the docs/sync-contract.md §15.7 kinds; the message names the secret, never a value.
 pub(crate) fn map_sdk<E>(e: SdkError<E, HttpResponse>, name: &str, op: &str) -> DestError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -1,4 +1,4 @@
-//! azure_core errors → the §15.7 kinds. Messages name the secret and the status, never a value
+//! azure_core errors → the docs/sync-contract.md §15.7 kinds. Messages name the secret and the status, never a value
 //! (Key Vault's error messages carry names, not values).
 
 use std::time::Duration;

@@ -63,7 +63,7 @@ pub(crate) async fn client(
     };
     let mut b = SecretManagerService::builder()
         .with_credentials(creds)
-        // the engine owns retries and honours the error kinds (sync.md §15.5)
+        // the engine owns retries and honours the error kinds (docs/sync-contract.md §15.5)
         .with_retry_policy(NeverRetry)
         .with_attempt_timeout(ATTEMPT_TIMEOUT);
     if let Some(e) = endpoint {

@@ -1,4 +1,4 @@
-//! Maps the client's errors to the §15.7 kinds. Messages name the secret and quote the
+//! Maps the client's errors to the docs/sync-contract.md §15.7 kinds. Messages name the secret and quote the
 //! service's status message (Secret Manager never echoes payloads), never a value.
 
 use std::time::Duration;

@@ -350,7 +350,7 @@ fn transport_error(e: &octocrab::Error, path: &str) -> DestError {
     DestError::new(kind, format!("cannot reach the GitHub API for {what}"))
 }
 
-/// Maps an HTTP answer to the §15.7 kinds. `body` is GitHub's error JSON (never a value).
+/// Maps an HTTP answer to the docs/sync-contract.md §15.7 kinds. `body` is GitHub's error JSON (never a value).
 fn http_error(
     status: u16,
     headers: &http::HeaderMap,

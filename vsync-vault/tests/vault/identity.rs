@@ -1,4 +1,4 @@
-//! Repo identity: the formats §13 tables, the pin file, git discovery and the resolution chain.
+//! Repo identity: the docs/formats.md §13 tables, the pin file, git discovery and the resolution chain.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,7 +8,7 @@ use vsync_vault::identity::{
     resolve_for_import, write_pin,
 };
 
-/// Every row of the worked-results table of formats §13.3.
+/// Every row of the worked-results table of docs/formats.md §13.3.
 #[test]
 fn formats_13_3_table() {
     let rows: &[(&str, Option<&str>, Option<&str>)] = &[
@@ -68,7 +68,7 @@ fn formats_13_3_table() {
     }
 }
 
-/// The `normalize` examples of formats §13.2.
+/// The `normalize` examples of docs/formats.md §13.2.
 #[test]
 fn formats_13_2_examples() {
     for (input, out) in [

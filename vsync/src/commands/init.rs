@@ -98,7 +98,7 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
     }
 
     // A store without conditional writes cannot make concurrent pushes safe: record it, so push
-    // warns and relies on the ledger guard alone (DECISIONS §2).
+    // warns and relies on the ledger guard alone (docs/decisions.md §2).
     let scratch = format!(
         "{}init-probe-{}",
         remote.prefix.as_str(),
@@ -218,7 +218,7 @@ fn fill_store(
             secret_access_key: p.secret_access_key,
             extra: Default::default(),
         });
-        // The data lives under `<repo>/<env>/` whatever the profile's prefix (formats §17 item 2).
+        // The data lives under `<repo>/<env>/` whatever the profile's prefix (docs/formats.md §17 item 2).
         config.init_profile = Some(name.to_owned());
         let _ = env;
         return Ok(());

@@ -16,7 +16,7 @@ use crate::local::{fsutil, paths, profile};
 use crate::passphrase_input::{self, ArgvSecret, Source};
 use crate::{output, passphrase};
 
-/// (repo, env) pairs with a config on this machine, sorted (formats §9.2 discovery).
+/// (repo, env) pairs with a config on this machine, sorted (docs/formats.md §9.2 discovery).
 pub fn pairs(base: &Path) -> Vec<(String, String)> {
     let Ok(rd) = std::fs::read_dir(base) else {
         return Vec::new();

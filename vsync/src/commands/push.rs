@@ -1,5 +1,5 @@
 //! `vsync push <env>`: zip, seal, encrypt, upload a create-only version, then move `latest` with
-//! compare-and-swap (formats §11.4 with DECISIONS §2).
+//! compare-and-swap (docs/formats.md §11.4 with docs/decisions.md §2).
 
 use vsync_vault::ledger::{Ledger, SyncOp};
 use vsync_vault::{VaultError, walk, zip_bundle};

@@ -1,5 +1,5 @@
 //! `vsync restore-backup <env> [<ts>|<file>] [<target-dir>] [--list]`: list the encrypted
-//! rolling backups that pulls leave (formats §9.8, [`crate::local::backups`]), or put one back.
+//! rolling backups that pulls leave (docs/formats.md §9.8, [`crate::local::backups`]), or put one back.
 //!
 //! A restore decrypts and unpacks the backup into a staging folder next to the vault first —
 //! with every check of the bundle reader (names, sizes, entry counts) — and only then swaps it
@@ -131,7 +131,7 @@ fn choose(ctx: &EnvContext, entries: &[Entry], which: Option<&str>) -> Result<Pa
     }
 }
 
-/// Back up the vault folder of `ctx` if it exists (encrypted, formats §9.8); the note names the
+/// Back up the vault folder of `ctx` if it exists (encrypted, docs/formats.md §9.8); the note names the
 /// file. `prune` drops the oldest beyond the configured number afterwards.
 pub async fn backup_current_vault(
     ctx: &EnvContext,

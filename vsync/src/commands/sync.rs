@@ -1,4 +1,4 @@
-//! `vsync sync <env> --to a,b`: fan the vault out to secret managers (sync.md §15, DECISIONS §4).
+//! `vsync sync <env> --to a,b`: fan the vault out to secret managers (docs/sync-contract.md §15, docs/decisions.md §4).
 //! Per target: resolve routing (saved to the config), map and validate every name before any
 //! write, plan (create/update/unchanged/delete, names only), apply with a bounded, rate-limited,
 //! retrying pool, write the receipt and one audit row. Targets run independently.

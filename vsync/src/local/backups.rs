@@ -1,9 +1,9 @@
-//! Encrypted rolling backups of the vault (formats §9.8): before a pull (or a restore) replaces
+//! Encrypted rolling backups of the vault (docs/formats.md §9.8): before a pull (or a restore) replaces
 //! the vault folder, the folder is zipped exactly like a bundle (§4.1) and stored as
 //! `RQE1(zip)` — no RQEM0001 seal — under this env's key text and config salt, so upstream's
 //! `restore-backup` opens our files and we open theirs.
 //!
-//! Location (formats §9.8 is marked [conflict]; what is followed here):
+//! Location (docs/formats.md §9.8 is marked [conflict]; what is followed here):
 //! - written to `<root>/<repo>/<env_lc>-<BUNDLE_TS>.zip.enc`, where `<root>` is
 //!   `$VSYNC_BACKUP_DIR` (upstream's override) or `<base>/backups` (upstream's current code).
 //!   Upstream puts the file directly in `<root>` without the repo; two repos with a `prod` env

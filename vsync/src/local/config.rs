@@ -1,4 +1,4 @@
-//! The per-(repo, env) config: gzipped compact JSON at `<base>/<repo>/env_<env_lc>` (formats §9.3).
+//! The per-(repo, env) config: gzipped compact JSON at `<base>/<repo>/env_<env_lc>` (docs/formats.md §9.3).
 //! Fields are written in upstream's order and unknown fields round-trip untouched.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Local state on this machine: the config tree under `<base>` (formats §9), written atomically
+//! Local state on this machine: the config tree under `<base>` (docs/formats.md §9), written atomically
 //! with 0600 files in 0700 folders.
 
 pub mod backups;

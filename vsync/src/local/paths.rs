@@ -1,4 +1,4 @@
-//! Where vsync keeps its state on this machine (formats §9.1–§9.2).
+//! Where vsync keeps its state on this machine (docs/formats.md §9.1–§9.2).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! Named bucket credentials on this machine: `<base>/profiles/<name>.json`, plain pretty JSON,
-//! 0600 in a 0700 folder (formats §9.5).
+//! 0600 in a 0700 folder (docs/formats.md §9.5).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

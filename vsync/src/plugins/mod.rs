@@ -1,4 +1,4 @@
-//! Host side of destination plugins (sync.md §15.8, docs/plugins.md): discovery, vetting, and
+//! Host side of destination plugins (docs/sync-contract.md §15.8, docs/plugins.md): discovery, vetting, and
 //! running each plugin in a child process of its own ([`host`] in vsync, [`child`] in the
 //! re-executed `vsync __plugin-host`), behind [`PluginDestination`], which makes a plugin look
 //! like any built-in destination.

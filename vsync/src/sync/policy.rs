@@ -1,4 +1,4 @@
-//! Upstream's parser policy for sync (sync.md §2.2, §3.2–3.3): exclusions, placeholder expansion
+//! Upstream's parser policy for sync (docs/sync-contract.md §2.2, §3.2–3.3): exclusions, placeholder expansion
 //! and file references. Pure: the caller supplies how a referenced path is read, so the pushed
 //! bundle (whose assets are the vault folder's files) and the working copy share one code path.
 

@@ -1,4 +1,4 @@
-//! The encrypted sync receipt (DECISIONS §4): after each sync, `<prefix>sync/<target>.enc`
+//! The encrypted sync receipt (docs/decisions.md §4): after each sync, `<prefix>sync/<target>.enc`
 //! holds RQE1 of a JSON map remote name → hex HMAC-SHA256(value) under a key derived from the
 //! vault key. It lets write-only destinations show `unchanged`, and scopes `--prune`.
 

@@ -1,4 +1,4 @@
-//! Retry policy and the token-bucket limiter of the sync engine (sync.md §15.5).
+//! Retry policy and the token-bucket limiter of the sync engine (docs/sync-contract.md §15.5).
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,4 @@
-//! The encrypted rolling backup every pull writes (formats §9.8) and `vsync restore-backup`:
+//! The encrypted rolling backup every pull writes (docs/formats.md §9.8) and `vsync restore-backup`:
 //! written atomically and 0600 before the vault is replaced, pruned, restored with the staged
 //! swap, readable by an independent implementation and reading what one writes, and refusing
 //! hostile files.
