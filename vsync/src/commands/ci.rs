@@ -59,13 +59,7 @@ async fn mask(env: &str, flag_repo: Option<&str>) -> Result<(), CliError> {
     }
     let ctx = EnvContext::for_read(flag_repo, env)?;
     let bundle = super::run_cmd::latest_bundle(&ctx, false).await?;
-    // Masks must match what `run` injects: a value that is not UTF-8 is refused the same way.
-    let text = bundle
-        .env_file(&ctx.env)
-        .map(vsync_vault::envfile::decode)
-        .transpose()?
-        .unwrap_or_default();
-    let entries = vsync_vault::envfile::parse(text);
+    let entries = super::run_cmd::env_entries(&bundle, &ctx.env)?;
     masks::emit_github_masks(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| CliError::new(ExitKind::Failed, format!("writing the masks: {e}")))
 }

@@ -23,17 +23,25 @@ pub(crate) async fn latest_bundle(
     )?)
 }
 
+/// The env file's entries of `bundle`. A value that is not UTF-8 is refused (key named), never
+/// passed on as U+FFFD; `run` injects and `ci mask` masks exactly these.
+pub(crate) fn env_entries(
+    bundle: &vsync_vault::zip_bundle::Bundle,
+    env: &str,
+) -> Result<Vec<vsync_vault::envfile::Entry>, CliError> {
+    let text = bundle
+        .env_file(env)
+        .map(vsync_vault::envfile::decode)
+        .transpose()?
+        .unwrap_or_default();
+    Ok(vsync_vault::envfile::parse(text))
+}
+
 /// Run `vsync run`; returns the child's exit code.
 pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError> {
     let ctx = EnvContext::for_read(flag_repo, &args.env)?;
     let bundle = latest_bundle(&ctx, args.allow_rollback).await?;
-    // A value that is not UTF-8 is refused (key named), never passed on as U+FFFD.
-    let text = bundle
-        .env_file(&ctx.env)
-        .map(vsync_vault::envfile::decode)
-        .transpose()?
-        .unwrap_or_default();
-    let entries = vsync_vault::envfile::parse(text);
+    let entries = env_entries(&bundle, &ctx.env)?;
 
     // Caught from here on, so a signal can no longer kill us with the assets on disk.
     #[cfg(unix)]

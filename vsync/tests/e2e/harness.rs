@@ -293,3 +293,20 @@ impl World {
         .unwrap();
     }
 }
+
+/// Whether python3 with `cryptography` (the independent implementations in tests/interop) is
+/// here; under scripts/test it must be.
+pub fn python_ok() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("VSYNC_TEST_SERVICES").as_deref() != Ok("1"),
+            "python3 with `cryptography` is required under scripts/test"
+        );
+        eprintln!("skipped: python3 with the cryptography package is not available");
+    }
+    ok
+}

@@ -4,26 +4,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::World;
+use crate::harness::{World, python_ok};
 use crate::require_keychain;
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/upstream_bundle.py")
-}
-
-fn python_ok() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import cryptography"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("VSYNC_TEST_SERVICES").as_deref() != Ok("1"),
-            "python3 with `cryptography` is required under scripts/test"
-        );
-        eprintln!("skipped: python3 with the cryptography package is not available");
-    }
-    ok
 }
 
 #[test]

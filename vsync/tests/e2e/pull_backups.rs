@@ -6,26 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{World, mode};
+use crate::harness::{World, mode, python_ok};
 use crate::require_keychain;
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/upstream_backup.py")
-}
-
-fn python_ok() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import cryptography"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("VSYNC_TEST_SERVICES").as_deref() != Ok("1"),
-            "python3 with `cryptography` is required under scripts/test"
-        );
-        eprintln!("skipped: python3 with the cryptography package is not available");
-    }
-    ok
 }
 
 fn py(args: &[&str]) -> String {
