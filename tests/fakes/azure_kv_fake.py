@@ -34,8 +34,10 @@ import tempfile
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from fake_http import FakeHandler
 
 NAME_RE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 VALUE_MAX = 25 * 1024  # Key Vault's limit on a secret value
@@ -142,12 +144,9 @@ def not_found(name):
     )
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(FakeHandler):
     server_version = "azure-kv-fake"
-
-    def log_message(self, *args):
-        pass
+    METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -155,8 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         return f"https://{self.headers.get('Host', '127.0.0.1')}"
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return self.raw_body()
 
     def send(self, status, obj=None, headers=None):
         data = b"" if obj is None else json.dumps(obj).encode()
@@ -170,21 +168,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if data:
             self.wfile.write(data)
-
-    def do_GET(self):
-        self.route("GET")
-
-    def do_PUT(self):
-        self.route("PUT")
-
-    def do_POST(self):
-        self.route("POST")
-
-    def do_DELETE(self):
-        self.route("DELETE")
-
-    def do_PATCH(self):
-        self.route("PATCH")
 
     def route(self, method):
         url = urlsplit(self.path)
