@@ -170,7 +170,7 @@ class Handler(FakeHandler):
             and ("cloud-platform" in scope or "devstorage" in scope)
         )
 
-    def route(self):
+    def target(self):
         """(bucket, object name or None, query dict)."""
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -192,7 +192,7 @@ class Handler(FakeHandler):
                 "Invalid Credentials",
                 head,
             )
-        bucket, obj, query = self.route()
+        bucket, obj, query = self.target()
         with LOCK:
             objects = STATE.buckets.get(bucket)
             if objects is None:
