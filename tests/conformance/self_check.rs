@@ -33,6 +33,15 @@ fn corpus(tag: &str, files: &[(&str, &[u8])]) -> std::io::Result<Temp> {
     Ok(Temp(dir))
 }
 
+/// The passed, failed and skipped counts a case expects.
+const fn counts(passed: usize, failed: usize, skipped: usize) -> Tally {
+    Tally {
+        passed,
+        failed,
+        skipped,
+    }
+}
+
 fn tally(dir: &Path) -> Tally {
     run_corpus(&vectors::load(dir), None, &mut std::io::sink())
 }
@@ -63,6 +72,11 @@ fn chain_json(source: &str, has: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A vector of `category` with no inputs that expects no error.
+fn bare_json(category: &str) -> Vec<u8> {
+    format!(r#"{{"category":"{category}","expected":{{"error":null}}}}"#).into_bytes()
+}
+
 /// A rule: its name, the files of its corpus, and the tally the harness must produce.
 type Case = (&'static str, Vec<(&'static str, Vec<u8>)>, Tally);
 
@@ -83,23 +97,12 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
                 ("rqem0001-manifest/ok.json", ok_json.clone()),
                 ("rqem0001-manifest/ok.bin", seal.clone()),
             ],
-            Tally {
-                passed: 1,
-                failed: 0,
-                skipped: 0,
-            },
+            counts(1, 0, 0),
         ),
         (
             "an unknown category fails loudly",
-            vec![(
-                "rqe9-future/x.json",
-                br#"{"category":"rqe9-future","expected":{"error":null}}"#.to_vec(),
-            )],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            vec![("rqe9-future/x.json", bare_json("rqe9-future"))],
+            counts(0, 1, 0),
         ),
         (
             "a .bin without its .json fails",
@@ -108,11 +111,7 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
                 ("rqem0001-manifest/ok.bin", seal.clone()),
                 ("rqem0001-manifest/orphan.bin", seal.clone()),
             ],
-            Tally {
-                passed: 1,
-                failed: 1,
-                skipped: 0,
-            },
+            counts(1, 1, 0),
         ),
         (
             "a placeholder object is skipped, not passed",
@@ -120,20 +119,12 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
                 "sls1-share/example.json",
                 br#"{"placeholder": true}"#.to_vec(),
             )],
-            Tally {
-                passed: 0,
-                failed: 0,
-                skipped: 1,
-            },
+            counts(0, 0, 1),
         ),
         (
             "a category that needs bytes fails without a .bin",
             vec![("rqem0001-manifest/ok.json", ok_json.clone())],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            counts(0, 1, 0),
         ),
         (
             "a negative case needs the exact class, not any error",
@@ -153,11 +144,7 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
                     b"XQEM000120260429-103045{}".to_vec(),
                 ),
             ],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            counts(0, 1, 0),
         ),
         (
             "a positive case compares every field",
@@ -174,41 +161,22 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
                 ),
                 ("rqem0001-manifest/p.bin", seal.clone()),
             ],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            counts(0, 1, 0),
         ),
         (
             "a runtime vector without its inputs fails, never skips",
-            vec![(
-                "fallback-chain/x.json",
-                br#"{"category":"fallback-chain","expected":{"error":null}}"#.to_vec(),
-            )],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            vec![("fallback-chain/x.json", bare_json("fallback-chain"))],
+            counts(0, 1, 0),
         ),
         (
             "a fallback-chain vector runs through a real handle",
             vec![("fallback-chain/ok.json", chain_json("env", "true"))],
-            Tally {
-                passed: 1,
-                failed: 0,
-                skipped: 0,
-            },
+            counts(1, 0, 0),
         ),
         (
             "a fallback-chain vector with the wrong source fails",
             vec![("fallback-chain/bad.json", chain_json("default", "true"))],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            counts(0, 1, 0),
         ),
         (
             "an unknown error-taxonomy scenario fails loudly",
@@ -218,11 +186,7 @@ pub(crate) fn run() -> Result<usize, Vec<String>> {
                     "expected":{"error":"S3UnreachableError"}}"#
                     .to_vec(),
             )],
-            Tally {
-                passed: 0,
-                failed: 1,
-                skipped: 0,
-            },
+            counts(0, 1, 0),
         ),
     ];
     let mut errors = Vec::new();

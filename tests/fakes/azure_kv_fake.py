@@ -25,17 +25,18 @@ Usage: azure_kv_fake.py PORT --ca-out PATH [--tenant T] [--client-id C] [--clien
 """
 
 import argparse
-import datetime
 import json
 import re
 import secrets
 import ssl
-import tempfile
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from fake_http import FakeHandler
+from fake_tls import make_certs
 
 NAME_RE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 VALUE_MAX = 25 * 1024  # Key Vault's limit on a secret value
@@ -52,74 +53,6 @@ STATE = {
     "fail": [],  # [{"status", "retry_after", "method", "path_re"}] consumed in order
     "counts": {},  # "METHOD kind" -> n (authorized data-plane requests)
 }
-
-
-def make_certs(ca_out):
-    """A CA and a leaf for 127.0.0.1/localhost; returns (cert_file, key_file) paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    import ipaddress
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vsync azure fake CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    tmp = tempfile.mkdtemp(prefix="azure-kv-fake-")
-    cert_file, key_file = f"{tmp}/leaf.pem", f"{tmp}/leaf.key"
-    with open(cert_file, "wb") as f:
-        f.write(leaf.public_bytes(pem) + ca.public_bytes(pem))
-    with open(key_file, "wb") as f:
-        f.write(
-            key.private_bytes(
-                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    with open(ca_out + ".tmp", "wb") as f:
-        f.write(ca.public_bytes(pem))
-    import os
-
-    os.replace(ca_out + ".tmp", ca_out)
-    return cert_file, key_file
 
 
 def now_s():
@@ -142,12 +75,9 @@ def not_found(name):
     )
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(FakeHandler):
     server_version = "azure-kv-fake"
-
-    def log_message(self, *args):
-        pass
+    METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -155,8 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         return f"https://{self.headers.get('Host', '127.0.0.1')}"
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return self.raw_body()
 
     def send(self, status, obj=None, headers=None):
         data = b"" if obj is None else json.dumps(obj).encode()
@@ -170,21 +99,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if data:
             self.wfile.write(data)
-
-    def do_GET(self):
-        self.route("GET")
-
-    def do_PUT(self):
-        self.route("PUT")
-
-    def do_POST(self):
-        self.route("POST")
-
-    def do_DELETE(self):
-        self.route("DELETE")
-
-    def do_PATCH(self):
-        self.route("PATCH")
 
     def route(self, method):
         url = urlsplit(self.path)

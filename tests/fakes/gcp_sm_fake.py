@@ -38,8 +38,10 @@ import sys
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from fake_http import FakeHandler
 
 SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -281,11 +283,8 @@ def api(method, path, qs, body):
     raise ApiError(404, f"The requested URL {path} was not found on this server.")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
+class Handler(FakeHandler):
+    METHODS = ("GET", "POST", "DELETE", "PATCH")
 
     def send(self, code, obj, headers=None):
         data = json.dumps(obj).encode()
@@ -301,10 +300,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send(e.code, {"error": {"code": e.code, "message": e.message, "status": e.status}}, e.headers)
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return self.raw_body()
 
-    def handle_any(self, method):
+    def route(self, method):
         url = urlsplit(self.path)
         path, qs = unquote(url.path), parse_qs(url.query, keep_blank_values=True)
         raw = self.body()
@@ -382,17 +380,6 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(200, {})
         self.send(404, {})
 
-    def do_GET(self):
-        self.handle_any("GET")
-
-    def do_POST(self):
-        self.handle_any("POST")
-
-    def do_DELETE(self):
-        self.handle_any("DELETE")
-
-    def do_PATCH(self):
-        self.handle_any("PATCH")
 
 
 def main():

@@ -39,8 +39,10 @@ import sys
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from fake_http import FakeHandler
 from xml.sax.saxutils import escape
 
 from cryptography.exceptions import InvalidSignature
@@ -105,18 +107,14 @@ def iso8601(ts):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".%03dZ" % (int(ts * 1000) % 1000)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(FakeHandler):
     server_version = "UploadServer"  # what GCS's XML API calls itself
-
-    def log_message(self, *args):
-        pass
+    METHODS = ("GET", "HEAD", "PUT", "DELETE")
 
     # -- plumbing ------------------------------------------------------------------------------
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return self.raw_body()
 
     def reply(self, status, body=b"", headers=None, head=False):
         self.send_response(status)
@@ -172,7 +170,7 @@ class Handler(BaseHTTPRequestHandler):
             and ("cloud-platform" in scope or "devstorage" in scope)
         )
 
-    def route(self):
+    def target(self):
         """(bucket, object name or None, query dict)."""
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -182,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
         obj = unquote(obj_raw) if obj_raw else None
         return bucket, obj, query
 
-    def dispatch(self, method):
+    def route(self, method):
         head = method == "HEAD"
         if not self.authenticated():
             # Read the body so the connection stays usable.
@@ -194,7 +192,7 @@ class Handler(BaseHTTPRequestHandler):
                 "Invalid Credentials",
                 head,
             )
-        bucket, obj, query = self.route()
+        bucket, obj, query = self.target()
         with LOCK:
             objects = STATE.buckets.get(bucket)
             if objects is None:
@@ -361,18 +359,6 @@ class Handler(BaseHTTPRequestHandler):
             xml.append("<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>" % escape(p))
         xml.append("</ListBucketResult>")
         self.reply(200, "".join(xml).encode(), {"Content-Type": "application/xml; charset=UTF-8"})
-
-    def do_GET(self):
-        self.dispatch("GET")
-
-    def do_HEAD(self):
-        self.dispatch("HEAD")
-
-    def do_PUT(self):
-        self.dispatch("PUT")
-
-    def do_DELETE(self):
-        self.dispatch("DELETE")
 
     def do_POST(self):
         self.body()

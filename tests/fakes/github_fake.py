@@ -28,8 +28,10 @@ import re
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
+
+from fake_http import FakeHandler
 
 from nacl.public import PrivateKey, SealedBox
 
@@ -78,12 +80,8 @@ def now():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(FakeHandler):
     server_version = "github-fake/1"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
 
     # ---- helpers -------------------------------------------------------------------------
     def send(self, status, body=None, headers=None, ctype="application/json"):
@@ -104,26 +102,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
+        raw = self.raw_body()
         try:
             return json.loads(raw or b"{}")
         except ValueError:
             return None
 
     # ---- dispatch -------------------------------------------------------------------------
-    def do_GET(self):
-        self.route("GET")
-
-    def do_PUT(self):
-        self.route("PUT")
-
-    def do_DELETE(self):
-        self.route("DELETE")
-
-    def do_POST(self):
-        self.route("POST")
-
     def route(self, method):
         url = urlsplit(self.path)
         parts = [p for p in url.path.split("/") if p]

@@ -43,6 +43,29 @@ fn key(v: &Value) -> DerivedKey {
     DerivedKey::derive(s(v, "passphrase"), s(v, "salt"))
 }
 
+/// The case's `file_hex` opened by `unpack` with its passphrase: the salt is the case's, the
+/// value is its `field`, and our JSON of it is the case's `json` text byte for byte.
+fn unpacked<S: AsRef<str>, T: serde::Serialize, E: std::fmt::Debug>(
+    c: &Value,
+    field: &str,
+    unpack: impl Fn(&str, &[u8]) -> Result<(S, T), E>,
+) -> (Vec<u8>, S, T) {
+    let file = bytes(c, "file_hex");
+    let (salt, value) = unpack(s(c, "passphrase"), &file).unwrap();
+    assert_eq!(salt.as_ref(), s(c, "salt"));
+    assert_eq!(serde_json::to_value(&value).unwrap(), c[field]);
+    assert_eq!(serde_json::to_string(&value).unwrap(), s(c, "json"));
+    (file, salt, value)
+}
+
+/// `file` after its `head` bytes is the RQE1 layer sealed around `inner` with the case's IV.
+fn assert_rqe1_layer(c: &Value, file: &[u8], head: usize, inner: &[u8]) {
+    assert_eq!(
+        hex(&rqe1::encrypt_with_iv(&key(c), iv(c), inner)),
+        hex(&file[head..])
+    );
+}
+
 #[test]
 fn iteration_count_is_600k() {
     assert_eq!(kat()["iterations"], 600_000);
@@ -127,12 +150,8 @@ fn bundle_objects() {
 #[test]
 fn sls1_shares() {
     for c in cases("sls1") {
-        let file = bytes(c, "file_hex");
-        let (salt, payload) = sls1::unpack(s(c, "passphrase"), &file).unwrap();
-        assert_eq!(salt, s(c, "salt"));
-        assert_eq!(serde_json::to_value(&payload).unwrap(), c["payload"]);
         // Our JSON is the same text as JSON.stringify's (field order, escaping, unknown fields).
-        assert_eq!(serde_json::to_string(&payload).unwrap(), s(c, "json"));
+        let (file, salt, payload) = unpacked(c, "payload", sls1::unpack);
         assert_eq!(payload.key.expose(), c["payload"]["key"].as_str().unwrap());
 
         // The frame and RQE1 layer are deterministic: same bytes around the same inner text.
@@ -142,10 +161,7 @@ fn sls1_shares() {
         assert_eq!(&file[..4], b"SLS1");
         assert_eq!(usize::from(file[4]), salt.len());
         assert_eq!(&file[5..head], salt.as_bytes());
-        assert_eq!(
-            hex(&rqe1::encrypt_with_iv(&k, iv(c), inner)),
-            hex(&file[head..])
-        );
+        assert_rqe1_layer(c, &file, head, inner);
         assert_eq!(
             serde_json::to_value(sls1::decode_inner(inner).unwrap()).unwrap(),
             c["payload"]
@@ -162,17 +178,10 @@ fn sls1_shares() {
 #[test]
 fn vkt1_keytrees() {
     for c in cases("vkt1") {
-        let file = bytes(c, "file_hex");
-        let (salt, tree) = vkt1::unpack(s(c, "passphrase"), &file).unwrap();
-        assert_eq!(salt, s(c, "salt"));
-        assert_eq!(serde_json::to_value(&tree).unwrap(), c["keytree"]);
-        assert_eq!(serde_json::to_string(&tree).unwrap(), s(c, "json"));
+        let (file, salt, tree) = unpacked(c, "keytree", vkt1::unpack);
         let k = key(c);
         let head = 5 + salt.len();
-        assert_eq!(
-            hex(&rqe1::encrypt_with_iv(&k, iv(c), s(c, "json").as_bytes())),
-            hex(&file[head..])
-        );
+        assert_rqe1_layer(c, &file, head, s(c, "json").as_bytes());
         let ours = vkt1::seal_with_key(&k, &salt, &tree).unwrap();
         assert_eq!(
             serde_json::to_value(vkt1::open_with_key(&k, &ours).unwrap().1).unwrap(),

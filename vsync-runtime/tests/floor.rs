@@ -4,20 +4,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::*;
 use vsync_crypto::cfg_blob;
-use vsync_runtime::{EmptyEnv, EnvLookup, Error, MemoryFetcher, OpenOptions, Vault};
-
-fn lookup(pairs: &[(&str, &str)]) -> Arc<dyn EnvLookup> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Arc::new(map)
-}
+use vsync_runtime::{EmptyEnv, Error, MemoryFetcher, OpenOptions, Vault};
 
 /// The bucket after two pushes, `TS_OLD` then `TS`, with `latest` moved back to `TS_OLD` by
 /// someone with write access to the bucket.
@@ -38,6 +29,21 @@ fn blob_with_floor(ts: &str) -> String {
     let mut cfg = config(1);
     cfg.extra.insert("minTs".into(), ts.into());
     cfg_blob::encode(&cfg).unwrap()
+}
+
+/// Open `token` from `f` with no environment and an optional floor of the app's own.
+async fn open_from(
+    f: &Arc<MemoryFetcher>,
+    token: &str,
+    min_ts: Option<String>,
+) -> Result<Vault, Error> {
+    let mut o = OpenOptions::new()
+        .env_lookup(Arc::new(EmptyEnv))
+        .fetcher(Arc::clone(f) as _);
+    if let Some(ts) = min_ts {
+        o = o.min_ts(ts);
+    }
+    o.open_with(token, PASSPHRASE).await
 }
 
 fn expect_rollback(r: Result<Vault, Error>, f: &MemoryFetcher) {
@@ -64,20 +70,13 @@ fn expect_rollback(r: Result<Vault, Error>, f: &MemoryFetcher) {
 #[tokio::test]
 async fn token_floor_refuses_a_rolled_back_latest() {
     let f = rolled_back();
-    let r = OpenOptions::new()
-        .env_lookup(Arc::new(EmptyEnv))
-        .fetcher(Arc::clone(&f) as _)
-        .open_with(&blob_with_floor(TS), PASSPHRASE)
-        .await;
+    let r = open_from(&f, &blob_with_floor(TS), None).await;
     expect_rollback(r, &f);
 }
 
 #[tokio::test]
 async fn token_floor_at_latest_opens() {
-    let v = OpenOptions::new()
-        .env_lookup(Arc::new(EmptyEnv))
-        .fetcher(bucket() as _)
-        .open_with(&blob_with_floor(TS), PASSPHRASE)
+    let v = open_from(&bucket(), &blob_with_floor(TS), None)
         .await
         .unwrap();
     assert_eq!(v.bundle_ts(), TS);
@@ -107,30 +106,14 @@ async fn env_floor_refuses_and_a_bad_one_is_a_config_error() {
 async fn app_keeps_its_own_floor_across_restarts() {
     // First boot: nothing to compare with, so the newest version opens and the app stores
     // its timestamp.
-    let f = bucket();
-    let first = OpenOptions::new()
-        .env_lookup(Arc::new(EmptyEnv))
-        .fetcher(Arc::clone(&f) as _)
-        .open_with(&blob(), PASSPHRASE)
-        .await
-        .unwrap();
+    let first = open_from(&bucket(), &blob(), None).await.unwrap();
     let kept = first.bundle_ts().to_owned();
     // Someone moves `latest` back; the next boot passes the stored timestamp.
     let f = rolled_back();
-    let r = OpenOptions::new()
-        .env_lookup(Arc::new(EmptyEnv))
-        .fetcher(Arc::clone(&f) as _)
-        .min_ts(kept)
-        .open_with(&blob(), PASSPHRASE)
-        .await;
+    let r = open_from(&f, &blob(), Some(kept)).await;
     expect_rollback(r, &f);
     // Without a floor the rolled-back version opens: a first boot cannot tell.
-    let v = OpenOptions::new()
-        .env_lookup(Arc::new(EmptyEnv))
-        .fetcher(rolled_back() as _)
-        .open_with(&blob(), PASSPHRASE)
-        .await
-        .unwrap();
+    let v = open_from(&rolled_back(), &blob(), None).await.unwrap();
     assert_eq!(v.bundle_ts(), TS_OLD);
 }
 

@@ -115,3 +115,32 @@ pub fn assert_clean(what: &str, text: &str) {
         assert!(!text.contains(s), "{what} leaks {s:?}: {text}");
     }
 }
+
+/// An environment holding exactly `pairs`.
+pub fn lookup(pairs: &[(&str, &str)]) -> Arc<dyn vsync_runtime::EnvLookup> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Arc::new(map)
+}
+
+/// The zip `vsync push` builds from a vault folder holding [`ENV_FILE`] and `tls/server.key`.
+pub fn pushed_zip() -> impl std::ops::Deref<Target = Vec<u8>> {
+    let tmp = tempfile::tempdir().unwrap();
+    let vault = tmp.path().join("infra/vault/dev");
+    std::fs::create_dir_all(vault.join("tls")).unwrap();
+    std::fs::write(vault.join(".env.dev"), ENV_FILE).unwrap();
+    std::fs::write(vault.join("tls/server.key"), TLS_KEY).unwrap();
+    vsync_vault::zip_bundle::build(tmp.path(), "infra/vault/dev").unwrap()
+}
+
+/// Assert `e` is an `S3UnreachableError` for `reason`.
+#[track_caller]
+pub fn assert_unreachable(e: &vsync_runtime::Error, reason: vsync_runtime::Unreachable) {
+    assert_eq!(e.class(), "S3UnreachableError", "{e}");
+    assert!(
+        matches!(e, vsync_runtime::Error::S3Unreachable { reason: r, .. } if *r == reason),
+        "{e:?}"
+    );
+}

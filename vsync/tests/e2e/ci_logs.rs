@@ -16,9 +16,7 @@ const TOKEN: &str = "tok-5f0e1d2c3b4a";
 /// and a value too short to mask. Values are not registered as secrets with the harness: the
 /// mask lines carry them on purpose.
 fn pushed_world() -> World {
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env(
+    let mut w = World::pushed(
         "dev",
         &[
             ("PEM", PEM_ONE_LINE),
@@ -27,7 +25,6 @@ fn pushed_world() -> World {
             ("SHORT", "abc"),
         ],
     );
-    w.vsync(&["push", "dev"]).ok();
     w.secrets.clear();
     w
 }
@@ -70,7 +67,7 @@ fn assert_all_forms_masked(stdout: &str) {
 fn run_in_github_actions_masks_every_form_of_every_value_first() {
     require_keychain!();
     let mut w = pushed_world();
-    w.extra_env.push(("GITHUB_ACTIONS".into(), "true".into()));
+    w.set_env("GITHUB_ACTIONS", "true");
     let r = w
         .vsync(&["run", "dev", "--", "sh", "-c", "echo child-started"])
         .ok();
@@ -85,15 +82,15 @@ fn run_in_github_actions_masks_every_form_of_every_value_first() {
         last_mask < first_child_line,
         "masks come before the child's output"
     );
-    assert!(r.stderr.contains("SHORT"), "{}", r.stderr);
-    assert!(r.stderr.contains("4 characters"), "{}", r.stderr);
+    r.stderr_has("SHORT");
+    r.stderr_has("4 characters");
 }
 
 #[test]
 fn ci_mask_prints_the_same_masks() {
     require_keychain!();
     let mut w = pushed_world();
-    w.extra_env.push(("GITHUB_ACTIONS".into(), "true".into()));
+    w.set_env("GITHUB_ACTIONS", "true");
     let r = w.vsync(&["ci", "mask", "dev"]).ok();
     assert_all_forms_masked(&r.stdout);
     assert!(r.stdout.lines().all(|l| l.starts_with("::add-mask::")));
@@ -103,7 +100,7 @@ fn ci_mask_prints_the_same_masks() {
 fn run_outside_github_actions_prints_no_masks() {
     require_keychain!();
     let mut w = pushed_world();
-    w.extra_env.push(("GITHUB_ACTIONS".into(), "false".into()));
+    w.set_env("GITHUB_ACTIONS", "false");
     let mut values: Vec<String> = [PEM_ONE_LINE, JSONISH, TOKEN]
         .iter()
         .map(|s| s.to_string())
@@ -132,7 +129,7 @@ sys.exit(7)
 fn redact_catches_values_written_one_byte_at_a_time_and_passes_the_exit_code() {
     require_keychain!();
     let mut w = pushed_world();
-    w.extra_env.push(("GITHUB_ACTIONS".into(), "false".into()));
+    w.set_env("GITHUB_ACTIONS", "false");
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(JSONISH);
     w.secret(TOKEN);
     w.secret(JSONISH);
@@ -144,7 +141,7 @@ fn redact_catches_values_written_one_byte_at_a_time_and_passes_the_exit_code() {
         r.stdout,
         "token=[vsync:APP_TOKEN];\nplain text stays\n[vsync:APP_TOKEN]"
     );
-    assert!(r.stderr.contains("pw=[vsync:PW]"), "{}", r.stderr);
+    r.stderr_has("pw=[vsync:PW]");
     assert!(
         r.stderr.contains("SHORT"),
         "the unredacted short value is named: {}",

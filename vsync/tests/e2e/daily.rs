@@ -6,9 +6,8 @@ use crate::require_keychain;
 #[test]
 fn init_creates_key_config_vault_pin_and_gitignore() {
     require_keychain!();
-    let w = World::new();
-    w.init("dev").ok();
-    let cfg = w.base().join(&w.repo).join("env_dev");
+    let w = World::with_env("dev");
+    let cfg = w.config_path("dev");
     assert!(cfg.is_file());
     assert_eq!(mode(&cfg), 0o600);
     assert_eq!(mode(cfg.parent().unwrap()), 0o700);
@@ -29,8 +28,7 @@ fn secret_tool_finds_the_key_by_service_and_account() {
     if std::env::var("VSYNC_KEYCHAIN").as_deref() == Ok("keyutils") {
         return;
     }
-    let w = World::new();
-    w.init("dev").ok();
+    let w = World::with_env("dev");
     let out = std::process::Command::new("secret-tool")
         .args([
             "lookup",
@@ -58,8 +56,7 @@ fn secret_tool_finds_the_key_by_service_and_account() {
 #[test]
 fn push_pull_round_trip_between_two_checkouts() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
+    let mut a = World::with_env("dev");
     a.write_env(
         "dev",
         &[
@@ -73,11 +70,10 @@ fn push_pull_round_trip_between_two_checkouts() {
         b"-----BEGIN CERT-----\nabc\n",
     )
     .unwrap();
-    let out = a.vsync(&["push", "dev"]).ok();
-    assert!(out.stdout.contains("pushed"), "{}", out.stdout);
+    a.vsync(&["push", "dev"]).ok().stdout_has("pushed");
 
     // The bucket holds only ciphertext.
-    let versions = a.bucket.join(&a.repo).join("dev/versions");
+    let versions = a.prefix("dev").join("versions");
     let objs: Vec<_> = std::fs::read_dir(&versions).unwrap().flatten().collect();
     assert_eq!(objs.len(), 1);
     let body = std::fs::read(objs[0].path()).unwrap();
@@ -94,8 +90,7 @@ fn push_pull_round_trip_between_two_checkouts() {
             "{f}"
         );
     }
-    let v = a.vsync(&["versions", "dev", "--json"]).ok();
-    let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    let json = a.vsync(&["versions", "dev", "--json"]).ok().json();
     assert_eq!(json["versions"].as_array().unwrap().len(), 1);
     assert_eq!(json["versions"][0]["latest"], true);
 }
@@ -103,10 +98,7 @@ fn push_pull_round_trip_between_two_checkouts() {
 #[test]
 fn push_refuses_when_remote_advanced_and_pull_refuses_local_edits() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("K", "v1-secret-aaaa")]);
-    a.vsync(&["push", "dev"]).ok();
+    let mut a = World::pushed("dev", &[("K", "v1-secret-aaaa")]);
 
     let mut b = World::second_machine(&a);
     b.vsync(&["pull", "dev"]).ok();
@@ -118,61 +110,38 @@ fn push_refuses_when_remote_advanced_and_pull_refuses_local_edits() {
     // Machine A edits on top of v1 and tries to push: the remote advanced.
     std::fs::write(a.vault("dev").join(".env.dev"), "K=v3-secret-cccc\n").unwrap();
     a.secret("v3-secret-cccc");
-    let r = a.vsync(&["push", "dev"]).code(5);
-    assert!(
-        r.stderr.contains("remote advanced — pull first"),
-        "{}",
-        r.stderr
-    );
+    a.vsync(&["push", "dev"])
+        .code(5)
+        .stderr_has("remote advanced — pull first");
     // ...and pull refuses to overwrite the unpushed edit.
-    let r = a.vsync(&["pull", "dev"]).code(5);
-    assert!(r.stderr.contains("local edits"), "{}", r.stderr);
-    assert_eq!(
-        std::fs::read_to_string(a.vault("dev").join(".env.dev")).unwrap(),
-        "K=v3-secret-cccc\n"
-    );
+    a.vsync(&["pull", "dev"]).code(5).stderr_has("local edits");
+    assert_eq!(a.env_text("dev"), "K=v3-secret-cccc\n");
 
     // --backup keeps a copy and pulls.
-    let r = a.vsync(&["pull", "dev", "--backup"]).ok();
-    assert!(r.stdout.contains("prior state preserved"), "{}", r.stdout);
-    assert_eq!(
-        std::fs::read_to_string(a.vault("dev").join(".env.dev")).unwrap(),
-        "K=v2-secret-bbbb\n"
-    );
+    a.vsync(&["pull", "dev", "--backup"])
+        .ok()
+        .stdout_has("prior state preserved");
+    assert_eq!(a.env_text("dev"), "K=v2-secret-bbbb\n");
 }
 
 #[test]
 fn diff_names_keys_never_values_and_rollback_rolls_forward() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("A", "alpha-111"), ("B", "beta-222")]);
-    a.vsync(&["push", "dev"]).ok();
-    let first = serde_json::from_str::<serde_json::Value>(
-        &a.vsync(&["versions", "dev", "--json"]).ok().stdout,
-    )
-    .unwrap()["latest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut a = World::pushed("dev", &[("A", "alpha-111"), ("B", "beta-222")]);
+    let first = a.latest_version("dev");
     a.write_env(
         "dev",
         &[("A", "alpha-111"), ("B", "beta-333"), ("C", "gamma-444")],
     );
-    let d = a.vsync(&["diff", "dev", "--json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+    let v = a.vsync(&["diff", "dev", "--json"]).ok().json();
     assert_eq!(v["keys"]["added"], serde_json::json!(["C"]));
     assert_eq!(v["keys"]["changed"], serde_json::json!(["B"]));
     assert_eq!(v["keys"]["removed"], serde_json::json!([]));
     a.vsync(&["push", "dev"]).ok();
     a.vsync(&["rollback", "dev", &first]).ok();
     a.vsync(&["pull", "dev"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(a.vault("dev").join(".env.dev")).unwrap(),
-        "A=alpha-111\nB=beta-222\n"
-    );
-    let audit = a.vsync(&["audit", "dev", "--json"]).ok();
-    let rows: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
+    assert_eq!(a.env_text("dev"), "A=alpha-111\nB=beta-222\n");
+    let rows = a.vsync(&["audit", "dev", "--json"]).ok().json();
     let actions: Vec<_> = rows
         .as_array()
         .unwrap()
@@ -190,44 +159,34 @@ fn diff_names_keys_never_values_and_rollback_rolls_forward() {
 #[test]
 fn status_and_doctor_report_health() {
     require_keychain!();
-    let w = World::new();
-    w.init("dev").ok();
-    let s = w.vsync(&["status", "--json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(&s.stdout).unwrap();
+    let w = World::with_env("dev");
+    let v = w.vsync(&["status", "--json"]).ok().json();
     assert_eq!(v["envs"][0]["env"], "dev");
     assert_eq!(v["envs"][0]["key"], "present");
-    let d = w.vsync(&["doctor"]).ok();
-    assert!(
-        d.stdout.contains("ok    dev: conditional writes"),
-        "{}",
-        d.stdout
-    );
-    assert!(d.stdout.contains("ok    dev: .gitignore"), "{}", d.stdout);
+    w.vsync(&["doctor"])
+        .ok()
+        .stdout_has("ok    dev: conditional writes")
+        .stdout_has("ok    dev: .gitignore");
     std::fs::write(w.repo_dir.join(".gitignore"), "").unwrap();
-    let d = w.vsync(&["doctor"]).code(1);
-    assert!(d.stdout.contains("fail  dev: .gitignore"), "{}", d.stdout);
+    w.vsync(&["doctor"])
+        .code(1)
+        .stdout_has("fail  dev: .gitignore");
 }
 
 #[test]
 fn kernel_keyring_backend_when_chosen_explicitly() {
     require_keychain!();
     let mut w = World::new();
-    w.extra_env
-        .push(("VSYNC_KEYCHAIN".into(), "keyutils".into()));
-    w.init("dev").ok();
-    w.write_env("dev", &[("KU", "keyutils-held-value")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.set_env("VSYNC_KEYCHAIN", "keyutils");
+    w.init_push("dev", &[("KU", "keyutils-held-value")]);
     std::fs::remove_file(w.vault("dev").join(".env.dev")).unwrap();
     w.vsync(&["pull", "dev", "--force"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(w.vault("dev").join(".env.dev")).unwrap(),
-        "KU=keyutils-held-value\n"
-    );
+    assert_eq!(w.env_text("dev"), "KU=keyutils-held-value\n");
     // The Secret Service does not hold it: backends are never mixed silently.
     w.extra_env.clear();
     let r = w.vsync(&["push", "dev"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("no key"), "{}", r.stderr);
+    r.stderr_has("no key");
 }
 
 #[test]
@@ -260,8 +219,9 @@ fn profile_add_reads_secret_from_stdin_and_show_masks_it() {
             .unwrap()
             .contains("wJalrXUtnFEMI-profile-secret")
     );
-    let s = w.vsync(&["profile", "show", "ci"]).ok();
-    assert!(s.stdout.contains("wJ********"), "{}", s.stdout);
+    w.vsync(&["profile", "show", "ci"])
+        .ok()
+        .stdout_has("wJ********");
     let l = w.vsync(&["profile", "list", "--json"]).ok();
     assert!(l.stdout.contains("\"ci\""));
     // never from a flag
@@ -274,37 +234,18 @@ fn profile_add_reads_secret_from_stdin_and_show_masks_it() {
 #[test]
 fn pull_an_older_version_diff_two_versions_and_use_links_env() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env("dev", &[("A", "first-aaa")]);
-    w.vsync(&["push", "dev"]).ok();
-    let v1 = serde_json::from_str::<serde_json::Value>(
-        &w.vsync(&["versions", "dev", "--json"]).ok().stdout,
-    )
-    .unwrap()["latest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    w.write_env("dev", &[("A", "second-bbb"), ("B", "new-ccc")]);
-    w.vsync(&["push", "dev"]).ok();
-    let v2 = serde_json::from_str::<serde_json::Value>(
-        &w.vsync(&["versions", "dev", "--json"]).ok().stdout,
-    )
-    .unwrap()["latest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let d = w
+    let mut w = World::pushed("dev", &[("A", "first-aaa")]);
+    let v1 = w.latest_version("dev");
+    w.push_env("dev", &[("A", "second-bbb"), ("B", "new-ccc")]);
+    let v2 = w.latest_version("dev");
+    let v = w
         .vsync(&["diff", "dev", "--from", &v1, "--to", &v2, "--json"])
-        .ok();
-    let v: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
+        .ok()
+        .json();
     assert_eq!(v["keys"]["added"], serde_json::json!(["B"]));
     assert_eq!(v["keys"]["changed"], serde_json::json!(["A"]));
     w.vsync(&["pull", "dev", "--version", &v1]).ok();
-    assert_eq!(
-        std::fs::read_to_string(w.vault("dev").join(".env.dev")).unwrap(),
-        "A=first-aaa\n"
-    );
+    assert_eq!(w.env_text("dev"), "A=first-aaa\n");
     w.vsync(&["pull", "dev", "--version", "not-a-ts"]).code(2);
     // use: ./.env points at the vault's env file
     w.vsync(&["use", "dev"]).ok();
@@ -323,8 +264,7 @@ fn pull_an_older_version_diff_two_versions_and_use_links_env() {
 #[test]
 fn a_store_without_conditional_writes_is_recorded_and_push_warns() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     // The file store honours conditional writes: init's probe records nothing.
     assert!(w.read_config("dev").get("conditionalWrites").is_none());
     // What init records for a store that ignores them:
@@ -332,15 +272,9 @@ fn a_store_without_conditional_writes_is_recorded_and_push_warns() {
         v["conditionalWrites"] = serde_json::Value::Bool(false)
     });
     w.write_env("dev", &[("A", "no-cas-value")]);
-    let r = w.vsync(&["push", "dev"]).ok();
-    assert!(
-        r.stderr.contains("ignores conditional writes"),
-        "{}",
-        r.stderr
-    );
+    w.vsync(&["push", "dev"])
+        .ok()
+        .stderr_has("ignores conditional writes");
     w.vsync(&["pull", "dev", "--force"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(w.vault("dev").join(".env.dev")).unwrap(),
-        "A=no-cas-value\n"
-    );
+    assert_eq!(w.env_text("dev"), "A=no-cas-value\n");
 }

@@ -6,6 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+mod flows;
+mod race;
+
+pub use flows::{
+    arg, curl, install_plugin, target_report, upstream_bundle_write, upstream_script, vault_tree,
+};
+pub use race::exactly_one_push_wins;
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Whether a keychain is available to these tests (`scripts/with-keychain` sets it).
@@ -13,17 +21,30 @@ pub fn keychain_available() -> bool {
     std::env::var("VSYNC_TEST_KEYCHAIN").as_deref() == Ok("1")
 }
 
+/// Whether the test may run with a keychain: true under `scripts/with-keychain`; otherwise a
+/// skip note (or, under `scripts/test`, where one must be running, a panic).
+pub fn keychain_ready() -> bool {
+    if keychain_available() {
+        return true;
+    }
+    if std::env::var("VSYNC_TEST_SERVICES").as_deref() == Ok("1") {
+        panic!("VSYNC_TEST_SERVICES=1 but no keychain session: run under scripts/with-keychain");
+    }
+    eprintln!("skipped: no keychain session (run under scripts/with-keychain)");
+    false
+}
+
 /// Skip (with a note) unless a keychain session is running; under `scripts/test` it always is.
+/// `require_keychain!(python)` also needs python3 with `cryptography` (see [`python_ok`]).
 #[macro_export]
 macro_rules! require_keychain {
     () => {
-        if !$crate::harness::keychain_available() {
-            if std::env::var("VSYNC_TEST_SERVICES").as_deref() == Ok("1") {
-                panic!(
-                    "VSYNC_TEST_SERVICES=1 but no keychain session: run under scripts/with-keychain"
-                );
-            }
-            eprintln!("skipped: no keychain session (run under scripts/with-keychain)");
+        if !$crate::harness::keychain_ready() {
+            return;
+        }
+    };
+    (python) => {
+        if !$crate::harness::keychain_ready() || !$crate::harness::python_ok() {
             return;
         }
     };
@@ -56,6 +77,37 @@ impl Run {
         );
         self
     }
+
+    /// Assert stderr holds `needle`.
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert_holds("stderr", &self.stderr, needle);
+        self
+    }
+
+    /// Assert stdout holds `needle`.
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert_holds("stdout", &self.stdout, needle);
+        self
+    }
+
+    /// Stdout without its surrounding white space (what a verb printing one value prints).
+    pub fn line(&self) -> String {
+        self.stdout.trim().to_owned()
+    }
+
+    /// Stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+#[track_caller]
+fn assert_holds(stream: &str, text: &str, needle: &str) {
+    assert!(text.contains(needle), "{stream} lacks {needle:?}:\n{text}");
 }
 
 /// One user on one machine, in one checkout.
@@ -77,8 +129,7 @@ impl World {
         let repo = format!("acme_t{}_{}", std::process::id(), n);
         let bucket = tmp.path().join("bucket");
         std::fs::create_dir_all(&bucket).unwrap();
-        let w = Self::with_bucket(tmp, &repo, bucket);
-        w
+        Self::with_bucket(tmp, &repo, bucket)
     }
 
     /// A second machine of the same team: its own HOME, checkout and ledger, the same bucket,
@@ -164,16 +215,42 @@ impl World {
         self.vsync_in(&self.repo_dir, args, None)
     }
 
-    /// Run vsync with `args` in `dir`, feeding `stdin`.
-    pub fn vsync_in(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vsync"));
-        cmd.args(args)
-            .current_dir(dir)
+    /// `program` set up to run as this machine's user in `dir`: its HOME, no inherited vsync
+    /// variables or colours, and the world's extra environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(dir)
             .env("HOME", &self.home)
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("VSYNC_CONFIG")
             .env_remove("VSYNC_PASSPHRASE")
-            .env("NO_COLOR", "1")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Set an environment variable for every later run.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.extra_env.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Assert that no registered secret appears in `out` (what vsync printed for `what`).
+    #[track_caller]
+    pub fn assert_no_secret(&self, what: &dyn std::fmt::Debug, stdout: &str, stderr: &str) {
+        for s in &self.secrets {
+            assert!(
+                !stdout.contains(s.as_str()) && !stderr.contains(s.as_str()),
+                "a secret value leaked into the output of vsync {what:?}"
+            );
+        }
+    }
+
+    /// Run vsync with `args` in `dir`, feeding `stdin`.
+    pub fn vsync_in(&self, dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = self.command(env!("CARGO_BIN_EXE_vsync"), dir);
+        cmd.args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -181,9 +258,6 @@ impl World {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (k, v) in &self.extra_env {
-            cmd.env(k, v);
-        }
         let mut child = cmd.spawn().expect("spawn vsync");
         if let Some(input) = stdin {
             use std::io::Write;
@@ -200,12 +274,7 @@ impl World {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        for s in &self.secrets {
-            assert!(
-                !run.stdout.contains(s.as_str()) && !run.stderr.contains(s.as_str()),
-                "a secret value leaked into the output of vsync {args:?}"
-            );
-        }
+        self.assert_no_secret(&args, &run.stdout, &run.stderr);
         run
     }
 
@@ -250,8 +319,7 @@ impl World {
                 &format!("file:///srv/git/{}", self.repo),
             ],
         );
-        b.extra_env
-            .push(("VSYNC_KEYCHAIN".into(), "keyutils".into()));
+        b.set_env("VSYNC_KEYCHAIN", "keyutils");
         b.secrets = self.secrets.clone();
         b
     }
@@ -259,19 +327,15 @@ impl World {
     /// The key text (`vsync key show --out`) and the config salt of `env`, as an independent
     /// reader would get them.
     pub fn key_and_salt(&self, env: &str) -> (String, String) {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("key");
-        self.vsync(&["key", "show", env, "--out", f.to_str().unwrap()])
-            .ok();
-        let key = std::fs::read_to_string(&f).unwrap().trim().to_owned();
         let v = self.read_config(env);
-        (key, v["encryption"]["salt"].as_str().unwrap().to_owned())
+        let salt = v["encryption"]["salt"].as_str().unwrap().to_owned();
+        (self.key_text(env), salt)
     }
 
     /// The decoded per-env config.
     pub fn read_config(&self, env: &str) -> serde_json::Value {
         use std::io::Read;
-        let gz = std::fs::read(self.base().join(&self.repo).join(format!("env_{env}"))).unwrap();
+        let gz = std::fs::read(self.config_path(env)).unwrap();
         let mut json = String::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_string(&mut json)
@@ -286,11 +350,7 @@ impl World {
         edit(&mut v);
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(v.to_string().as_bytes()).unwrap();
-        std::fs::write(
-            self.base().join(&self.repo).join(format!("env_{env}")),
-            enc.finish().unwrap(),
-        )
-        .unwrap();
+        std::fs::write(self.config_path(env), enc.finish().unwrap()).unwrap();
     }
 }
 

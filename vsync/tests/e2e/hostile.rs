@@ -25,9 +25,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn pushed(w: &mut World) -> (PathBuf, String) {
-    w.init("dev").ok();
-    w.write_env("dev", &[("SECRET", "s3cr3t-value-xyz")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.init_push("dev", &[("SECRET", "s3cr3t-value-xyz")]);
     let latest = std::fs::read_to_string(w.bucket.join(&w.repo).join("dev/latest")).unwrap();
     (w.bucket.join(&w.repo).join("dev"), latest)
 }
@@ -57,13 +55,12 @@ fn pointer_rolled_back_is_refused() {
     require_keychain!();
     let mut w = World::new();
     let (prefix, first) = pushed(&mut w);
-    w.write_env("dev", &[("SECRET", "second-value-abc")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.push_env("dev", &[("SECRET", "second-value-abc")]);
     // An attacker with bucket write access points `latest` back at the old version.
     std::fs::write(prefix.join("latest"), &first).unwrap();
     let before = snapshot(&w.vault("dev"));
     let r = w.vsync(&["pull", "dev", "--force"]).code(4);
-    assert!(r.stderr.contains("rollback"), "{}", r.stderr);
+    r.stderr_has("rollback");
     assert_eq!(snapshot(&w.vault("dev")), before);
     w.vsync(&["pull", "dev", "--force", "--allow-rollback"])
         .ok();
@@ -111,7 +108,7 @@ fn bundle_sealed_with_another_key_is_refused() {
     std::fs::write(prefix.join(format!("versions/{latest}.enc")), sealed).unwrap();
     let before = snapshot(&w.vault("dev"));
     let r = w.vsync(&["pull", "dev", "--force"]).code(4);
-    assert!(r.stderr.contains("wrong key"), "{}", r.stderr);
+    r.stderr_has("wrong key");
     assert_eq!(snapshot(&w.vault("dev")), before);
 }
 
@@ -168,18 +165,18 @@ fn bad_input_gets_one_line_errors() {
     }
     // an env never set up
     let r = w.vsync(&["push", "staging"]).code(3);
-    assert!(r.stderr.contains("vsync init staging"), "{}", r.stderr);
+    r.stderr_has("vsync init staging");
     w.init("dev").ok();
     // missing .env.<env>
     std::fs::remove_file(w.vault("dev").join(".env.dev")).unwrap();
     let r = w.vsync(&["push", "dev"]).code(3);
-    assert!(r.stderr.contains(".env.dev"), "{}", r.stderr);
+    r.stderr_has(".env.dev");
     // a symlink in the vault
     w.write_env("dev", &[("A", "value-for-symlink-test")]);
     #[cfg(unix)]
     std::os::unix::fs::symlink("/etc/passwd", w.vault("dev").join("link")).unwrap();
     let r = w.vsync(&["push", "dev"]).code(1);
-    assert!(r.stderr.contains("symlink"), "{}", r.stderr);
+    r.stderr_has("symlink");
     assert!(
         !w.bucket.join(&w.repo).join("dev/latest").exists(),
         "nothing was sent"
@@ -188,11 +185,11 @@ fn bad_input_gets_one_line_errors() {
     let elsewhere = tempfile::tempdir().unwrap();
     let r = w.vsync_in(elsewhere.path(), &["push", "dev"], None);
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("git"), "{}", r.stderr);
+    r.stderr_has("git");
     // pull with nothing pushed
     std::fs::remove_file(w.vault("dev").join("link")).unwrap();
     let r = w.vsync(&["pull", "dev"]).code(3);
-    assert!(r.stderr.contains("push first"), "{}", r.stderr);
+    r.stderr_has("push first");
     // no panics, no stack traces anywhere
     assert!(!r.stderr.contains("panicked") && !r.stderr.contains("RUST_BACKTRACE"));
 }
@@ -204,8 +201,7 @@ fn no_keychain_service_names_the_fix() {
         "DBUS_SESSION_BUS_ADDRESS".into(),
         "unix:path=/nonexistent/vsync-test-bus".into(),
     ));
-    w.extra_env
-        .push(("VSYNC_KEYCHAIN".into(), "secret-service".into()));
+    w.set_env("VSYNC_KEYCHAIN", "secret-service");
     let r = w.init("dev");
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(

@@ -1,41 +1,26 @@
 //! Byte compatibility with upstream, checked by an independent implementation written from the
 //! spec in Python (`tests/interop/upstream_bundle.py`, using the `cryptography` package).
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::{World, python_ok};
+use crate::harness::{World, arg, upstream_bundle_write, upstream_script, vault_tree};
 use crate::require_keychain;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/upstream_bundle.py")
-}
 
 #[test]
 fn independent_reader_opens_what_vsync_pushes() {
-    require_keychain!();
-    if !python_ok() {
-        return;
-    }
-    let mut w = World::new();
-    w.init("dev").ok();
+    require_keychain!(python);
+    let mut w = World::with_env("dev");
     w.write_env("dev", &[("TOKEN", "interop-token-123")]);
     std::fs::create_dir_all(w.vault("dev").join("tls")).unwrap();
     std::fs::write(w.vault("dev").join("tls/ca.pem"), b"pem").unwrap();
     w.vsync(&["push", "dev"]).ok();
-    let prefix = w.bucket.join(&w.repo).join("dev");
-    let ts = std::fs::read_to_string(prefix.join("latest")).unwrap();
+    let ts = w.latest("dev");
     assert_eq!(ts.len(), 15, "the pointer is the bare 15-byte timestamp");
     let (key, salt) = w.key_and_salt("dev");
+    let object = w.prefix("dev").join(format!("versions/{ts}.enc"));
     let out = Command::new("python3")
-        .arg(script())
-        .args([
-            "open",
-            prefix.join(format!("versions/{ts}.enc")).to_str().unwrap(),
-            &key,
-            &salt,
-            &ts,
-        ])
+        .arg(upstream_script("upstream_bundle.py"))
+        .args(["open", arg(&object), &key, &salt, &ts])
         .output()
         .unwrap();
     assert!(
@@ -63,41 +48,24 @@ fn independent_reader_opens_what_vsync_pushes() {
 
 #[test]
 fn vsync_pulls_a_bucket_written_by_an_independent_writer() {
-    require_keychain!();
-    if !python_ok() {
-        return;
-    }
-    let mut w = World::new();
-    w.init("dev").ok();
+    require_keychain!(python);
+    let mut w = World::with_env("dev");
     let (key, salt) = w.key_and_salt("dev");
     // Another checkout (as upstream would have it) with the vault to publish.
-    let src = tempfile::tempdir().unwrap();
-    let vf = src.path().join("infra/vault/dev");
-    std::fs::create_dir_all(vf.join("certs")).unwrap();
-    std::fs::write(vf.join(".env.dev"), "FROM_UPSTREAM=yes-upstream-42\n").unwrap();
-    std::fs::write(vf.join("certs/a.crt"), b"crt").unwrap();
+    let src = vault_tree(
+        "dev",
+        &[
+            (".env.dev", b"FROM_UPSTREAM=yes-upstream-42\n"),
+            ("certs/a.crt", b"crt"),
+        ],
+    );
     w.secret("yes-upstream-42");
-    let ts = "20260101-120000";
-    let st = Command::new("python3")
-        .arg(script())
-        .args([
-            "write",
-            w.bucket.to_str().unwrap(),
-            &format!("{}/dev", w.repo),
-            &key,
-            &salt,
-            ts,
-            src.path().to_str().unwrap(),
-            "infra/vault/dev",
-        ])
+    let st = upstream_bundle_write(&w, &key, &salt, "20260101-120000", src.path())
         .status()
         .unwrap();
     assert!(st.success());
     w.vsync(&["pull", "dev"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(w.vault("dev").join(".env.dev")).unwrap(),
-        "FROM_UPSTREAM=yes-upstream-42\n"
-    );
+    assert_eq!(w.env_text("dev"), "FROM_UPSTREAM=yes-upstream-42\n");
     assert_eq!(
         std::fs::read(w.vault("dev").join("certs/a.crt")).unwrap(),
         b"crt"

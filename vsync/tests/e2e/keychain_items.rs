@@ -3,9 +3,10 @@
 //! per account after every write; items that disagree are refused. Real gnome-keyring, checked
 //! with `secret-tool` (scripts/with-keychain).
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::harness::World;
+use crate::harness::{World, arg};
 use crate::require_keychain;
 
 const SCHEMA: &str = "com.oven-sh.bun.Secret";
@@ -117,43 +118,39 @@ fn clear_items(account: &str) {
     assert!(st.success());
 }
 
-fn key_of(w: &World, env: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("k");
-    w.vsync(&["key", "show", env, "--out", f.to_str().unwrap()])
-        .ok();
-    std::fs::read_to_string(&f).unwrap().trim().to_owned()
-}
-
 /// Export a share of `env` from `w`; returns (share file, passphrase file).
-fn export(w: &mut World, env: &str) -> (String, String) {
+fn export(w: &mut World, env: &str) -> (PathBuf, PathBuf) {
     let pass = format!("share-pass-{}-{env}", w.repo);
     w.secret(&pass);
     let pf = w.home.join(format!("pass-{env}"));
     std::fs::write(&pf, &pass).unwrap();
     let share = w.home.join(format!("{env}.share"));
-    w.vsync(&[
-        "export",
-        env,
-        "--out",
-        share.to_str().unwrap(),
-        "--passphrase-file",
-        pf.to_str().unwrap(),
-    ])
-    .ok();
-    (
-        share.to_str().unwrap().to_owned(),
-        pf.to_str().unwrap().to_owned(),
-    )
+    w.export_share(env, &share, &pf).ok();
+    (share, pf)
+}
+
+/// An item an older vsync wrote for `account` (no schema, a `username` attribute).
+fn store_legacy_item(account: &str, value: &str) {
+    store_item(
+        "vsync key",
+        &[
+            "service",
+            "tools.vsync",
+            "account",
+            account,
+            "username",
+            account,
+        ],
+        value,
+    );
 }
 
 #[test]
 fn init_writes_the_item_upstream_looks_up() {
     require_keychain!();
-    let w = World::new();
-    w.init("dev").ok();
+    let w = World::with_env("dev");
     let account = format!("{}/dev", w.repo);
-    let key = key_of(&w, "dev");
+    let key = w.key_text("dev");
     Items::of(&account).assert_one_upstream_item(&account, &key);
     // upstream's lookup: libsecret with its schema, which matches xdg:schema too
     let out = Command::new("secret-tool")
@@ -174,10 +171,8 @@ fn init_writes_the_item_upstream_looks_up() {
 #[test]
 fn import_over_an_item_upstream_wrote_leaves_exactly_one_item() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    let key = key_of(&a, "dev");
-    a.secret(&key);
+    let mut a = World::with_env("dev");
+    let key = a.secret_key("dev");
     let (share, pf) = export(&mut a, "dev");
     // The teammate's machine got the key from upstream earlier: one item, written the upstream way.
     let account = format!("{}/dev", a.repo);
@@ -185,38 +180,21 @@ fn import_over_an_item_upstream_wrote_leaves_exactly_one_item() {
     store_upstream_item(&account, &key);
     let mut b = a.other_machine();
     b.extra_env.retain(|(k, _)| k != "VSYNC_KEYCHAIN"); // the Secret Service, like `a`
-    b.vsync(&["import", "dev", &share, "--passphrase-file", &pf])
-        .ok();
+    b.import_share("dev", &share, &pf).ok();
     Items::of(&account).assert_one_upstream_item(&account, &key);
 }
 
 #[test]
 fn rotate_leaves_exactly_one_current_item() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("prod").ok();
-    a.write_env("prod", &[("DB", "rotate-one-item-42")]);
-    a.vsync(&["push", "prod"]).ok();
+    let mut a = World::pushed("prod", &[("DB", "rotate-one-item-42")]);
     let account = format!("{}/prod", a.repo);
-    let old = key_of(&a, "prod");
-    a.secret(&old);
-    // An item an older vsync wrote (no schema, a `username` attribute), holding the same key.
-    store_item(
-        "vsync key",
-        &[
-            "service",
-            "tools.vsync",
-            "account",
-            &account,
-            "username",
-            &account,
-        ],
-        &old,
-    );
+    let old = a.secret_key("prod");
+    // An item an older vsync wrote, holding the same key.
+    store_legacy_item(&account, &old);
     a.vsync(&["rotate-passphrase", "--env", "prod", "--yes"])
         .ok();
-    let new = key_of(&a, "prod");
-    a.secret(&new);
+    let new = a.secret_key("prod");
     assert_ne!(new, old);
     Items::of(&account).assert_one_upstream_item(&account, &new);
     assert_eq!(
@@ -226,21 +204,14 @@ fn rotate_leaves_exactly_one_current_item() {
     );
     std::fs::remove_file(a.vault("prod").join(".env.prod")).unwrap();
     a.vsync(&["pull", "prod", "--force"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(a.vault("prod").join(".env.prod")).unwrap(),
-        "DB=rotate-one-item-42\n"
-    );
+    assert_eq!(a.env_text("prod"), "DB=rotate-one-item-42\n");
 }
 
 #[test]
 fn items_holding_different_keys_are_refused_with_the_commands_to_fix_it() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("TOKEN", "dup-items-value-7")]);
-    a.vsync(&["push", "dev"]).ok();
-    let key = key_of(&a, "dev");
-    a.secret(&key);
+    let mut a = World::pushed("dev", &[("TOKEN", "dup-items-value-7")]);
+    let key = a.secret_key("dev");
     let (share, pf) = export(&mut a, "dev");
     let account = format!("{}/dev", a.repo);
     // A second item with another (well-formed) key: what an older vsync wrote next to upstream's
@@ -248,24 +219,13 @@ fn items_holding_different_keys_are_refused_with_the_commands_to_fix_it() {
     // replace ours instead (libsecret stores with replace).
     let stale = "c3RhbGUta2V5LXN0YWxlLWtleS1zdGFsZS1rZXktMDE=";
     a.secret(stale);
-    store_item(
-        "vsync key",
-        &[
-            "service",
-            "tools.vsync",
-            "account",
-            &account,
-            "username",
-            &account,
-        ],
-        stale,
-    );
+    store_legacy_item(&account, stale);
     assert_eq!(Items::of(&account).count, 2);
 
     let out = a.home.join("key-out");
     for args in [
         vec!["pull", "dev", "--force"],
-        vec!["key", "show", "dev", "--out", out.to_str().unwrap()],
+        vec!["key", "show", "dev", "--out", arg(&out)],
     ] {
         let r = a.vsync(&args).code(1);
         assert!(
@@ -293,8 +253,7 @@ fn items_holding_different_keys_are_refused_with_the_commands_to_fix_it() {
 
     // The fix the message gives works.
     clear_items(&account);
-    a.vsync(&["import", "dev", &share, "--passphrase-file", &pf])
-        .ok();
+    a.import_share("dev", &share, &pf).ok();
     Items::of(&account).assert_one_upstream_item(&account, &key);
     a.vsync(&["pull", "dev", "--force"]).ok();
 }

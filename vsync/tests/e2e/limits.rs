@@ -21,8 +21,7 @@ fn version_count(w: &World) -> usize {
 #[test]
 fn push_refuses_a_vault_over_the_byte_limit_naming_the_file() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     w.write_env("dev", &[("K", "byte-limit-value")]);
     // 300 MB, sparse: the limit is checked on sizes before anything is read.
     let big = w.vault("dev").join("assets/huge.bin");
@@ -46,8 +45,7 @@ fn push_refuses_a_vault_over_the_byte_limit_naming_the_file() {
 #[test]
 fn push_refuses_a_vault_over_the_entry_limit_naming_the_file() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     w.write_env("dev", &[("K", "entry-limit-value")]);
     // The vault folder + .env.dev + 9 999 files = 10 001 entries, one over the limit.
     let many = w.vault("dev").join("many");
@@ -71,8 +69,7 @@ fn push_refuses_a_vault_over_the_entry_limit_naming_the_file() {
 #[test]
 fn non_utf8_value_is_refused_by_push_naming_the_key() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     w.secret("before-bad");
     w.secret("after-bad");
     std::fs::create_dir_all(w.vault("dev")).unwrap();
@@ -111,8 +108,7 @@ fn push_raw_env(w: &World, env_bytes: &[u8]) {
 #[test]
 fn non_utf8_value_in_a_pushed_bundle_is_refused_by_run_and_sync() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     w.secret("value-before");
     w.secret("value-after");
     push_raw_env(
@@ -120,7 +116,7 @@ fn non_utf8_value_in_a_pushed_bundle_is_refused_by_run_and_sync() {
         b"GOOD=ok-value\nBAD_KEY=value-before\xc3\x28value-after\n",
     );
     let r = w.vsync(&["run", "dev", "--", "true"]).code(1);
-    assert!(r.stderr.contains("BAD_KEY"), "{}", r.stderr);
+    r.stderr_has("BAD_KEY");
     let r = w.vsync(&[
         "sync",
         "dev",
@@ -131,7 +127,7 @@ fn non_utf8_value_in_a_pushed_bundle_is_refused_by_run_and_sync() {
         "--plan",
     ]);
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("BAD_KEY"), "{}", r.stderr);
+    r.stderr_has("BAD_KEY");
 }
 
 #[test]
@@ -142,11 +138,11 @@ fn long_env_names_are_refused_before_any_write() {
     let r = w
         .vsync(&["init", &long, "--store", &w.store_url(), "--yes"])
         .code(2);
-    assert!(r.stderr.contains("at most 64"), "{}", r.stderr);
+    r.stderr_has("at most 64");
     let r = w
         .vsync(&["init", &"b".repeat(65), "--store", &w.store_url(), "--yes"])
         .code(2);
-    assert!(r.stderr.contains("at most 64"), "{}", r.stderr);
+    r.stderr_has("at most 64");
     // Nothing was created: no config folder, no vault folder, nothing in the bucket.
     assert!(!w.base().join(&w.repo).exists());
     assert!(!w.repo_dir.join("infra").exists());
@@ -160,10 +156,7 @@ fn long_env_names_are_refused_before_any_write() {
 #[test]
 fn audit_escapes_control_characters_from_a_tampered_log() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env("dev", &[("K", "audit-escape-value")]);
-    w.vsync(&["push", "dev"]).ok();
+    let w = World::pushed("dev", &[("K", "audit-escape-value")]);
     let log = prefix_dir(&w, "dev").join("audit.csv");
     let mut text = std::fs::read_to_string(&log).unwrap();
     text.push_str(
@@ -181,7 +174,7 @@ fn audit_escapes_control_characters_from_a_tampered_log() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("evil\\nFORGED ROW"), "{}", r.stdout);
+    r.stdout_has("evil\\nFORGED ROW");
     let r = w.vsync(&["audit", "dev", "--csv"]).ok();
     assert!(!r.stdout.contains('\u{1b}'), "{:?}", r.stdout);
 }
@@ -189,16 +182,13 @@ fn audit_escapes_control_characters_from_a_tampered_log() {
 #[test]
 fn versions_skips_and_reports_an_object_name_with_a_control_character() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env("dev", &[("K", "versions-control-value")]);
-    w.vsync(&["push", "dev"]).ok();
+    let w = World::pushed("dev", &[("K", "versions-control-value")]);
     let versions = prefix_dir(&w, "dev").join("versions");
     std::fs::write(versions.join("2030\u{1b}[31m.enc"), "x").unwrap();
     std::fs::write(versions.join("bad\nname.enc"), "x").unwrap();
     let r = w.vsync(&["versions", "dev"]).ok();
-    assert!(r.stdout.contains("<- latest"), "{}", r.stdout);
-    assert!(r.stderr.contains("skipped 2"), "{}", r.stderr);
+    r.stdout_has("<- latest");
+    r.stderr_has("skipped 2");
     assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
     // The other verbs that list are not derailed either.
     w.vsync(&["pull", "dev", "--force"]).ok();
@@ -220,10 +210,7 @@ fn aged(path: &Path, age: Duration) {
 #[test]
 fn staging_files_of_a_killed_push_are_cleaned_on_the_next_write() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env("dev", &[("K", "stale-temp-value")]);
-    w.vsync(&["push", "dev"]).ok();
+    let mut w = World::pushed("dev", &[("K", "stale-temp-value")]);
     let versions = prefix_dir(&w, "dev").join("versions");
     // What a SIGKILLed push leaves: `<ts>.enc#<pid << 20>`, its process gone.
     let killed = versions.join(format!("20300101-000000.enc#{}", dead_pid() << 20));
@@ -234,8 +221,7 @@ fn staging_files_of_a_killed_push_are_cleaned_on_the_next_write() {
         u64::from(std::process::id()) << 20
     ));
     aged(&live, Duration::from_secs(600));
-    w.write_env("dev", &[("K", "stale-temp-value-2")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.push_env("dev", &[("K", "stale-temp-value-2")]);
     assert!(
         !killed.exists(),
         "the killed push's staging file is still there"

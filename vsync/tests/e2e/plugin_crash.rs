@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use vsync_testkit::services::{self, VaultService};
 
-use crate::harness::{Run, World};
+use crate::harness::{Run, World, arg, install_plugin, target_report};
 use crate::require_keychain;
 
 const KEYS: [(&str, &str); 2] = [
@@ -19,10 +19,7 @@ const KEYS: [(&str, &str); 2] = [
 
 /// Build `misbehave.c` as plugin `id` with `defines`, installed privately under the test HOME.
 fn c_plugin(w: &World, id: &str, defines: &[&str]) -> PathBuf {
-    let dir = w.home.join("plugins");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let out = dir.join(format!("libvsync_dest_{id}.so"));
+    let out = w.plugin_dir().join(format!("libvsync_dest_{id}.so"));
     let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/plugins/misbehave.c");
     let st = std::process::Command::new("cc")
         .args(["-shared", "-fPIC", "-O0", "-o"])
@@ -46,11 +43,8 @@ struct Setup {
 fn setup() -> Setup {
     let mut w = World::new();
     let vault = services::require_vault();
-    w.extra_env
-        .push(("VAULT_TOKEN".into(), vault.token.clone()));
-    w.init("dev").ok();
-    w.write_env("dev", &KEYS);
-    w.vsync(&["push", "dev"]).ok();
+    w.set_env("VAULT_TOKEN", &vault.token);
+    w.init_push("dev", &KEYS);
     let path = format!("e2e-oop/{}", w.repo);
     Setup { w, vault, path }
 }
@@ -59,25 +53,12 @@ impl Setup {
     /// `vsync sync dev --to hashivault,<plugin id>` (the good target first: the bad one may
     /// use up the run's timeout).
     fn sync(&self, id: &str, plugin: &Path, extra: &[&str]) -> Run {
-        let mut a = vec![
-            "sync",
-            "dev",
-            "--to",
-            "hashivault",
-            "--vault-addr",
-            &self.vault.addr,
-            "--vault-mount",
-            "secret",
-            "--vault-path",
-            &self.path,
-            "--plugin",
-            plugin.to_str().unwrap(),
-            "--no-progress",
-        ];
         let to = format!("hashivault,{id}");
-        a[3] = &to;
-        a.extend_from_slice(extra);
-        self.w.vsync(&a)
+        let vault = ["--vault-addr", &self.vault.addr, "--vault-mount", "secret"];
+        let path = ["--vault-path", &self.path, "--plugin", arg(plugin)];
+        let head = [&["sync", "dev", "--to", &to][..], &vault, &path].concat();
+        self.w
+            .vsync(&[&head[..], &["--no-progress"], extra].concat())
     }
 
     /// What OpenBao holds at this test's path, read through its own API.
@@ -109,47 +90,23 @@ fn contained(id: &str, defines: &[&str], reason: &str, extra: &[&str]) {
         .find(|l| l.contains(&format!("plugin {id} ")))
         .unwrap_or_else(|| panic!("no line names plugin {id}:\n{}", r.stderr));
     assert!(line.contains(reason), "{reason}: {line}");
-    assert!(
-        r.stdout.contains(&format!("{id}: failed, nothing written")),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("secrets synced to hashivault"),
-        "{}",
-        r.stdout
-    );
+    r.stdout_has(&format!("{id}: failed, nothing written"))
+        .stdout_has("secrets synced to hashivault");
     s.vault_holds_everything();
     // --json still prints a report, with the failure in it
     let r = s.sync(id, &plugin, &[extra, &["--json"]].concat()).code(6);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let bad = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["target"] == id)
-        .unwrap();
+    let bad = target_report(&v, id);
     assert_eq!(bad["status"], "failed", "{v}");
     // alone: nothing synced, exit 1
-    let mut alone = vec![
-        "sync",
-        "dev",
-        "--to",
-        id,
-        "--plugin",
-        plugin.to_str().unwrap(),
-    ];
-    alone.extend_from_slice(extra);
-    s.w.vsync(&alone).code(1);
+    let alone = ["sync", "dev", "--to", id, "--plugin", arg(&plugin)];
+    s.w.vsync(&[&alone[..], extra].concat()).code(1);
     // the conformance check runs it the same way
-    let mut check = vec!["plugins", "check", plugin.to_str().unwrap()];
-    check.extend_from_slice(extra);
-    let r = s.w.vsync(&check).code(1);
-    assert!(
-        r.stdout.contains("FAIL") && r.stdout.contains(reason),
-        "{}",
-        r.stdout
-    );
+    let check = ["plugins", "check", arg(&plugin)];
+    s.w.vsync(&[&check[..], extra].concat())
+        .code(1)
+        .stdout_has("FAIL")
+        .stdout_has(reason);
 }
 
 #[test]
@@ -224,17 +181,8 @@ fn garbage_on_the_frame_channel_fails_only_its_target() {
 
 /// The jsonfile example, made to die in the middle of its writes.
 fn jsonfile_plugin(w: &World) -> PathBuf {
-    let dir = w.home.join("plugins");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let p = dir.join("libvsync_dest_jsonfile.so");
-    std::fs::copy(
-        crate::sync::built_cdylib("dest-jsonfile", "vsync_dest_jsonfile"),
-        &p,
-    )
-    .unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    let built = crate::sync::built_cdylib("dest-jsonfile", "vsync_dest_jsonfile");
+    install_plugin(w, &built, "libvsync_dest_jsonfile.so")
 }
 
 #[test]
@@ -284,23 +232,11 @@ fn a_chatty_plugin_keeps_its_channel_and_its_output_is_scrubbed() {
     let out = s.w.home.join("out.json");
     let path = format!("jsonfile.path={}", out.display());
     // the harness fails the test if any value reaches vsync's output
-    let r = s
-        .sync(
-            "jsonfile",
-            &plugin,
-            &["--opt", &path, "--opt", "jsonfile.fail_mode=chatty"],
-        )
-        .ok();
-    assert!(
-        r.stderr
-            .contains("plugin jsonfile: jsonfile: writing API_TOKEN = [redacted]"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr
-            .contains("plugin jsonfile: jsonfile: wrote DB_PASS = [redacted]")
-    );
+    let chatty = ["--opt", &path, "--opt", "jsonfile.fail_mode=chatty"];
+    s.sync("jsonfile", &plugin, &chatty)
+        .ok()
+        .stderr_has("plugin jsonfile: jsonfile: writing API_TOKEN = [redacted]")
+        .stderr_has("plugin jsonfile: jsonfile: wrote DB_PASS = [redacted]");
     let m: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     for (k, v) in KEYS {
@@ -315,18 +251,10 @@ fn the_plugin_child_gets_a_minimal_environment_and_its_stdout_is_not_the_channel
     let s = setup();
     // prints on stdout (and says which variables it can see), then fails its first call
     let plugin = c_plugin(&s.w, "envp", &["-DMODE_STDOUT"]);
-    let r = s.sync("envp", &plugin, &[]).code(6);
-    assert!(
-        r.stderr
-            .contains("plugin envp: noise on stdout from a plugin; VAULT_TOKEN unset, HOME set"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("the envp plugin answers nothing"),
-        "{}",
-        r.stderr
-    );
+    s.sync("envp", &plugin, &[])
+        .code(6)
+        .stderr_has("plugin envp: noise on stdout from a plugin; VAULT_TOKEN unset, HOME set")
+        .stderr_has("the envp plugin answers nothing");
     s.vault_holds_everything();
 }
 
@@ -340,66 +268,41 @@ fn refused_plugins_never_run_not_even_for_plugins_list() {
     let dir = plugin.parent().unwrap().to_owned();
     let trace = s.w.home.join("ran-mark");
     let mut w = s.w;
-    w.extra_env
-        .push(("VSYNC_PLUGIN_DIR".into(), dir.display().to_string()));
+    w.set_env("VSYNC_PLUGIN_DIR", arg(&dir));
     // a group-writable folder two levels up: refused, not run
     let parent = w.home.clone();
     let old = std::fs::metadata(&parent).unwrap().permissions().mode();
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o775)).unwrap();
-    let r = w.vsync(&["plugins", "list"]).ok();
-    assert!(
-        r.stdout.contains("(refused)") && r.stdout.contains("group- or world-writable"),
-        "{}",
-        r.stdout
-    );
+    w.vsync(&["plugins", "list"])
+        .ok()
+        .stdout_has("(refused)")
+        .stdout_has("group- or world-writable");
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(old & 0o755)).unwrap();
     assert!(!trace.exists(), "a refused plugin ran");
     // a wrong pin for this env: refused by list --env and by sync, not run
     w.edit_config("dev", |v| {
         v["sync"]["mark"] = serde_json::json!({ "plugin_sha256": "0".repeat(64) });
     });
-    let r = w.vsync(&["plugins", "list", "--env", "dev"]).ok();
-    assert!(r.stdout.contains("does not match the pin"), "{}", r.stdout);
-    let r = w
-        .vsync(&[
-            "sync",
-            "dev",
-            "--to",
-            "mark",
-            "--plugin",
-            plugin.to_str().unwrap(),
-        ])
-        .code(1);
-    assert!(r.stderr.contains("does not match the pin"), "{}", r.stderr);
+    w.vsync(&["plugins", "list", "--env", "dev"])
+        .ok()
+        .stdout_has("does not match the pin");
+    let mark = |plugin: &Path| w.vsync(&["sync", "dev", "--to", "mark", "--plugin", arg(plugin)]);
+    mark(&plugin).code(1).stderr_has("does not match the pin");
     // the same file under a name that hides its id, while the env pins plugins: refused
     let renamed = dir.join("renamed.so");
     std::fs::copy(&plugin, &renamed).unwrap();
-    let r = w
-        .vsync(&[
-            "sync",
-            "dev",
-            "--to",
-            "mark",
-            "--plugin",
-            renamed.to_str().unwrap(),
-        ])
-        .code(1);
-    assert!(
-        r.stderr.contains("cannot be checked before it runs"),
-        "{}",
-        r.stderr
-    );
+    mark(&renamed)
+        .code(1)
+        .stderr_has("cannot be checked before it runs");
     assert!(!trace.exists(), "a refused plugin ran");
     // vetted and unpinned, `plugins list` runs it in a child and shows its sha256
     std::fs::remove_file(&renamed).unwrap();
     w.edit_config("dev", |v| {
         v["sync"]["mark"] = serde_json::json!({});
     });
-    let r = w.vsync(&["plugins", "list"]).ok();
-    assert!(
-        r.stdout.contains("mark\t0.0.1\tabi 1") && r.stdout.contains("sha256 "),
-        "{}",
-        r.stdout
-    );
+    w.vsync(&["plugins", "list"])
+        .ok()
+        .stdout_has("mark\t0.0.1\tabi 1")
+        .stdout_has("sha256 ");
     assert!(trace.exists());
 }

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::harness::World;
+use crate::harness::{World, arg, install_plugin};
 use crate::require_keychain;
 use crate::sync::built_cdylib;
 
@@ -16,64 +16,39 @@ fn template() -> &'static Path {
 
 /// Installed as a user would: a private folder, the file not writable by others.
 fn install(w: &World) -> PathBuf {
-    let dir = w.home.join("plugins");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let p = dir.join("libvsync_dest_template.so");
-    std::fs::copy(template(), &p).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    install_plugin(w, template(), "libvsync_dest_template.so")
 }
 
 #[test]
 fn the_template_passes_the_conformance_check() {
     let w = World::new();
     let plugin = install(&w);
-    let r = w
-        .vsync(&["plugins", "check", plugin.to_str().unwrap(), "--json"])
-        .ok();
+    let r = w.vsync(&["plugins", "check", arg(&plugin), "--json"]).ok();
     let steps: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
     assert!(steps.len() >= 12, "{}", r.stdout);
     for s in &steps {
         assert_eq!(s["verdict"], "ok", "{s}");
     }
     // pointing the scratch scope somewhere unusable is a reported failure, not a crash
-    let r = w
-        .vsync(&[
-            "plugins",
-            "check",
-            plugin.to_str().unwrap(),
-            "--opt",
-            "dir=/nonexistent/vsync/deeper",
-        ])
-        .code(1);
-    assert!(r.stdout.contains("FAIL  preflight: "), "{}", r.stdout);
-    assert!(r.stdout.contains("mkdir"), "{}", r.stdout);
+    let scratch = "dir=/nonexistent/vsync/deeper";
+    w.vsync(&["plugins", "check", arg(&plugin), "--opt", scratch])
+        .code(1)
+        .stdout_has("FAIL  preflight: ")
+        .stdout_has("mkdir");
 }
 
 #[test]
 fn sync_through_the_template_writes_one_private_file_per_key() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env(
+    let w = World::pushed(
         "dev",
         &[("API_TOKEN", "tok-kit-9f8e"), ("DB_PASS", "pw-kit-7d6c")],
     );
-    w.vsync(&["push", "dev"]).ok();
     let plugin = install(&w);
     let out = w.home.join("secrets");
     let opt = format!("template.dir={}", out.display());
-    let args = [
-        "sync",
-        "dev",
-        "--to",
-        "template",
-        "--plugin",
-        plugin.to_str().unwrap(),
-        "--opt",
-        &opt,
-    ];
+    let to = ["sync", "dev", "--to", "template", "--plugin"];
+    let args = [&to[..], &[arg(&plugin), "--opt", &opt]].concat();
     w.vsync(&args).ok();
     assert_eq!(
         std::fs::read_to_string(out.join("API_TOKEN")).unwrap(),
@@ -87,8 +62,10 @@ fn sync_through_the_template_writes_one_private_file_per_key() {
     assert_eq!(mode(&out), 0o700);
     assert_eq!(mode(&out.join("DB_PASS")), 0o600);
     // read back: the second run changes nothing
-    let r = w.vsync(&[&args[..], &["--plan", "--json"]].concat()).ok();
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let v = w
+        .vsync(&[&args[..], &["--plan", "--json"]].concat())
+        .ok()
+        .json();
     let changes = v[0]["plan"]["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 2, "{v}");
     for c in changes {

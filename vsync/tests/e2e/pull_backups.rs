@@ -6,16 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{World, mode, python_ok};
+use crate::harness::{World, arg, mode, python_ok, upstream_script, vault_tree};
 use crate::require_keychain;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/upstream_backup.py")
-}
 
 fn py(args: &[&str]) -> String {
     let out = Command::new("python3")
-        .arg(script())
+        .arg(upstream_script("upstream_backup.py"))
         .args(args)
         .output()
         .unwrap();
@@ -26,6 +22,23 @@ fn py(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A backup of the `dev` vault in `src`, written by the independent implementation to `file`.
+fn write_backup(file: &Path, key: &str, salt: &str, src: &Path) {
+    py(&["write", arg(file), key, salt, arg(src), "infra/vault/dev"]);
+}
+
+/// No staging folder of a swap is left beside the vault.
+#[track_caller]
+fn no_staging_left(w: &World) {
+    let parent = w.vault("dev").parent().unwrap().to_path_buf();
+    assert!(
+        std::fs::read_dir(&parent)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".vsync-")),
+    );
 }
 
 fn backups_dir(w: &World) -> PathBuf {
@@ -48,21 +61,13 @@ fn ours(w: &World, env: &str) -> Vec<PathBuf> {
     v
 }
 
-fn env_text(w: &World, env: &str) -> String {
-    std::fs::read_to_string(w.vault(env).join(format!(".env.{env}"))).unwrap()
-}
-
 /// `a` pushes v1 then v2; `b` (same key) pulled v1 and now pulls v2.
 fn two_versions() -> (World, World) {
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("TOKEN", "backup-v1-value")]);
-    a.vsync(&["push", "dev"]).ok();
+    let mut a = World::pushed("dev", &[("TOKEN", "backup-v1-value")]);
     let mut b = World::second_machine(&a);
     b.vsync(&["pull", "dev"]).ok();
-    a.write_env("dev", &[("TOKEN", "backup-v2-value")]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    a.vsync(&["push", "dev"]).ok();
+    a.push_env("dev", &[("TOKEN", "backup-v2-value")]);
     b.secrets = a.secrets.clone();
     (a, b)
 }
@@ -77,11 +82,7 @@ fn pull_writes_an_encrypted_0600_backup_that_an_independent_reader_opens() {
     let after = ours(&b, "dev");
     assert_eq!(after.len(), before.len() + 1, "one new backup per pull");
     let file = after.iter().find(|p| !before.contains(p)).unwrap().clone();
-    assert!(
-        r.stderr.contains(&file.display().to_string()),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has(&file.display().to_string());
     assert_eq!(mode(&file), 0o600);
     assert_eq!(mode(&backups_dir(&b)), 0o700);
     let bytes = std::fs::read(&file).unwrap();
@@ -109,7 +110,7 @@ fn pull_writes_an_encrypted_0600_backup_that_an_independent_reader_opens() {
         content, "TOKEN=backup-v1-value\n",
         "the vault as it was before the pull"
     );
-    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+    assert_eq!(b.env_text("dev"), "TOKEN=backup-v2-value\n");
 }
 
 #[test]
@@ -117,58 +118,37 @@ fn restore_backup_lists_and_restores_the_newest_or_a_chosen_one_in_one_swap() {
     require_keychain!();
     let (_a, b) = two_versions();
     b.vsync(&["pull", "dev"]).ok();
-    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+    assert_eq!(b.env_text("dev"), "TOKEN=backup-v2-value\n");
 
-    let list = b.vsync(&["restore-backup", "dev", "--list", "--json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let list_json = ["restore-backup", "dev", "--list", "--json"];
+    let v = b.vsync(&list_json).ok().json();
     let entries = v.as_array().unwrap();
     assert!(!entries.is_empty());
     assert_eq!(entries[0]["origin"], "vsync");
     let newest_ts = entries[0]["ts"].as_str().unwrap().to_owned();
-    let text = b.vsync(&["restore-backup", "dev", "--list"]).ok();
-    assert!(text.stdout.contains(&newest_ts), "{}", text.stdout);
+    b.vsync(&["restore-backup", "dev", "--list"])
+        .ok()
+        .stdout_has(&newest_ts);
 
     b.vsync(&["restore-backup", "dev"]).ok();
-    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v1-value\n");
+    assert_eq!(b.env_text("dev"), "TOKEN=backup-v1-value\n");
     // No staging folders left beside the vault.
-    let parent = b.vault("dev").parent().unwrap().to_path_buf();
-    assert!(
-        std::fs::read_dir(&parent)
-            .unwrap()
-            .flatten()
-            .all(|e| !e.file_name().to_string_lossy().starts_with(".vsync-")),
-    );
+    no_staging_left(&b);
     // The restore backed up what it replaced, so it can be undone by timestamp.
-    let v: serde_json::Value = serde_json::from_str(
-        &b.vsync(&["restore-backup", "dev", "--list", "--json"])
-            .ok()
-            .stdout,
-    )
-    .unwrap();
+    let v = b.vsync(&list_json).ok().json();
     let undo_ts = v[0]["ts"].as_str().unwrap().to_owned();
     assert_ne!(undo_ts, newest_ts);
     b.vsync(&["restore-backup", "dev", &undo_ts]).ok();
-    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+    assert_eq!(b.env_text("dev"), "TOKEN=backup-v2-value\n");
     // Into a new folder instead of the vault.
     let target = b.home.join("restored");
-    b.vsync(&[
-        "restore-backup",
-        "dev",
-        &newest_ts,
-        target.to_str().unwrap(),
-    ])
-    .ok();
+    let into_target = ["restore-backup", "dev", &newest_ts, arg(&target)];
+    b.vsync(&into_target).ok();
     assert_eq!(
         std::fs::read_to_string(target.join(".env.dev")).unwrap(),
         "TOKEN=backup-v1-value\n"
     );
-    b.vsync(&[
-        "restore-backup",
-        "dev",
-        &newest_ts,
-        target.to_str().unwrap(),
-    ])
-    .code(5);
+    b.vsync(&into_target).code(5);
     b.vsync(&["restore-backup", "dev", "20000101-000000"])
         .code(3);
 }
@@ -176,14 +156,11 @@ fn restore_backup_lists_and_restores_the_newest_or_a_chosen_one_in_one_swap() {
 #[test]
 fn old_backups_are_pruned_to_the_configured_number_and_upstreams_are_kept() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
-    w.write_env("dev", &[("K", "prune-value-1")]);
-    w.vsync(&["push", "dev"]).ok();
+    let mut w = World::pushed("dev", &[("K", "prune-value-1")]);
     let upstream_file = w.base().join("backups").join("dev-20200101-000000.zip.enc");
     std::fs::create_dir_all(upstream_file.parent().unwrap()).unwrap();
     std::fs::write(&upstream_file, b"upstream's, not ours to prune").unwrap();
-    w.extra_env.push(("VSYNC_BACKUP_KEEP".into(), "2".into()));
+    w.set_env("VSYNC_BACKUP_KEEP", "2");
     for _ in 0..4 {
         w.vsync(&["pull", "dev"]).ok();
     }
@@ -195,7 +172,7 @@ fn old_backups_are_pruned_to_the_configured_number_and_upstreams_are_kept() {
         w.vsync(&["pull", "dev"]).ok();
     }
     assert_eq!(ours(&w, "dev").len(), 5, "five are kept by default");
-    w.extra_env.push(("VSYNC_BACKUP_KEEP".into(), "0".into()));
+    w.set_env("VSYNC_BACKUP_KEEP", "0");
     w.vsync(&["pull", "dev"]).code(2);
 }
 
@@ -207,17 +184,12 @@ fn a_backup_that_cannot_be_written_aborts_the_pull_with_nothing_changed() {
     let ledger_before = std::fs::read(&ledger).unwrap();
     let blocker = b.home.join("not-a-folder");
     std::fs::write(&blocker, b"").unwrap();
-    b.extra_env
-        .push(("VSYNC_BACKUP_DIR".into(), blocker.display().to_string()));
+    b.set_env("VSYNC_BACKUP_DIR", arg(&blocker));
     let r = b.vsync(&["pull", "dev"]);
     assert_ne!(r.code, 0);
-    assert!(
-        r.stderr.contains("cannot back up the vault"),
-        "{}",
-        r.stderr
-    );
+    r.stderr_has("cannot back up the vault");
     assert_eq!(
-        env_text(&b, "dev"),
+        b.env_text("dev"),
         "TOKEN=backup-v1-value\n",
         "vault untouched"
     );
@@ -226,70 +198,45 @@ fn a_backup_that_cannot_be_written_aborts_the_pull_with_nothing_changed() {
         ledger_before,
         "ledger untouched"
     );
-    let parent = b.vault("dev").parent().unwrap().to_path_buf();
-    assert!(
-        std::fs::read_dir(&parent)
-            .unwrap()
-            .flatten()
-            .all(|e| !e.file_name().to_string_lossy().starts_with(".vsync-")),
-    );
+    no_staging_left(&b);
     b.extra_env.pop();
     b.vsync(&["pull", "dev"]).ok();
-    assert_eq!(env_text(&b, "dev"), "TOKEN=backup-v2-value\n");
+    assert_eq!(b.env_text("dev"), "TOKEN=backup-v2-value\n");
 }
 
 #[test]
 fn backups_written_by_an_independent_implementation_are_restored() {
-    require_keychain!();
-    if !python_ok() {
-        return;
-    }
-    let mut w = World::new();
-    w.init("dev").ok();
+    require_keychain!(python);
+    let mut w = World::with_env("dev");
     w.write_env("dev", &[("NOW", "current-value-3")]);
     let (key, salt) = w.key_and_salt("dev");
     w.secret(&key);
     // The vault as upstream backed it up, in upstream's place (no repo in the name)...
-    let src = tempfile::tempdir().unwrap();
-    let vf = src.path().join("infra/vault/dev");
-    std::fs::create_dir_all(vf.join("certs")).unwrap();
-    std::fs::write(vf.join(".env.dev"), "FROM=upstream-backup-11\n").unwrap();
-    std::fs::write(vf.join("certs/a.crt"), b"crt").unwrap();
+    let src = vault_tree(
+        "dev",
+        &[
+            (".env.dev", b"FROM=upstream-backup-11\n"),
+            ("certs/a.crt", b"crt"),
+        ],
+    );
     w.secret("upstream-backup-11");
     let upstream_dir = w.base().join("backups");
     std::fs::create_dir_all(&upstream_dir).unwrap();
     let f = upstream_dir.join("dev-20250101-000000.zip.enc");
-    py(&[
-        "write",
-        f.to_str().unwrap(),
-        &key,
-        &salt,
-        src.path().to_str().unwrap(),
-        "infra/vault/dev",
-    ]);
+    write_backup(&f, &key, &salt, src.path());
     // ...and in its pre-rename place.
     let legacy = tempfile::tempdir().unwrap();
-    std::fs::write(vf.join(".env.dev"), "FROM=legacy-backup-12\n").unwrap();
+    let env_file = src.path().join("infra/vault/dev/.env.dev");
+    std::fs::write(env_file, "FROM=legacy-backup-12\n").unwrap();
     w.secret("legacy-backup-12");
-    py(&[
-        "write",
-        legacy
-            .path()
-            .join("dev-20240101-000000.zip.enc")
-            .to_str()
-            .unwrap(),
-        &key,
-        &salt,
-        src.path().to_str().unwrap(),
-        "infra/vault/dev",
-    ]);
-    w.extra_env.push((
-        "LOCALDEVCONFIG_DIR".into(),
-        legacy.path().display().to_string(),
-    ));
+    let legacy_file = legacy.path().join("dev-20240101-000000.zip.enc");
+    write_backup(&legacy_file, &key, &salt, src.path());
+    w.set_env("LOCALDEVCONFIG_DIR", arg(legacy.path()));
 
-    let list = w.vsync(&["restore-backup", "dev", "--list", "--json"]).ok();
-    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let v = w
+        .vsync(&["restore-backup", "dev", "--list", "--json"])
+        .ok()
+        .json();
     let origins: Vec<&str> = v
         .as_array()
         .unwrap()
@@ -299,22 +246,17 @@ fn backups_written_by_an_independent_implementation_are_restored() {
     assert_eq!(origins, ["upstream", "upstream-legacy"], "{v}");
 
     w.vsync(&["restore-backup", "dev"]).ok();
-    assert_eq!(env_text(&w, "dev"), "FROM=upstream-backup-11\n");
+    assert_eq!(w.env_text("dev"), "FROM=upstream-backup-11\n");
     assert_eq!(
         std::fs::read(w.vault("dev").join("certs/a.crt")).unwrap(),
         b"crt"
     );
     w.vsync(&["restore-backup", "dev", "20240101-000000"]).ok();
-    assert_eq!(env_text(&w, "dev"), "FROM=legacy-backup-12\n");
+    assert_eq!(w.env_text("dev"), "FROM=legacy-backup-12\n");
     // Upstream's invocation: an explicit file and a target folder.
     let target = w.home.join("out");
-    w.vsync(&[
-        "restore-backup",
-        "dev",
-        f.to_str().unwrap(),
-        target.to_str().unwrap(),
-    ])
-    .ok();
+    w.vsync(&["restore-backup", "dev", arg(&f), arg(&target)])
+        .ok();
     assert_eq!(
         std::fs::read_to_string(target.join(".env.dev")).unwrap(),
         "FROM=upstream-backup-11\n"
@@ -324,17 +266,14 @@ fn backups_written_by_an_independent_implementation_are_restored() {
 #[test]
 fn hostile_backup_files_are_refused_with_nothing_changed() {
     require_keychain!();
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     w.write_env("dev", &[("KEEP", "unchanged-value-4")]);
-    let before = env_text(&w, "dev");
+    let before = w.env_text("dev");
     let dir = tempfile::tempdir().unwrap();
     let check = |w: &World, file: &Path, code: i32, says: &str| {
-        let r = w
-            .vsync(&["restore-backup", "dev", file.to_str().unwrap()])
-            .code(code);
+        let r = w.vsync(&["restore-backup", "dev", arg(file)]).code(code);
         assert!(r.stderr.contains(says), "{}: {}", file.display(), r.stderr);
-        assert_eq!(env_text(w, "dev"), before);
+        assert_eq!(w.env_text("dev"), before);
         assert!(!dir.path().join("x").exists() && !w.repo_dir.join("infra/vault/x").exists());
     };
     let garbage = dir.path().join("garbage.zip.enc");
@@ -356,18 +295,9 @@ fn hostile_backup_files_are_refused_with_nothing_changed() {
     let (key, salt) = w.key_and_salt("dev");
     w.secret(&key);
     let other_key = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
-    let src = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(src.path().join("infra/vault/dev")).unwrap();
-    std::fs::write(src.path().join("infra/vault/dev/.env.dev"), "X=1\n").unwrap();
+    let src = vault_tree("dev", &[(".env.dev", b"X=1\n")]);
     let foreign = dir.path().join("foreign.zip.enc");
-    py(&[
-        "write",
-        foreign.to_str().unwrap(),
-        other_key,
-        &salt,
-        src.path().to_str().unwrap(),
-        "infra/vault/dev",
-    ]);
+    write_backup(&foreign, other_key, &salt, src.path());
     check(&w, &foreign, 4, "does not decrypt with the key");
     for name in ["../x", "infra/vault/dev/../../x", "/tmp/x"] {
         let evil = dir.path().join("evil.zip.enc");
@@ -376,7 +306,7 @@ fn hostile_backup_files_are_refused_with_nothing_changed() {
             .vsync(&["restore-backup", "dev", evil.to_str().unwrap()])
             .code(4);
         assert!(!r.stderr.is_empty());
-        assert_eq!(env_text(&w, "dev"), before, "{name}");
+        assert_eq!(w.env_text("dev"), before, "{name}");
         assert!(!w.repo_dir.join("infra/x").exists() && !w.repo_dir.join("x").exists());
     }
 }

@@ -18,9 +18,7 @@ fn latest(w: &World) -> String {
 }
 
 fn pushed(w: &mut World) -> String {
-    w.init("dev").ok();
-    w.write_env("dev", &[("API_KEY", "team-value-7b1d")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.init_push("dev", &[("API_KEY", "team-value-7b1d")]);
     latest(w)
 }
 
@@ -64,12 +62,12 @@ fn push_with_a_stray_key_is_refused_and_init_over_an_existing_env_needs_adopt() 
     let mut b = a.other_machine();
     let cfg = b.base().join(&b.repo).join("env_dev");
     let r = b.init("dev").code(5);
-    assert!(r.stderr.contains("vsync import dev"), "{}", r.stderr);
+    r.stderr_has("vsync import dev");
     assert!(!cfg.exists(), "a refused init writes no config");
     let r = b
         .vsync(&["init", "dev", "--store", &b.store_url(), "--yes", "--adopt"])
         .ok();
-    assert!(r.stderr.contains("--replace-key"), "{}", r.stderr);
+    r.stderr_has("--replace-key");
     // Its own random key, even with the team's salt, does not open `latest`.
     b.edit_config("dev", |c| c["encryption"]["salt"] = salt.into());
     b.write_env("dev", &[("API_KEY", "stray-value-55e0")]);
@@ -79,7 +77,7 @@ fn push_with_a_stray_key_is_refused_and_init_over_an_existing_env_needs_adopt() 
 
     // A key lost for good: --replace-key starts over, loudly.
     let r = b.vsync(&["push", "dev", "--force", "--replace-key"]).ok();
-    assert!(r.stderr.contains("new share file"), "{}", r.stderr);
+    r.stderr_has("new share file");
     assert_ne!(latest(&a), before);
 }
 
@@ -88,8 +86,7 @@ fn a_damaged_latest_does_not_block_the_repairing_push() {
     require_keychain!();
     let mut w = World::new();
     pushed(&mut w);
-    w.write_env("dev", &[("API_KEY", "second-value-c3d4")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.push_env("dev", &[("API_KEY", "second-value-c3d4")]);
     let obj = prefix(&w).join(format!("versions/{}.enc", latest(&w)));
     let mut bytes = std::fs::read(&obj).unwrap();
     let mid = bytes.len() / 2;
@@ -97,7 +94,7 @@ fn a_damaged_latest_does_not_block_the_repairing_push() {
     std::fs::write(&obj, bytes).unwrap();
     // The version before it opens with this key: the key is right, push a good copy.
     let r = w.vsync(&["push", "dev"]).ok();
-    assert!(r.stderr.contains("pushing a good copy"), "{}", r.stderr);
+    r.stderr_has("pushing a good copy");
     w.vsync(&["pull", "dev", "--force"]).ok();
 }
 
@@ -147,7 +144,7 @@ fn push_refuses_a_latest_far_ahead_of_the_clock() {
     let future = future_latest(&w, 120);
     w.write_env("dev", &[("API_KEY", "far-future-77bb")]);
     let r = w.vsync(&["push", "dev", "--force"]).code(5);
-    assert!(r.stderr.contains("clock"), "{}", r.stderr);
+    r.stderr_has("clock");
     assert_eq!(latest(&w), future);
 }
 
@@ -158,8 +155,7 @@ fn quick_pushes_never_name_a_version_after_the_clock() {
     pushed(&mut w);
     let mut names = vec![latest(&w)];
     for i in 0..3 {
-        w.write_env("dev", &[("API_KEY", &format!("quick-{i}-value-d00d"))]);
-        w.vsync(&["push", "dev"]).ok();
+        w.push_env("dev", &[("API_KEY", &format!("quick-{i}-value-d00d"))]);
         let done = now_ts();
         let named = latest(&w);
         assert!(

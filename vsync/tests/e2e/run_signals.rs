@@ -11,8 +11,7 @@ use crate::require_keychain;
 
 /// A world with `dev` pushed: one key and one asset file.
 fn pushed_world() -> World {
-    let mut w = World::new();
-    w.init("dev").ok();
+    let mut w = World::with_env("dev");
     w.write_env("dev", &[("APP_TOKEN", "run-signal-secret-77")]);
     std::fs::write(w.vault("dev").join("cert.pem"), b"pem-bytes").unwrap();
     w.vsync(&["push", "dev"]).ok();
@@ -23,23 +22,15 @@ fn pushed_world() -> World {
 /// tests run from never delivers signals to it), with the world's environment.
 fn spawn(w: &World, runtime_dir: &Path, args: &[&str]) -> Child {
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vsync"));
-    cmd.args(args)
-        .current_dir(&w.repo_dir)
-        .env("HOME", &w.home)
+    w.command(env!("CARGO_BIN_EXE_vsync"), &w.repo_dir)
+        .args(args)
         .env("XDG_RUNTIME_DIR", runtime_dir)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("VSYNC_CONFIG")
-        .env_remove("VSYNC_PASSPHRASE")
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0);
-    for (k, v) in &w.extra_env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("spawn vsync")
+        .process_group(0)
+        .spawn()
+        .expect("spawn vsync")
 }
 
 fn wait_for(path: &Path) {
@@ -243,18 +234,9 @@ fn stale_asset_folders_of_dead_runs_are_swept_live_and_foreign_ones_are_not() {
 #[test]
 fn keyless_run_passes_no_vsync_credentials_to_the_child() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("prod").ok();
-    a.write_env("prod", &[("APP_SECRET", "keyless-run-secret-5")]);
-    a.vsync(&["push", "prod"]).ok();
-    let blob = a
-        .vsync(&["runtime-token", "--env", "prod"])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    let (key, _) = a.key_and_salt("prod");
-    a.secret(&key);
+    let mut a = World::pushed("prod", &[("APP_SECRET", "keyless-run-secret-5")]);
+    let blob = a.runtime_token("prod", &[]);
+    let key = a.secret_key("prod");
     a.secret(&blob);
 
     let inputs = tempfile::tempdir().unwrap();
@@ -276,10 +258,9 @@ fn keyless_run_passes_no_vsync_credentials_to_the_child() {
         let mut ci = World::new();
         ci.secrets = a.secrets.clone();
         for (k, v) in &form {
-            ci.extra_env.push(((*k).to_owned(), v.clone()));
+            ci.set_env(k, v);
         }
-        ci.extra_env
-            .push(("VSYNC_KEYCHAIN".into(), "nonexistent-backend".into()));
+        ci.without_keychain();
         let dir = tempfile::tempdir().unwrap();
         let dump = dir.path().join("env.txt");
         let script = format!(
@@ -307,26 +288,18 @@ fn keyless_run_passes_no_vsync_credentials_to_the_child() {
         assert!(!env.contains(&key) && !env.contains(&blob));
         assert!(env.lines().any(|l| l.starts_with("VSYNC_ASSET_DIR=")));
     }
-    let help = a.vsync(&["run", "--help"]).ok();
-    assert!(
-        help.stdout.contains("VSYNC_PASSPHRASE_FILE") && help.stdout.contains("VSYNC_CONFIG_FILE"),
-        "--help says which variables are withheld"
-    );
+    // --help says which variables are withheld
+    a.vsync(&["run", "--help"])
+        .ok()
+        .stdout_has("VSYNC_PASSPHRASE_FILE")
+        .stdout_has("VSYNC_CONFIG_FILE");
 }
 
 #[test]
 fn a_wrong_keyless_key_names_the_variable_or_file_it_came_from() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("prod").ok();
-    a.write_env("prod", &[("APP_SECRET", "keyless-wrong-secret-9")]);
-    a.vsync(&["push", "prod"]).ok();
-    let blob = a
-        .vsync(&["runtime-token", "--env", "prod"])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let a = World::pushed("prod", &[("APP_SECRET", "keyless-wrong-secret-9")]);
+    let blob = a.runtime_token("prod", &[]);
     let wrong = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=";
     let dir = tempfile::tempdir().unwrap();
     let wrong_file = dir.path().join("wrong-key.txt");
@@ -351,10 +324,9 @@ fn a_wrong_keyless_key_names_the_variable_or_file_it_came_from() {
         let mut ci = World::new();
         ci.secrets = a.secrets.clone();
         ci.secret(wrong);
-        ci.extra_env.push(("VSYNC_CONFIG".into(), blob.clone()));
-        ci.extra_env.push((var.into(), value));
-        ci.extra_env
-            .push(("VSYNC_KEYCHAIN".into(), "nonexistent-backend".into()));
+        ci.set_env("VSYNC_CONFIG", &blob);
+        ci.set_env(var, &value);
+        ci.without_keychain();
         for args in verbs {
             let work = tempfile::tempdir().unwrap();
             let r = ci.vsync_in(work.path(), args, None).code(4);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::harness::World;
+use crate::harness::{World, exactly_one_push_wins};
 use crate::require_keychain;
 
 struct S3 {
@@ -42,12 +42,17 @@ fn s3() -> Option<S3> {
     }
 }
 
+/// The S3 server and a machine set up on it (`prod`), when the server is there.
+fn s3_setup() -> Option<(S3, World)> {
+    let s3 = s3()?;
+    let w = s3_world(&s3, &s3.endpoint);
+    Some((s3, w))
+}
+
 fn s3_world(s3: &S3, endpoint: &str) -> World {
     let mut w = World::new();
-    w.extra_env
-        .push(("AWS_ACCESS_KEY_ID".into(), s3.access.clone()));
-    w.extra_env
-        .push(("AWS_SECRET_ACCESS_KEY".into(), s3.secret.clone()));
+    w.set_env("AWS_ACCESS_KEY_ID", &s3.access);
+    w.set_env("AWS_SECRET_ACCESS_KEY", &s3.secret);
     w.secret(&s3.secret);
     w.vsync(&[
         "init",
@@ -64,116 +69,42 @@ fn s3_world(s3: &S3, endpoint: &str) -> World {
     w
 }
 
-fn latest_of(w: &World) -> String {
-    let v = w.vsync(&["versions", "prod", "--json"]).ok();
-    let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
-    json["latest"].as_str().unwrap_or_default().to_owned()
-}
-
 #[test]
 fn s3_push_pull_versions_audit() {
     require_keychain!();
-    let Some(s3) = s3() else { return };
-    let mut a = s3_world(&s3, &s3.endpoint);
+    let Some((_, mut a)) = s3_setup() else {
+        return;
+    };
     a.write_env("prod", &[("DB_PASSWORD", "pw-on-s3-9f8e7d")]);
     std::fs::write(a.vault("prod").join("blob.bin"), vec![7u8; 5 << 20]).unwrap();
     a.vsync(&["push", "prod"]).ok();
     let b = World::second_machine(&a);
     b.vsync(&["pull", "prod"]).ok();
-    assert_eq!(
-        std::fs::read(b.vault("prod").join("blob.bin"))
-            .unwrap()
-            .len(),
-        5 << 20
-    );
-    assert_eq!(
-        std::fs::read(b.vault("prod").join(".env.prod")).unwrap(),
-        std::fs::read(a.vault("prod").join(".env.prod")).unwrap()
-    );
+    let blob = std::fs::read(b.vault("prod").join("blob.bin")).unwrap();
+    assert_eq!(blob.len(), 5 << 20);
+    assert_eq!(b.env_text("prod"), a.env_text("prod"));
     let audit = a.vsync(&["audit", "prod", "--csv"]).ok();
     assert!(audit.stdout.starts_with(
         "ts,action,version_ts,hostname,local_ip,os_user,git_email,vsync_version,bun_version,meta\n"
     ));
-    assert_eq!(
-        audit
-            .stdout
-            .lines()
-            .filter(|l| l.contains(",push,"))
-            .count(),
-        1
-    );
-    assert_eq!(
-        audit
-            .stdout
-            .lines()
-            .filter(|l| l.contains(",pull,"))
-            .count(),
-        1
-    );
-    let d = a.vsync(&["doctor", "prod"]).ok();
-    assert!(
-        d.stdout.contains("ok    prod: conditional writes"),
-        "{}",
-        d.stdout
-    );
+    for action in [",push,", ",pull,"] {
+        let rows = audit.stdout.lines().filter(|l| l.contains(action));
+        assert_eq!(rows.count(), 1, "{action}");
+    }
+    a.vsync(&["doctor", "prod"])
+        .ok()
+        .stdout_has("ok    prod: conditional writes");
 }
 
 #[test]
 fn s3_eight_concurrent_pushes_exactly_one_wins() {
     require_keychain!();
-    let Some(s3) = s3() else { return };
-    let mut a = s3_world(&s3, &s3.endpoint);
-    a.write_env("prod", &[("K", "base-value-0000")]);
-    a.vsync(&["push", "prod"]).ok();
-    let base = latest_of(&a);
-    let mut machines: Vec<World> = (0..8).map(|_| World::second_machine(&a)).collect();
-    for (i, m) in machines.iter_mut().enumerate() {
-        m.vsync(&["pull", "prod"]).ok();
-        std::fs::write(
-            m.vault("prod").join(".env.prod"),
-            format!("K=edit-{i}-secret\n"),
-        )
-        .unwrap();
-        m.secret(&format!("edit-{i}-secret"));
-    }
-    let barrier = Arc::new(std::sync::Barrier::new(8));
-    let results: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = machines
-            .iter()
-            .map(|m| {
-                let barrier = barrier.clone();
-                s.spawn(move || {
-                    barrier.wait();
-                    m.vsync(&["push", "prod"])
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let winners = results.iter().filter(|r| r.code == 0).count();
-    assert_eq!(
-        winners,
-        1,
-        "codes: {:?}",
-        results
-            .iter()
-            .map(|r| (r.code, r.stderr.clone()))
-            .collect::<Vec<_>>()
-    );
-    for r in results.iter().filter(|r| r.code != 0) {
-        assert_eq!(r.code, 5, "{}", r.stderr);
-        assert!(
-            r.stderr.contains("remote advanced — pull first"),
-            "{}",
-            r.stderr
-        );
-    }
-    // latest names a complete bundle that a fresh machine can pull.
-    assert_ne!(latest_of(&a), base);
-    let fresh = World::second_machine(&a);
-    fresh.vsync(&["pull", "prod"]).ok();
-    let text = std::fs::read_to_string(fresh.vault("prod").join(".env.prod")).unwrap();
-    assert!(text.starts_with("K=edit-"), "the winner's content");
+    let Some((_, mut a)) = s3_setup() else {
+        return;
+    };
+    a.push_env("prod", &[("K", "base-value-0000")]);
+    let machines: Vec<World> = (0..8).map(|_| World::second_machine(&a)).collect();
+    exactly_one_push_wins(&a, machines, || World::second_machine(&a));
 }
 
 /// A TCP proxy in front of the S3 server that misbehaves on one kind of request.
@@ -246,11 +177,11 @@ fn config_endpoint(w: &World, endpoint: &str) {
 #[test]
 fn s3_connection_cut_before_pointer_update_keeps_latest_complete() {
     require_keychain!();
-    let Some(s3) = s3() else { return };
-    let mut a = s3_world(&s3, &s3.endpoint);
-    a.write_env("prod", &[("K", "first-good-value")]);
-    a.vsync(&["push", "prod"]).ok();
-    let good = latest_of(&a);
+    let Some((s3, mut a)) = s3_setup() else {
+        return;
+    };
+    a.push_env("prod", &[("K", "first-good-value")]);
+    let good = a.latest_version("prod");
     let (proxied, tripped) = proxy(
         &s3.endpoint,
         |line| line.starts_with("PUT ") && line.contains("/latest "),
@@ -266,29 +197,25 @@ fn s3_connection_cut_before_pointer_update_keeps_latest_complete() {
     assert_ne!(r.code, 0, "{}", r.stderr);
     config_endpoint(&a, &s3.endpoint);
     assert_eq!(
-        latest_of(&a),
+        a.latest_version("prod"),
         good,
         "latest still names the previous complete bundle"
     );
     let b = World::second_machine(&a);
     b.vsync(&["pull", "prod"]).ok();
-    assert_eq!(
-        std::fs::read_to_string(b.vault("prod").join(".env.prod")).unwrap(),
-        "K=first-good-value\n"
-    );
+    assert_eq!(b.env_text("prod"), "K=first-good-value\n");
 }
 
 #[test]
 fn s3_pull_killed_mid_download_leaves_vault_byte_for_byte() {
     require_keychain!();
-    let Some(s3) = s3() else { return };
-    let mut a = s3_world(&s3, &s3.endpoint);
-    a.write_env("prod", &[("K", "remote-value-1")]);
-    a.vsync(&["push", "prod"]).ok();
+    let Some((s3, mut a)) = s3_setup() else {
+        return;
+    };
+    a.push_env("prod", &[("K", "remote-value-1")]);
     let mut b = World::second_machine(&a);
     b.vsync(&["pull", "prod"]).ok();
-    a.write_env("prod", &[("K", "remote-value-2")]);
-    a.vsync(&["push", "prod"]).ok();
+    a.push_env("prod", &[("K", "remote-value-2")]);
     let before = std::fs::read(b.vault("prod").join(".env.prod")).unwrap();
     let (proxied, tripped) = proxy(
         &s3.endpoint,
@@ -327,8 +254,9 @@ fn s3_pull_killed_mid_download_leaves_vault_byte_for_byte() {
 #[test]
 fn s3_unreachable_endpoint_and_wrong_credentials_fail_fast_and_clearly() {
     require_keychain!();
-    let Some(s3) = s3() else { return };
-    let mut w = s3_world(&s3, &s3.endpoint);
+    let Some((s3, mut w)) = s3_setup() else {
+        return;
+    };
     w.write_env("prod", &[("K", "value-unreach")]);
     // a closed port
     let closed = TcpListener::bind("127.0.0.1:0")

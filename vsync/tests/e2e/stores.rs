@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use vsync_testkit::fakes::PythonFake;
 
-use crate::harness::World;
+use crate::harness::{World, exactly_one_push_wins};
 use crate::require_keychain;
 
 /// One cloud store under test: how to init a machine on it, and what must never be written.
@@ -119,12 +119,10 @@ fn first_machine(c: &Cloud) -> World {
     let mut args = vec!["init", "prod"];
     args.extend(c.init_args.iter().map(String::as_str));
     args.push("--yes");
-    let r = w.vsync(&args).ok();
-    assert!(
-        r.stderr.contains("never written to the config"),
-        "init says where credentials come from: {}",
-        r.stderr
-    );
+    // init says where credentials come from
+    w.vsync(&args)
+        .ok()
+        .stderr_has("never written to the config");
     for s in &c.never_in_config {
         w.secret(s);
     }
@@ -136,12 +134,6 @@ fn teammate(a: &World) -> World {
     let mut b = World::second_machine(a);
     b.extra_env = a.extra_env.clone();
     b
-}
-
-fn latest_of(w: &World) -> String {
-    let v = w.vsync(&["versions", "prod", "--json"]).ok();
-    let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
-    json["latest"].as_str().unwrap_or_default().to_owned()
 }
 
 /// Every config file under the machine's HOME, decoded.
@@ -193,15 +185,12 @@ fn daily_loop(c: &Cloud) {
     );
     std::fs::write(a.vault("prod").join("cert.pem"), b"-----CERT-----\n").unwrap();
     a.vsync(&["push", "prod"]).ok();
-    let first = latest_of(&a);
+    let first = a.latest_version("prod");
     assert!(!first.is_empty());
 
     let b = teammate(&a);
     b.vsync(&["pull", "prod"]).ok();
-    assert_eq!(
-        std::fs::read(b.vault("prod").join(".env.prod")).unwrap(),
-        std::fs::read(a.vault("prod").join(".env.prod")).unwrap()
-    );
+    assert_eq!(b.env_text("prod"), a.env_text("prod"));
     assert_eq!(
         std::fs::read(b.vault("prod").join("cert.pem")).unwrap(),
         b"-----CERT-----\n"
@@ -209,10 +198,8 @@ fn daily_loop(c: &Cloud) {
 
     // A second version; both are listed.
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    a.write_env("prod", &[("DB_PASSWORD", "pw-rotated-9c3d")]);
-    a.vsync(&["push", "prod"]).ok();
-    let v = a.vsync(&["versions", "prod", "--json"]).ok();
-    let json: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    a.push_env("prod", &[("DB_PASSWORD", "pw-rotated-9c3d")]);
+    let json = a.vsync(&["versions", "prod", "--json"]).ok().json();
     let listed = json.to_string();
     assert!(listed.contains(&first), "{listed}");
     assert_ne!(json["latest"].as_str().unwrap(), first);
@@ -239,52 +226,9 @@ fn daily_loop(c: &Cloud) {
 
 fn concurrent_pushes(c: &Cloud) {
     let mut a = first_machine(c);
-    a.write_env("prod", &[("K", "base-value-0000")]);
-    a.vsync(&["push", "prod"]).ok();
-    let base = latest_of(&a);
-    let mut machines: Vec<World> = (0..6).map(|_| teammate(&a)).collect();
-    for (i, m) in machines.iter_mut().enumerate() {
-        m.vsync(&["pull", "prod"]).ok();
-        std::fs::write(
-            m.vault("prod").join(".env.prod"),
-            format!("K=edit-{i}-secret\n"),
-        )
-        .unwrap();
-        m.secret(&format!("edit-{i}-secret"));
-    }
-    let barrier = Arc::new(std::sync::Barrier::new(machines.len()));
-    let results: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = machines
-            .iter()
-            .map(|m| {
-                let barrier = barrier.clone();
-                s.spawn(move || {
-                    barrier.wait();
-                    m.vsync(&["push", "prod"])
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let codes: Vec<_> = results.iter().map(|r| (r.code, r.stderr.clone())).collect();
-    assert_eq!(
-        results.iter().filter(|r| r.code == 0).count(),
-        1,
-        "{codes:?}"
-    );
-    for r in results.iter().filter(|r| r.code != 0) {
-        assert_eq!(r.code, 5, "{}", r.stderr);
-        assert!(
-            r.stderr.contains("remote advanced — pull first"),
-            "{}",
-            r.stderr
-        );
-    }
-    assert_ne!(latest_of(&a), base);
-    let fresh = teammate(&a);
-    fresh.vsync(&["pull", "prod"]).ok();
-    let text = std::fs::read_to_string(fresh.vault("prod").join(".env.prod")).unwrap();
-    assert!(text.starts_with("K=edit-"), "the winner's content");
+    a.push_env("prod", &[("K", "base-value-0000")]);
+    let machines: Vec<World> = (0..6).map(|_| teammate(&a)).collect();
+    exactly_one_push_wins(&a, machines, || teammate(&a));
 }
 
 fn wrong_credentials(c: &Cloud) {
@@ -313,22 +257,13 @@ fn wrong_credentials(c: &Cloud) {
 /// its own cloud credentials reads the vault (keyless CLI and the runtime library).
 fn runtime_token(c: &Cloud) {
     let mut a = first_machine(c);
-    a.write_env("prod", &[("TOKEN_K", "runtime-value-31f0")]);
-    a.vsync(&["push", "prod"]).ok();
-    let blob = a
-        .vsync(&["runtime-token", "--env", "prod"])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    let (key, _) = a.key_and_salt("prod");
+    a.push_env("prod", &[("TOKEN_K", "runtime-value-31f0")]);
+    let blob = a.runtime_token("prod", &[]);
+    let key = a.key_text("prod");
 
-    let mut ci = World::new();
+    let mut ci = World::keyless(&a, &blob, &key);
     ci.repo = a.repo.clone();
-    ci.secrets = a.secrets.clone();
-    ci.extra_env = c.good_env.clone();
-    ci.extra_env.push(("VSYNC_CONFIG".into(), blob.clone()));
-    ci.extra_env.push(("VSYNC_PASSPHRASE".into(), key.clone()));
+    ci.extra_env.extend(c.good_env.iter().cloned());
     // The harness clears VSYNC_CONFIG/VSYNC_PASSPHRASE before extra_env is applied.
     let r = ci.vsync(&[
         "run",
@@ -367,34 +302,23 @@ macro_rules! cloud_tests {
         mod $modname {
             use super::*;
 
-            #[test]
-            fn init_push_pull_versions_doctor() {
-                require_keychain!();
-                let Some(c) = $setup() else { return };
-                daily_loop(&c);
-            }
-
-            #[test]
-            fn concurrent_pushes_exactly_one_wins() {
-                require_keychain!();
-                let Some(c) = $setup() else { return };
-                concurrent_pushes(&c);
-            }
-
-            #[test]
-            fn wrong_credentials_one_line_with_hint() {
-                require_keychain!();
-                let Some(c) = $setup() else { return };
-                wrong_credentials(&c);
-            }
-
-            #[test]
-            fn runtime_token_reads_with_environment_credentials() {
-                require_keychain!();
-                let Some(c) = $setup() else { return };
-                runtime_token(&c);
-            }
+            cloud_tests!(@each $setup;
+                init_push_pull_versions_doctor => daily_loop,
+                concurrent_pushes_exactly_one_wins => concurrent_pushes,
+                wrong_credentials_one_line_with_hint => wrong_credentials,
+                runtime_token_reads_with_environment_credentials => runtime_token,
+            );
         }
+    };
+    (@each $setup:path; $($name:ident => $body:ident,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                require_keychain!();
+                let Some(c) = $setup() else { return };
+                $body(&c);
+            }
+        )*
     };
 }
 
@@ -405,31 +329,20 @@ cloud_tests!(az, super::azure);
 fn init_refuses_flags_of_another_store_kind_and_azure_without_account() {
     require_keychain!();
     let w = World::new();
-    let r = w
-        .vsync(&[
-            "init",
-            "prod",
-            "--store",
-            "gs://some-bucket",
-            "--azure-endpoint",
-            "http://127.0.0.1:1",
-            "--yes",
-        ])
-        .code(2);
-    assert!(
-        r.stderr.contains("--azure-endpoint applies to az://"),
-        "{}",
-        r.stderr
-    );
+    let init = |w: &World, store: &str, flags: &[&str]| {
+        w.vsync(&[&["init", "prod", "--store", store, "--yes"], flags].concat())
+    };
+    init(
+        &w,
+        "gs://some-bucket",
+        &["--azure-endpoint", "http://127.0.0.1:1"],
+    )
+    .code(2)
+    .stderr_has("--azure-endpoint applies to az://");
     let mut w = World::new();
-    w.extra_env
-        .push(("AZURE_STORAGE_ACCOUNT_NAME".into(), String::new()));
-    let r = w
-        .vsync(&["init", "prod", "--store", "az://container-x", "--yes"])
-        .code(2);
-    assert!(r.stderr.contains("--azure-storage-account"), "{}", r.stderr);
-    let r = w
-        .vsync(&["init", "prod", "--store", "gs://Bad_Bucket", "--yes"])
-        .code(2);
-    assert!(r.stderr.contains("gs://"), "{}", r.stderr);
+    w.set_env("AZURE_STORAGE_ACCOUNT_NAME", "");
+    init(&w, "az://container-x", &[])
+        .code(2)
+        .stderr_has("--azure-storage-account");
+    init(&w, "gs://Bad_Bucket", &[]).code(2).stderr_has("gs://");
 }

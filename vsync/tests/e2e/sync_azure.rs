@@ -78,12 +78,10 @@ fn sync_to_azure_then_all_unchanged() {
         return;
     };
     w.extra_env.extend(kv.env());
-    w.init("dev").ok();
-    w.write_env(
+    w.init_push(
         "dev",
         &[("API_TOKEN", "tok-az-1a2b"), ("DB_PASS", "pw-az-3c4d")],
     );
-    w.vsync(&["push", "dev"]).ok();
 
     // `_` is refused by default, before any write, with the fix in the message
     let r = w

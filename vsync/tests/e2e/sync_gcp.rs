@@ -3,30 +3,16 @@
 //! credentials through the standard Google chain (`GOOGLE_APPLICATION_CREDENTIALS` naming an
 //! `authorized_user` file whose token_uri is the fake's OAuth endpoint).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use serde_json::{Value, json};
 use vsync_testkit::fakes::PythonFake;
 
-use crate::harness::World;
+use crate::harness::{World, arg, curl};
 use crate::require_keychain;
 
 const PROJECT: &str = "p-e2e";
 
 fn call(fake: &PythonFake, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(("127.0.0.1", fake.port())).unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let status = std::str::from_utf8(&out[9..12]).unwrap().parse().unwrap();
-    (status, out[split + 4..].to_vec())
+    curl(method, &format!("{}{path}", fake.url()), body, None)
 }
 
 fn stored(fake: &PythonFake, id: &str) -> Option<Value> {
@@ -73,31 +59,30 @@ fn world(fake: &PythonFake) -> World {
         .to_string(),
     )
     .unwrap();
-    w.extra_env.push((
-        "GOOGLE_APPLICATION_CREDENTIALS".into(),
-        adc.display().to_string(),
-    ));
-    w.extra_env.push(("VSYNC_GCP_ENDPOINT".into(), fake.url()));
+    w.set_env("GOOGLE_APPLICATION_CREDENTIALS", arg(&adc));
+    w.set_env("VSYNC_GCP_ENDPOINT", &fake.url());
     w
+}
+
+/// The fake, and a world reaching it with `pairs` pushed to `dev`.
+fn setup(pairs: &[(&str, &str)]) -> Option<(PythonFake, World)> {
+    let fake = PythonFake::spawn(
+        "gcp_sm_fake.py",
+        &[],
+        &["--token", "tok-e2e", "--refresh-token", "refresh-e2e"],
+    )?;
+    let mut w = world(&fake);
+    w.init_push("dev", pairs);
+    Some((fake, w))
 }
 
 #[test]
 fn sync_gcp_push_sync_rerun_plan_json() {
     require_keychain!();
-    let Some(fake) = PythonFake::spawn(
-        "gcp_sm_fake.py",
-        &[],
-        &["--token", "tok-e2e", "--refresh-token", "refresh-e2e"],
-    ) else {
+    let pairs = [("API_TOKEN", "tok-gcp-1a2b"), ("DB_PASS", "pw-gcp-3c4d")];
+    let Some((fake, mut w)) = setup(&pairs) else {
         return;
     };
-    let mut w = world(&fake);
-    w.init("dev").ok();
-    w.write_env(
-        "dev",
-        &[("API_TOKEN", "tok-gcp-1a2b"), ("DB_PASS", "pw-gcp-3c4d")],
-    );
-    w.vsync(&["push", "dev"]).ok();
 
     // the first write is throttled once with Retry-After: the engine waits and retries
     let spec = json!({"count": 1, "status": 429, "retryAfter": 1, "match": ":addVersion"});
@@ -108,8 +93,8 @@ fn sync_gcp_push_sync_rerun_plan_json() {
     let r = w
         .vsync(&["sync", "dev", "--to", "gcp", "--gcp-project", PROJECT])
         .ok();
-    assert!(r.stdout.contains("2 create"), "{}", r.stdout);
-    assert!(r.stdout.contains("2 secrets synced to gcp"), "{}", r.stdout);
+    r.stdout_has("2 create");
+    r.stdout_has("2 secrets synced to gcp");
     assert_eq!(plaintext(&fake, "API_TOKEN"), "tok-gcp-1a2b");
     assert_eq!(plaintext(&fake, "DB_PASS"), "pw-gcp-3c4d");
     assert_eq!(
@@ -126,7 +111,7 @@ fn sync_gcp_push_sync_rerun_plan_json() {
 
     // rerun: the project was remembered, everything reads back unchanged, nothing written
     let r = w.vsync(&["sync", "dev", "--to", "gcp"]).ok();
-    assert!(r.stdout.contains("2 unchanged"), "{}", r.stdout);
+    r.stdout_has("2 unchanged");
     assert_eq!(stat(&fake, "addVersion"), 2);
 
     // a value changed behind vsync's back shows up in the JSON plan as an update
@@ -155,34 +140,23 @@ fn sync_gcp_push_sync_rerun_plan_json() {
 #[test]
 fn sync_gcp_wrong_credentials_and_invalid_names_fail_clearly() {
     require_keychain!();
-    let Some(fake) = PythonFake::spawn(
-        "gcp_sm_fake.py",
-        &[],
-        &["--token", "tok-e2e", "--refresh-token", "refresh-e2e"],
-    ) else {
+    let pairs = [("GOOD", "good-gcp-11"), ("bad.name", "bad-gcp-22")];
+    let Some((fake, mut w)) = setup(&pairs) else {
         return;
     };
-    let mut w = world(&fake);
-    w.init("dev").ok();
-    w.write_env(
-        "dev",
-        &[("GOOD", "good-gcp-11"), ("bad.name", "bad-gcp-22")],
-    );
-    w.vsync(&["push", "dev"]).ok();
 
     // invalid id: the target aborts before any request reaches the service
     let r = w
         .vsync(&["sync", "dev", "--to", "gcp", "--gcp-project", PROJECT])
         .code(1);
-    assert!(r.stderr.contains("bad.name"), "{}", r.stderr);
+    r.stderr_has("bad.name");
     assert_eq!(stat(&fake, "requests"), 0);
 
-    w.write_env("dev", &[("GOOD", "good-gcp-11")]);
-    w.vsync(&["push", "dev"]).ok();
+    w.push_env("dev", &[("GOOD", "good-gcp-11")]);
     // no credentials sent (the anonymous switch) → UNAUTHENTICATED, reported as an auth error
-    w.extra_env.push(("VSYNC_GCP_ANONYMOUS".into(), "1".into()));
+    w.set_env("VSYNC_GCP_ANONYMOUS", "1");
     let r = w.vsync(&["sync", "dev", "--to", "gcp"]).code(1);
-    assert!(r.stderr.contains("UNAUTHENTICATED"), "{}", r.stderr);
-    assert!(r.stderr.contains("(auth)"), "{}", r.stderr);
+    r.stderr_has("UNAUTHENTICATED");
+    r.stderr_has("(auth)");
     assert!(stored(&fake, "GOOD").is_none());
 }

@@ -33,27 +33,12 @@ const HOSTILE: &[&str] = &[
     "./",
 ];
 
-fn pass_file(w: &World) -> PathBuf {
-    let p = w.home.join("pass.txt");
-    std::fs::write(&p, format!("{PASS}\n")).unwrap();
-    p
-}
-
 /// A real share of `dev` from `a`, then the same share re-sealed with `vault_folder` in its config.
 fn hostile_share(a: &World, vault_folder: &str, n: usize) -> PathBuf {
     let share = a.home.join(format!("hostile-{n}.share"));
     let real = a.home.join("real.share");
     if !real.exists() {
-        let pf = pass_file(a);
-        a.vsync(&[
-            "export",
-            "dev",
-            "--out",
-            real.to_str().unwrap(),
-            "--passphrase-file",
-            pf.to_str().unwrap(),
-        ])
-        .ok();
+        a.export_share("dev", &real, &a.pass_file(PASS)).ok();
     }
     let (_, payload) = sls1::unpack(PASS, &std::fs::read(&real).unwrap()).unwrap();
     let mut config = payload.config.clone();
@@ -71,52 +56,30 @@ fn hostile_share(a: &World, vault_folder: &str, n: usize) -> PathBuf {
     share
 }
 
-fn config_path(w: &World, env: &str) -> PathBuf {
-    w.base().join(&w.repo).join(format!("env_{env}"))
-}
-
 #[test]
 fn hostile_share_vault_folder_is_refused_with_nothing_written() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("SHARED", "shared-value-for-share-test")]);
-    a.vsync(&["push", "dev"]).ok();
+    let mut a = World::pushed("dev", &[("SHARED", "shared-value-for-share-test")]);
     a.secret(PASS);
     let b = a.other_machine();
-    let bpf = pass_file(&b);
+    let bpf = b.pass_file(PASS);
     for (n, vf) in HOSTILE.iter().enumerate() {
         let share = hostile_share(&a, vf, n);
-        let r = b
-            .vsync(&[
-                "import",
-                "dev",
-                share.to_str().unwrap(),
-                "--passphrase-file",
-                bpf.to_str().unwrap(),
-            ])
-            .code(4);
+        let r = b.import_share("dev", &share, &bpf).code(4);
         assert!(r.stderr.contains("vaultFolder"), "{vf:?}: {}", r.stderr);
         assert!(
             !r.stderr.contains('\u{1}') && !r.stderr.contains('\0'),
             "{}",
             r.stderr
         );
-        assert!(!config_path(&b, "dev").exists(), "{vf:?}: config written");
+        assert!(!b.config_path("dev").exists(), "{vf:?}: config written");
         // Nothing in the keychain either: no key to show.
         b.vsync(&["key", "show", "dev", "--out", "/dev/null"])
             .code(3);
     }
     // The untouched share still imports, into the default folder.
     let share = hostile_share(&a, "apps/web/vault", 99);
-    b.vsync(&[
-        "import",
-        "dev",
-        share.to_str().unwrap(),
-        "--passphrase-file",
-        bpf.to_str().unwrap(),
-    ])
-    .ok();
+    b.import_share("dev", &share, &bpf).ok();
     b.vsync(&["pull", "dev"]).ok();
     assert!(b.repo_dir.join("apps/web/vault/.env.dev").is_file());
 }
@@ -124,10 +87,7 @@ fn hostile_share_vault_folder_is_refused_with_nothing_written() {
 #[test]
 fn hostile_vault_folder_in_the_config_is_refused_by_every_verb() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("K", "config-vault-folder-value")]);
-    a.vsync(&["push", "dev"]).ok();
+    let a = World::pushed("dev", &[("K", "config-vault-folder-value")]);
     let outside = a._tmp.path().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("precious"), "keep me").unwrap();
@@ -169,7 +129,7 @@ fn init_refuses_a_hostile_vault_folder_flag_before_writing() {
             ])
             .code(2);
         assert!(r.stderr.contains("--vault-folder"), "{vf}: {}", r.stderr);
-        assert!(!config_path(&w, "dev").exists(), "{vf}");
+        assert!(!w.config_path("dev").exists(), "{vf}");
     }
 }
 
@@ -177,18 +137,16 @@ fn init_refuses_a_hostile_vault_folder_flag_before_writing() {
 #[test]
 fn a_symlink_on_the_vault_path_is_refused_at_pull() {
     require_keychain!();
-    let mut a = World::new();
-    a.init("dev").ok();
-    a.write_env("dev", &[("K", "symlinked-vault-value")]);
-    a.vsync(&["push", "dev"]).ok();
+    let a = World::pushed("dev", &[("K", "symlinked-vault-value")]);
     // `infra/vault` is replaced by a link to a folder outside the checkout that holds a `dev`.
     let outside = a._tmp.path().join("elsewhere");
     std::fs::create_dir_all(outside.join("dev")).unwrap();
     std::fs::write(outside.join("dev/precious"), "keep me").unwrap();
     std::fs::remove_dir_all(a.repo_dir.join("infra/vault")).unwrap();
     std::os::unix::fs::symlink(&outside, a.repo_dir.join("infra/vault")).unwrap();
-    let r = a.vsync(&["pull", "dev", "--force"]).code(2);
-    assert!(r.stderr.contains("symlink"), "{}", r.stderr);
+    a.vsync(&["pull", "dev", "--force"])
+        .code(2)
+        .stderr_has("symlink");
     assert_eq!(
         std::fs::read(outside.join("dev/precious")).unwrap(),
         b"keep me"
@@ -218,20 +176,11 @@ fn list(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn keytree_with_a_hostile_vault_folder_is_refused() {
     require_keychain!();
-    let a = World::new();
-    a.init("dev").ok();
-    let pf = pass_file(&a);
+    let a = World::with_env("dev");
+    let pf = a.pass_file(PASS);
     let tree = a.home.join("all.keytree");
     // Export a keytree, then forge one whose config names `..`.
-    let r = a.vsync(&[
-        "keystore",
-        "export",
-        "--all",
-        "--out",
-        tree.to_str().unwrap(),
-        "--passphrase-file",
-        pf.to_str().unwrap(),
-    ]);
+    let r = a.keystore_export_all(&tree, &pf);
     if r.code != 0 {
         eprintln!("skipped: keystore export flags differ: {}", r.stderr);
         return;
@@ -246,16 +195,9 @@ fn keytree_with_a_hostile_vault_folder_is_refused() {
     let forged = a.home.join("forged.keytree");
     std::fs::write(&forged, vsync_crypto::vkt1::pack(PASS, &kt).unwrap()).unwrap();
     let b = a.other_machine();
-    let bpf = pass_file(&b);
-    let r = b
-        .vsync(&[
-            "keystore",
-            "import",
-            forged.to_str().unwrap(),
-            "--passphrase-file",
-            bpf.to_str().unwrap(),
-        ])
-        .code(4);
-    assert!(r.stderr.contains("vaultFolder"), "{}", r.stderr);
-    assert!(!config_path(&b, "dev").exists());
+    let bpf = b.pass_file(PASS);
+    b.keystore_import(&forged, &bpf)
+        .code(4)
+        .stderr_has("vaultFolder");
+    assert!(!b.config_path("dev").exists());
 }
