@@ -1,15 +1,21 @@
-//! Command-line grammar (clap derive). Types only: commands never see these, `settings` turns
-//! them into typed settings first.
+//! Command-line grammar (clap derive). Types only: commands never see these, [`crate::settings`]
+//! turns them into typed settings first.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::passphrase_input::ArgvSecret;
+use crate::passphrase::input::ArgvSecret;
 
 /// Encrypted per-(repo, env) secrets in an object-store bucket, fanned out to where production runs.
 #[derive(Debug, Parser)]
-#[command(name = "vsync", version, about, arg_required_else_help = true)]
+#[command(
+    name = "vsync",
+    version,
+    about,
+    arg_required_else_help = true,
+    after_long_help = crate::settings::help::environment_section()
+)]
 pub struct Cli {
     /// Options every verb accepts.
     #[command(flatten)]
