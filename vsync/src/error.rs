@@ -103,7 +103,11 @@ mod tests {
                     walk(&p, bad);
                 } else if p.extension().is_some_and(|x| x == "rs") {
                     let text = std::fs::read_to_string(&p).unwrap();
-                    for needle in [concat!("class() ", "=="), concat!("class() ", "!="), concat!("== \"Wrong", "Passphrase")] {
+                    for needle in [
+                        concat!("class() ", "=="),
+                        concat!("class() ", "!="),
+                        concat!("== \"Wrong", "Passphrase"),
+                    ] {
                         if text.contains(needle) {
                             bad.push(format!("{}: {needle}", p.display()));
                         }
@@ -112,7 +116,10 @@ mod tests {
             }
         }
         let mut bad = Vec::new();
-        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut bad);
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut bad,
+        );
         assert!(bad.is_empty(), "{bad:?}");
     }
 

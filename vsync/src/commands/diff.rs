@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::settings::Global;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
 
 /// A vault's content reduced to what diff compares: key → value, asset path → bytes.
 #[derive(Default)]

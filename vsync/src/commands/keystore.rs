@@ -176,10 +176,12 @@ async fn export(base: &Path, a: KeystoreExportSettings) -> Result<(), CliError> 
     };
     let (given, bits) = a.passphrase.for_sealing("pass --passphrase-file FILE")?;
     let (pass, generated) = (given.text, bits.is_some());
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.keytree", host_file_name(a.host_name.as_deref()))));
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "{}.keytree",
+            host_file_name(a.host_name.as_deref())
+        ))
+    });
     if out.exists() && !a.force {
         return Err(CliError::new(
             ExitKind::Conflict,

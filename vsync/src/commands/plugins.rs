@@ -7,8 +7,8 @@ use serde::Serialize;
 use crate::context::EnvContext;
 use crate::error::CliError;
 use crate::output;
-use crate::settings::Global;
 use crate::plugins::open::{self, Pins};
+use crate::settings::Global;
 
 /// How long `list` lets a plugin take to load and report its manifest.
 const LIST_TIMEOUT: Duration = Duration::from_secs(10);

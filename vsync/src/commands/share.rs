@@ -14,8 +14,8 @@ use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::{fsutil, paths};
-use crate::passphrase::{self, input as passphrase_input};
 use crate::output;
+use crate::passphrase::{self, input as passphrase_input};
 use crate::settings::Global;
 use crate::settings::verbs::{ExportSettings, ImportSettings};
 
@@ -53,9 +53,9 @@ fn crypto_err_from(
 pub async fn export(args: ExportSettings, g: &Global) -> Result<(), CliError> {
     let ctx = EnvContext::load(context::checkout(g.repo())?, &args.env)?;
     let key = ctx.key().await?;
-    let (given, generated) = args.passphrase.for_sealing(
-        "pass --passphrase-file FILE (and send that passphrase on another channel)",
-    )?;
+    let (given, generated) = args
+        .passphrase
+        .for_sealing("pass --passphrase-file FILE (and send that passphrase on another channel)")?;
     let pass = given.text;
     let out = args
         .out

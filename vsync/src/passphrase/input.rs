@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, ExitKind};
-use crate::{output, passphrase};
 use crate::settings::keyless;
+use crate::{output, passphrase};
 
 /// A secret given as a command-line value. Debug output is redacted.
 #[derive(Clone)]

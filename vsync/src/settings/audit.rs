@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn flags_beat_the_environment_per_key() {
         let env = Environment::from_pairs(&[
-            (Var::VsyncAuditMeta, r#"{"ticket":"env","team":"ops","n":3}"#),
+            (
+                Var::VsyncAuditMeta,
+                r#"{"ticket":"env","team":"ops","n":3}"#,
+            ),
             (Var::VsyncAuditNote, "env note"),
         ]);
         let opts = AuditSettings::resolve(args(Some("flag note"), &["ticket=flag"]), &env)
@@ -113,7 +116,9 @@ mod tests {
     #[test]
     fn the_environment_applies_when_no_flag_is_given() {
         let env = Environment::from_pairs(&[(Var::VsyncAuditNote, "env note")]);
-        let opts = AuditSettings::resolve(args(None, &[]), &env).opts().unwrap();
+        let opts = AuditSettings::resolve(args(None, &[]), &env)
+            .opts()
+            .unwrap();
         assert_eq!(opts.meta["note"], "env note");
         let none = AuditSettings::resolve(args(None, &[]), &Environment::default());
         assert!(none.opts().unwrap().meta.is_empty());

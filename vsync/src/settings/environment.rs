@@ -284,7 +284,10 @@ mod tests {
         // an allow-list entry that no longer reads anything must go
         for (p, why) in LATE_READS {
             assert!(!why.is_empty());
-            assert!(allowed_seen.iter().any(|s| s == p), "{p} no longer reads the environment");
+            assert!(
+                allowed_seen.iter().any(|s| s == p),
+                "{p} no longer reads the environment"
+            );
         }
     }
 

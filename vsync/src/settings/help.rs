@@ -5,15 +5,9 @@ use super::environment::{Group, LIBRARY_VARS, Var};
 
 /// The section as plain text, one variable a line.
 pub fn environment_section() -> String {
-    let mut out = String::from(
-        "Environment (precedence: flag > environment > config file > default):\n",
-    );
-    let width = Var::ALL
-        .iter()
-        .map(|v| v.name().len())
-        .chain(LIBRARY_VARS.iter().map(|(n, _)| n.len()))
-        .max()
-        .unwrap_or(0);
+    let mut out =
+        String::from("Environment (precedence: flag > environment > config file > default):\n");
+    let width = Var::ALL.iter().map(|v| v.name().len()).max().unwrap_or(0);
     for (title, group) in [("vsync's own", Group::Vsync), ("standard", Group::Standard)] {
         out.push_str(&format!("\n  {title}:\n"));
         for v in Var::ALL.iter().filter(|v| v.group() == group) {
@@ -22,7 +16,7 @@ pub fn environment_section() -> String {
     }
     out.push_str("\n  read by the store and destination libraries:\n");
     for (names, meaning) in LIBRARY_VARS {
-        out.push_str(&format!("    {names:<width$}  {meaning}\n"));
+        out.push_str(&format!("    {names}\n    {:<width$}  {meaning}\n", ""));
     }
     out
 }

@@ -76,26 +76,58 @@ pub enum Verb {
     Keystore(KeystoreVerb),
     Push(PushSettings),
     Pull(PullSettings),
-    Versions { env: String },
-    Use { env: Option<String>, link: Option<std::path::PathBuf> },
+    Versions {
+        env: String,
+    },
+    Use {
+        env: Option<String>,
+        link: Option<std::path::PathBuf>,
+    },
     Export(ExportSettings),
     Import(ImportSettings),
     Sync(Box<sync::SyncSettings>),
-    RuntimeToken { env: String, no_validate: bool, allow_rollback: bool },
+    RuntimeToken {
+        env: String,
+        no_validate: bool,
+        allow_rollback: bool,
+    },
     RotatePassphrase(RotateSettings),
-    Status { quiet: bool },
+    Status {
+        quiet: bool,
+    },
     Audit(AuditLogSettings),
-    Diff { env: String, from_to: Option<(String, String)>, allow_rollback: bool },
-    Rollback { env: String, ts: String },
-    Doctor { env: Option<String> },
-    KeyShow { env: String, out: Option<std::path::PathBuf>, yes: bool },
+    Diff {
+        env: String,
+        from_to: Option<(String, String)>,
+        allow_rollback: bool,
+    },
+    Rollback {
+        env: String,
+        ts: String,
+    },
+    Doctor {
+        env: Option<String>,
+    },
+    KeyShow {
+        env: String,
+        out: Option<std::path::PathBuf>,
+        yes: bool,
+    },
     Run(RunSettings),
-    CiMask { env: String },
+    CiMask {
+        env: String,
+    },
     RestoreBackup(RestoreBackupSettings),
-    PluginsList { env: Option<String> },
+    PluginsList {
+        env: Option<String>,
+    },
     PluginsCheck(PluginCheckSettings),
-    Docs { topic: Option<String> },
-    Completions { shell: String },
+    Docs {
+        topic: Option<String>,
+    },
+    Completions {
+        shell: String,
+    },
 }
 
 impl Settings {
@@ -229,8 +261,8 @@ mod tests {
     use super::*;
 
     fn resolve(argv: &[&str], env: &Environment) -> Settings {
-        let cli = Cli::try_parse_from(std::iter::once("vsync").chain(argv.iter().copied()))
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(std::iter::once("vsync").chain(argv.iter().copied())).unwrap();
         Settings::resolve(cli, env).map_err(|(e, _)| e).unwrap()
     }
 

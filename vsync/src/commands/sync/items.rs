@@ -30,15 +30,18 @@ pub(super) async fn load(
         )?),
         None => None,
     };
-    let pushed_env = pushed.as_ref().map(|b| {
-        Zeroizing::new(b.env_file(&ctx.env).map(<[u8]>::to_vec).unwrap_or_default())
-    });
+    let pushed_env = pushed
+        .as_ref()
+        .map(|b| Zeroizing::new(b.env_file(&ctx.env).map(<[u8]>::to_vec).unwrap_or_default()));
     let roots = Roots {
         vault_root: vault_root.clone(),
         home: machine::home(crate::settings::env()),
     };
     let (text, files): (_, Box<dyn FileSource>) = if from_local {
-        (working_copy(ctx, local_text, pushed_env)?, Box::new(policy::Disk))
+        (
+            working_copy(ctx, local_text, pushed_env)?,
+            Box::new(policy::Disk),
+        )
     } else {
         let (Some(p), Some(bundle)) = (pushed_env, pushed) else {
             return Err(CliError::new(

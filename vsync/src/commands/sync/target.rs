@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use vsync_crypto::kdf::DerivedKey;
-use vsync_dest_api::{ChangeOp, Ctx, Destination, OptionMap, Plan, RemoteName, Routing, SecretItem};
+use vsync_dest_api::{
+    ChangeOp, Ctx, Destination, OptionMap, Plan, RemoteName, Routing, SecretItem,
+};
 
 use super::report::{self, TargetReport};
 use crate::context::EnvContext;
@@ -64,7 +66,11 @@ pub(super) async fn run(
     }
     let results = apply(dest.clone(), &routing, &plan, run).await;
     let rec = updated_receipt(old_receipt.unwrap_or_default(), &names, &results, run);
-    if let Err(e) = ctx.remote.write_receipt(&id, receipt::seal(run.dk, &rec)).await {
+    if let Err(e) = ctx
+        .remote
+        .write_receipt(&id, receipt::seal(run.dk, &rec))
+        .await
+    {
         output::warn(format!("{id}: could not write the sync receipt: {e}"));
     }
     report.status = status_of(&results, run.dctx, &mut report.problems);
