@@ -52,13 +52,12 @@ pub async fn append(ctx: &EnvContext, action: &str, version_ts: &str, opts: &Aud
         meta: opts.cell(),
         extra: Vec::new(),
     };
-    match vsync_vault::audit::append(&ctx.remote.bucket, &ctx.remote.prefix.audit_key(), &row).await
-    {
-        vsync_vault::audit::AppendOutcome::Failed(e) => {
-            output::warn(format!("failed to record audit entry: {e}"))
-        }
-        // A read-only key may not write the log: skipped silently, as upstream does.
-        _ => {}
+    // Only a failure is reported: a read-only key may not write the log, and is skipped
+    // silently, as upstream does.
+    let outcome =
+        vsync_vault::audit::append(&ctx.remote.bucket, &ctx.remote.prefix.audit_key(), &row).await;
+    if let vsync_vault::audit::AppendOutcome::Failed(e) = outcome {
+        output::warn(format!("failed to record audit entry: {e}"));
     }
 }
 

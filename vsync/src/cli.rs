@@ -40,6 +40,9 @@ pub struct GlobalArgs {
 }
 
 /// Every verb of the CLI.
+// Parsed once per process and moved straight into the settings: the size of the `sync`
+// variant costs nothing worth boxing it for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bind a (repo, env) to a bucket: create the key, the config and the vault folder.

@@ -120,8 +120,7 @@ pub enum KeySource {
 }
 
 /// Keyless mode's inputs from the process environment ([`crate::settings::keyless::inputs`]).
-pub fn keyless_inputs()
--> Result<Option<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>)>, CliError> {
+pub fn keyless_inputs() -> Result<Option<crate::settings::keyless::Inputs>, CliError> {
     crate::settings::keyless::inputs(crate::settings::env())
 }
 
@@ -231,14 +230,15 @@ impl EnvContext {
         let (vault_folder, vault_dir) = checked_vault_folder(&checkout.vroot, &config, env)?;
         let bucket = open_bucket(&config)?;
         let prefix = Prefix::new(&checkout.repo, env)?;
-        if let Some(p) = config.prefix.as_deref() {
-            if !p.is_empty() && p != prefix.as_str() {
-                crate::output::warn(format!(
-                    "the config's prefix {p:?} differs from {:?}; vsync reads and writes under {:?}",
-                    prefix.as_str(),
-                    prefix.as_str()
-                ));
-            }
+        if let Some(p) = config.prefix.as_deref()
+            && !p.is_empty()
+            && p != prefix.as_str()
+        {
+            crate::output::warn(format!(
+                "the config's prefix {p:?} differs from {:?}; vsync reads and writes under {:?}",
+                prefix.as_str(),
+                prefix.as_str()
+            ));
         }
         let remote = Remote::new(bucket, prefix);
         Ok(Self {

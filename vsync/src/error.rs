@@ -76,70 +76,6 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-#[cfg(test)]
-mod tests {
-    use super::ExitKind;
-
-    #[test]
-    fn a_wrong_key_is_told_apart_by_its_type() {
-        use vsync_crypto::CryptoError;
-        let wrong = super::integrity(&CryptoError::WrongPassphrase);
-        assert_eq!(wrong.kind, ExitKind::Integrity);
-        assert!(wrong.message.starts_with("wrong key or corrupt data"));
-        assert!(wrong.hint.unwrap().contains("vsync import"));
-        let corrupt = super::integrity(&CryptoError::BundleCorrupt { reason: "short" });
-        assert_eq!(corrupt.kind, ExitKind::Integrity);
-        assert!(corrupt.message.contains("BundleCorruptError"));
-        assert!(!corrupt.message.contains("wrong key"));
-    }
-
-    #[test]
-    fn no_error_is_classified_by_its_class_name() {
-        // The class names are for printing (upstream's names); branching uses the typed errors.
-        fn walk(dir: &std::path::Path, bad: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, bad);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    for needle in [
-                        concat!("class() ", "=="),
-                        concat!("class() ", "!="),
-                        concat!("== \"Wrong", "Passphrase"),
-                    ] {
-                        if text.contains(needle) {
-                            bad.push(format!("{}: {needle}", p.display()));
-                        }
-                    }
-                }
-            }
-        }
-        let mut bad = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut bad,
-        );
-        assert!(bad.is_empty(), "{bad:?}");
-    }
-
-    #[test]
-    fn exit_codes_follow_decisions_section_6() {
-        let table = [
-            (ExitKind::Ok, 0),
-            (ExitKind::Failed, 1),
-            (ExitKind::Usage, 2),
-            (ExitKind::NotFound, 3),
-            (ExitKind::Integrity, 4),
-            (ExitKind::Conflict, 5),
-            (ExitKind::Partial, 6),
-        ];
-        for (kind, code) in table {
-            assert_eq!(kind.code(), code, "{kind:?}");
-        }
-    }
-}
-
 impl From<vsync_vault::VaultError> for CliError {
     fn from(e: vsync_vault::VaultError) -> Self {
         use vsync_vault::VaultError as V;
@@ -206,5 +142,69 @@ impl From<vsync_vault::identity::IdentityError> for CliError {
         };
         // The identity messages already carry the fix.
         CliError::new(kind, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitKind;
+
+    #[test]
+    fn a_wrong_key_is_told_apart_by_its_type() {
+        use vsync_crypto::CryptoError;
+        let wrong = super::integrity(&CryptoError::WrongPassphrase);
+        assert_eq!(wrong.kind, ExitKind::Integrity);
+        assert!(wrong.message.starts_with("wrong key or corrupt data"));
+        assert!(wrong.hint.unwrap().contains("vsync import"));
+        let corrupt = super::integrity(&CryptoError::BundleCorrupt { reason: "short" });
+        assert_eq!(corrupt.kind, ExitKind::Integrity);
+        assert!(corrupt.message.contains("BundleCorruptError"));
+        assert!(!corrupt.message.contains("wrong key"));
+    }
+
+    #[test]
+    fn no_error_is_classified_by_its_class_name() {
+        // The class names are for printing (upstream's names); branching uses the typed errors.
+        fn walk(dir: &std::path::Path, bad: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, bad);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    for needle in [
+                        concat!("class() ", "=="),
+                        concat!("class() ", "!="),
+                        concat!("== \"Wrong", "Passphrase"),
+                    ] {
+                        if text.contains(needle) {
+                            bad.push(format!("{}: {needle}", p.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut bad,
+        );
+        assert!(bad.is_empty(), "{bad:?}");
+    }
+
+    #[test]
+    fn exit_codes_follow_decisions_section_6() {
+        let table = [
+            (ExitKind::Ok, 0),
+            (ExitKind::Failed, 1),
+            (ExitKind::Usage, 2),
+            (ExitKind::NotFound, 3),
+            (ExitKind::Integrity, 4),
+            (ExitKind::Conflict, 5),
+            (ExitKind::Partial, 6),
+        ];
+        for (kind, code) in table {
+            assert_eq!(kind.code(), code, "{kind:?}");
+        }
     }
 }

@@ -63,13 +63,13 @@ pub async fn run(args: InitSettings, g: &Global) -> Result<(), CliError> {
     let mut config = EnvConfig::new(vsync_crypto::random::config_salt());
     fill_store(&mut config, &args, &base, env)?;
     let default_vf = format!("infra/vault/{}", env.to_lowercase());
-    if let Some(vf) = flag_vault_folder {
-        if vf != default_vf {
-            config.files = Some(Files {
-                vault_folder: Some(vf),
-                extra: Default::default(),
-            });
-        }
+    if let Some(vf) = flag_vault_folder
+        && vf != default_vf
+    {
+        config.files = Some(Files {
+            vault_folder: Some(vf),
+            extra: Default::default(),
+        });
     }
     // Before anything is written: the folder must not lead through a symlink out of the checkout.
     let vault_dir = vsync_vault::vault_folder::resolve(&checkout.vroot, &config.vault_folder(env))?;

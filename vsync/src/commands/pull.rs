@@ -83,13 +83,13 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
     let _ = std::fs::remove_dir_all(&staging);
     let staged = Staging(staging.clone());
     let report = zip_bundle::extract_vault(&zip, &staging, &zip_bundle::ZipLimits::default())?;
-    if let Some(folder) = report.folder.as_deref() {
-        if folder != ctx.vault_folder() {
-            output::warn(format!(
-                "the bundle was pushed from {folder}; unpacked into this machine's vault folder {}",
-                ctx.vault_folder()
-            ));
-        }
+    if let Some(folder) = report.folder.as_deref()
+        && folder != ctx.vault_folder()
+    {
+        output::warn(format!(
+            "the bundle was pushed from {folder}; unpacked into this machine's vault folder {}",
+            ctx.vault_folder()
+        ));
     }
 
     // Formats §9.8: an encrypted copy of the vault about to be replaced; no copy, no pull.

@@ -9,7 +9,7 @@ use crate::settings::Global;
 /// Run `vsync rollback`.
 pub async fn run(env: &str, ts: &str, g: &Global) -> Result<(), CliError> {
     let ctx = EnvContext::load(context::checkout(g.repo())?, env)?;
-    if !vsync_crypto::rqem0001::is_bundle_ts(&ts) {
+    if !vsync_crypto::rqem0001::is_bundle_ts(ts) {
         return Err(CliError::new(
             ExitKind::Usage,
             format!("{:?} is not a version timestamp", ts),
@@ -17,8 +17,8 @@ pub async fn run(env: &str, ts: &str, g: &Global) -> Result<(), CliError> {
         .with_hint(format!("list them with `vsync versions {}`", ctx.env)));
     }
     let pointer = ctx.remote.latest().await?;
-    let object = ctx.remote.fetch_version(&ts).await?;
-    let zip = ctx.open_bundle(&object, &ts).await?;
+    let object = ctx.remote.fetch_version(ts).await?;
+    let zip = ctx.open_bundle(&object, ts).await?;
     let ts = crate::version_name::fresh(pointer.as_ref().map(|p| p.ts.as_str())).await?;
     let dk = ctx.derived_key().await?;
     let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip)

@@ -205,22 +205,22 @@ pub async fn import(args: ImportSettings, g: &Global) -> Result<(), CliError> {
     let existing = keychain::get(backend, &account)
         .await
         .map_err(keychain_error)?;
-    if let Some(old) = &existing {
-        if old.as_str() != payload.key.expose() {
-            let ok = output::interactive()
-                && output::confirm(
-                    &format!("replace the different key already stored for {account}?"),
-                    false,
-                );
-            if !ok {
-                return Err(CliError::new(
-                    ExitKind::Conflict,
-                    format!("a different key for {account} is already in the keychain"),
-                )
-                .with_hint(
-                    "run import on a terminal to confirm replacing it (check with your team first)",
-                ));
-            }
+    if let Some(old) = &existing
+        && old.as_str() != payload.key.expose()
+    {
+        let ok = output::interactive()
+            && output::confirm(
+                &format!("replace the different key already stored for {account}?"),
+                false,
+            );
+        if !ok {
+            return Err(CliError::new(
+                ExitKind::Conflict,
+                format!("a different key for {account} is already in the keychain"),
+            )
+            .with_hint(
+                "run import on a terminal to confirm replacing it (check with your team first)",
+            ));
         }
     }
     let base = context::base_dir()?;

@@ -37,11 +37,12 @@ fn value_or_file(
     Ok(Some(Zeroizing::new(trimmed.to_owned())))
 }
 
+/// Keyless mode's runtime token and key.
+pub type Inputs = (Zeroizing<String>, Zeroizing<String>);
+
 /// The runtime token and the key, when keyless mode is on (both given); an error when only the
 /// token is.
-pub fn inputs(
-    env: &Environment,
-) -> Result<Option<(Zeroizing<String>, Zeroizing<String>)>, CliError> {
+pub fn inputs(env: &Environment) -> Result<Option<Inputs>, CliError> {
     let cfg = value_or_file(env, Var::VsyncConfig, Var::VsyncConfigFile)?;
     let pass = value_or_file(env, Var::VsyncPassphrase, Var::VsyncPassphraseFile)?;
     match (cfg, pass) {

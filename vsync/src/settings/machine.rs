@@ -18,10 +18,10 @@ pub fn home(env: &Environment) -> Option<PathBuf> {
 /// `<base>`: `$XDG_CONFIG_HOME/vsync` when set and not blank, else `<home>/.config/vsync` on
 /// every OS.
 pub fn config_base(env: &Environment) -> Option<PathBuf> {
-    if let Some(x) = env.raw(Var::XdgConfigHome) {
-        if !x.to_string_lossy().trim().is_empty() {
-            return Some(PathBuf::from(x).join("vsync"));
-        }
+    if let Some(x) = env.raw(Var::XdgConfigHome)
+        && !x.to_string_lossy().trim().is_empty()
+    {
+        return Some(PathBuf::from(x).join("vsync"));
     }
     home(env).map(|h| h.join(".config").join("vsync"))
 }

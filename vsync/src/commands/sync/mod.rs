@@ -91,12 +91,13 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
         }
         reports.push(report);
     }
-    if config_dirty && !ctx.is_keyless() {
-        if let Err(e) = ctx.config.save(&ctx.config_path) {
-            output::warn(format!(
-                "could not save the sync routing to the config: {e}"
-            ));
-        }
+    if config_dirty
+        && !ctx.is_keyless()
+        && let Err(e) = ctx.config.save(&ctx.config_path)
+    {
+        output::warn(format!(
+            "could not save the sync routing to the config: {e}"
+        ));
     }
     if json {
         output::json(&reports);
