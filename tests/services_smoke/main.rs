@@ -10,6 +10,9 @@
 //! The closing line is `services_smoke: N passed, M failed, K skipped`; the exit status is 1 when
 //! any check failed. A first non-flag argument filters checks by name.
 
+// Printing is allowed here: a test says on the console which server it used or skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, ExitCode, Stdio};

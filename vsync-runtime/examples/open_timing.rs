@@ -11,6 +11,9 @@
 //! rest (fetches, decryption, zip). The KDF overlaps the version download, so `open` is less
 //! than `kdf + fetches`.
 
+// Printing is allowed here: an example prints its measurements.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vsync_crypto::cfg_blob::{self, RuntimeConfig};

@@ -9,6 +9,9 @@
 //! Keys named on the command line are checked too, so you can see which ones fall through to
 //! the process environment or are missing.
 
+// Printing is allowed here: an example prints what it found.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

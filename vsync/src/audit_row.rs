@@ -3,15 +3,14 @@
 
 use serde_json::{Map, Value};
 
-use crate::cli::AuditArgs2;
 use crate::context::EnvContext;
-use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::{env, machine};
 
 /// The meta cell over 2 KB is replaced by this marker.
 const META_CAP: usize = 2048;
 
-/// Audit controls of one invocation.
+/// Audit controls of one invocation (merged by [`crate::settings::audit::AuditSettings`]).
 #[derive(Debug, Default, Clone)]
 pub struct AuditOpts {
     /// `--no-audit`.
@@ -21,50 +20,6 @@ pub struct AuditOpts {
 }
 
 impl AuditOpts {
-    /// Merge `$VSYNC_AUDIT_META`, `$VSYNC_AUDIT_NOTE`, `--meta k=v`… and `--note` (lowest first).
-    pub fn from_args(a: &AuditArgs2) -> Result<Self, CliError> {
-        let mut meta = Map::new();
-        if let Ok(raw) = std::env::var("VSYNC_AUDIT_META") {
-            match serde_json::from_str::<Value>(&raw) {
-                Ok(Value::Object(o)) => {
-                    for (k, v) in o {
-                        let v = match v {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        meta.insert(k, Value::String(v));
-                    }
-                }
-                _ => output::warn("VSYNC_AUDIT_META is not a JSON object; ignored"),
-            }
-        }
-        if let Ok(note) = std::env::var("VSYNC_AUDIT_NOTE") {
-            if !note.is_empty() {
-                meta.insert("note".into(), Value::String(note));
-            }
-        }
-        for kv in &a.meta {
-            match kv.split_once('=') {
-                Some((k, v)) if !k.is_empty() => {
-                    meta.insert(k.to_owned(), Value::String(v.to_owned()));
-                }
-                _ => {
-                    return Err(CliError::new(
-                        ExitKind::Usage,
-                        format!("--meta takes key=value, not {kv:?}"),
-                    ));
-                }
-            }
-        }
-        if let Some(note) = a.note.as_deref().filter(|n| !n.is_empty()) {
-            meta.insert("note".into(), Value::String(note.to_owned()));
-        }
-        Ok(Self {
-            disabled: a.no_audit,
-            meta,
-        })
-    }
-
     /// The meta cell text: empty, compact JSON, or the truncation marker.
     pub fn cell(&self) -> String {
         if self.meta.is_empty() {
@@ -90,22 +45,19 @@ pub async fn append(ctx: &EnvContext, action: &str, version_ts: &str, opts: &Aud
         version_ts: version_ts.to_owned(),
         hostname: hostname(),
         local_ip: local_ip(),
-        os_user: std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_default(),
+        os_user: machine::os_user(env()),
         git_email: git_email(&ctx.checkout.root),
         vsync_version: env!("CARGO_PKG_VERSION").to_owned(),
         bun_version: String::new(),
         meta: opts.cell(),
         extra: Vec::new(),
     };
-    match vsync_vault::audit::append(&ctx.remote.bucket, &ctx.remote.prefix.audit_key(), &row).await
-    {
-        vsync_vault::audit::AppendOutcome::Failed(e) => {
-            output::warn(format!("failed to record audit entry: {e}"))
-        }
-        // A read-only key may not write the log: skipped silently, as upstream does.
-        _ => {}
+    // Only a failure is reported: a read-only key may not write the log, and is skipped
+    // silently, as upstream does.
+    let outcome =
+        vsync_vault::audit::append(&ctx.remote.bucket, &ctx.remote.prefix.audit_key(), &row).await;
+    if let vsync_vault::audit::AppendOutcome::Failed(e) = outcome {
+        output::warn(format!("failed to record audit entry: {e}"));
     }
 }
 
@@ -118,9 +70,7 @@ fn hostname() -> String {
             return name;
         }
     }
-    std::env::var("HOSTNAME")
-        .or_else(|_| std::env::var("COMPUTERNAME"))
-        .unwrap_or_default()
+    machine::host_name(env()).unwrap_or_default().to_owned()
 }
 
 /// The address this machine would use to reach the outside; no packet is sent.

@@ -1,15 +1,21 @@
-//! Command-line grammar (clap derive). Types only: commands never see these, `settings` turns
-//! them into typed settings first.
+//! Command-line grammar (clap derive). Types only: commands never see these, [`crate::settings`]
+//! turns them into typed settings first.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::passphrase_input::ArgvSecret;
+use crate::passphrase::input::ArgvSecret;
 
 /// Encrypted per-(repo, env) secrets in an object-store bucket, fanned out to where production runs.
 #[derive(Debug, Parser)]
-#[command(name = "vsync", version, about, arg_required_else_help = true)]
+#[command(
+    name = "vsync",
+    version,
+    about,
+    arg_required_else_help = true,
+    after_long_help = crate::settings::help::environment_section()
+)]
 pub struct Cli {
     /// Options every verb accepts.
     #[command(flatten)]
@@ -34,6 +40,9 @@ pub struct GlobalArgs {
 }
 
 /// Every verb of the CLI.
+// Parsed once per process and moved straight into the settings: the size of the `sync`
+// variant costs nothing worth boxing it for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bind a (repo, env) to a bucket: create the key, the config and the vault folder.

@@ -119,46 +119,9 @@ pub enum KeySource {
     Given(SecretText),
 }
 
-/// Read `NAME`, or the file named by `NAME_FILE` (trailing CR/LF dropped, as the runtime does).
-fn env_or_file(name: &str) -> Result<Option<zeroize::Zeroizing<String>>, CliError> {
-    if let Ok(v) = std::env::var(name) {
-        if !v.is_empty() {
-            return Ok(Some(zeroize::Zeroizing::new(v)));
-        }
-    }
-    let file_var = format!("{name}_FILE");
-    match std::env::var_os(&file_var) {
-        Some(path) if !path.is_empty() => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                CliError::new(
-                    ExitKind::Failed,
-                    format!(
-                        "cannot read {file_var} ({}): {e}",
-                        std::path::Path::new(&path).display()
-                    ),
-                )
-            })?;
-            let text = zeroize::Zeroizing::new(text);
-            // The runtime's rule (vsync-runtime bootstrap): every trailing CR and LF goes, so a
-            // file that opens an app also opens the CLI.
-            let trimmed = text.trim_end_matches(['\n', '\r']);
-            Ok(Some(zeroize::Zeroizing::new(trimmed.to_owned())))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// Keyless mode is on when both a config blob and a passphrase are given in the environment.
-pub fn keyless_inputs()
--> Result<Option<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>)>, CliError> {
-    let cfg = env_or_file("VSYNC_CONFIG")?;
-    let pass = env_or_file("VSYNC_PASSPHRASE")?;
-    match (cfg, pass) {
-        (Some(c), Some(p)) => Ok(Some((c, p))),
-        (Some(_), None) => Err(CliError::new(ExitKind::Usage, "VSYNC_CONFIG is set but VSYNC_PASSPHRASE is not")
-            .with_hint("keyless mode needs both (or their _FILE forms); unset VSYNC_CONFIG to use this machine's config")),
-        _ => Ok(None),
-    }
+/// Keyless mode's inputs from the process environment ([`crate::settings::keyless::inputs`]).
+pub fn keyless_inputs() -> Result<Option<crate::settings::keyless::Inputs>, CliError> {
+    crate::settings::keyless::inputs(crate::settings::env())
 }
 
 impl EnvContext {
@@ -267,14 +230,15 @@ impl EnvContext {
         let (vault_folder, vault_dir) = checked_vault_folder(&checkout.vroot, &config, env)?;
         let bucket = open_bucket(&config)?;
         let prefix = Prefix::new(&checkout.repo, env)?;
-        if let Some(p) = config.prefix.as_deref() {
-            if !p.is_empty() && p != prefix.as_str() {
-                crate::output::warn(format!(
-                    "the config's prefix {p:?} differs from {:?}; vsync reads and writes under {:?}",
-                    prefix.as_str(),
-                    prefix.as_str()
-                ));
-            }
+        if let Some(p) = config.prefix.as_deref()
+            && !p.is_empty()
+            && p != prefix.as_str()
+        {
+            crate::output::warn(format!(
+                "the config's prefix {p:?} differs from {:?}; vsync reads and writes under {:?}",
+                prefix.as_str(),
+                prefix.as_str()
+            ));
         }
         let remote = Remote::new(bucket, prefix);
         Ok(Self {
@@ -355,25 +319,21 @@ impl EnvContext {
         object: &[u8],
         ts: &str,
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
-        let integrity = |e: vsync_crypto::CryptoError| {
-            CliError::from(vsync_vault::VaultError::Integrity {
-                class: e.class(),
-                reason: e.to_string(),
-            })
-        };
+        let integrity = |e: vsync_crypto::CryptoError| crate::error::integrity(&e);
         let dk = self.derived_key().await?;
         let err = match vsync_crypto::bundle::open(&dk, object, ts) {
             Ok(zip) => return Ok(zip),
             Err(e) => e,
         };
-        if err.class() == "WrongPassphraseError" && self.is_keyless() {
-            return Err(crate::passphrase_input::wrong_keyless_key(
+        let wrong_key = matches!(err, vsync_crypto::CryptoError::WrongPassphrase);
+        if wrong_key && self.is_keyless() {
+            return Err(crate::passphrase::input::wrong_keyless_key(
                 &self.checkout.repo,
                 &self.env,
                 ts,
             ));
         }
-        if err.class() != "WrongPassphraseError" {
+        if !wrong_key {
             return Err(integrity(err));
         }
         let Ok(backend) = Backend::from_env() else {

@@ -76,27 +76,6 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-#[cfg(test)]
-mod tests {
-    use super::ExitKind;
-
-    #[test]
-    fn exit_codes_follow_decisions_section_6() {
-        let table = [
-            (ExitKind::Ok, 0),
-            (ExitKind::Failed, 1),
-            (ExitKind::Usage, 2),
-            (ExitKind::NotFound, 3),
-            (ExitKind::Integrity, 4),
-            (ExitKind::Conflict, 5),
-            (ExitKind::Partial, 6),
-        ];
-        for (kind, code) in table {
-            assert_eq!(kind.code(), code, "{kind:?}");
-        }
-    }
-}
-
 impl From<vsync_vault::VaultError> for CliError {
     fn from(e: vsync_vault::VaultError) -> Self {
         use vsync_vault::VaultError as V;
@@ -115,27 +94,36 @@ impl From<vsync_vault::VaultError> for CliError {
             V::Store(StoreError::AccessDenied { .. }) => Some(
                 "check the store credentials (S3: the config or profile; gs:// and az://: the environment); `vsync doctor` shows which are used",
             ),
-            V::Integrity { class, .. } if *class == "WrongPassphraseError" => Some(
-                "the key in your keychain does not open this bundle: import a fresh share from a teammate (`vsync import`)",
-            ),
             V::Integrity { .. } => {
                 Some("the bucket content failed verification; your local vault was not touched")
             }
             _ => None,
         };
-        let message = match &e {
-            V::Integrity { class, .. } if *class == "WrongPassphraseError" => {
-                "wrong key or corrupt data: the bundle does not decrypt with this machine's key"
-                    .to_owned()
-            }
-            _ => e.to_string(),
-        };
-        let err = CliError::new(kind, message);
+        let err = CliError::new(kind, e.to_string());
         match hint {
             Some(h) => err.with_hint(h),
             None => err,
         }
     }
+}
+
+/// A version or backup that failed to open, by the crypto layer's typed error: a key that does
+/// not open it says so (and what to do); anything else is corrupt data. The error's class name
+/// (docs/formats.md §14.1) is kept in the message as upstream prints it.
+pub fn integrity(e: &vsync_crypto::CryptoError) -> CliError {
+    if matches!(e, vsync_crypto::CryptoError::WrongPassphrase) {
+        return CliError::new(
+            ExitKind::Integrity,
+            "wrong key or corrupt data: the bundle does not decrypt with this machine's key",
+        )
+        .with_hint(
+            "the key in your keychain does not open this bundle: import a fresh share from a teammate (`vsync import`)",
+        );
+    }
+    CliError::from(vsync_vault::VaultError::Integrity {
+        class: e.class(),
+        reason: e.to_string(),
+    })
 }
 
 impl From<vsync_vault::error::StoreError> for CliError {
@@ -154,5 +142,69 @@ impl From<vsync_vault::identity::IdentityError> for CliError {
         };
         // The identity messages already carry the fix.
         CliError::new(kind, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitKind;
+
+    #[test]
+    fn a_wrong_key_is_told_apart_by_its_type() {
+        use vsync_crypto::CryptoError;
+        let wrong = super::integrity(&CryptoError::WrongPassphrase);
+        assert_eq!(wrong.kind, ExitKind::Integrity);
+        assert!(wrong.message.starts_with("wrong key or corrupt data"));
+        assert!(wrong.hint.unwrap().contains("vsync import"));
+        let corrupt = super::integrity(&CryptoError::BundleCorrupt { reason: "short" });
+        assert_eq!(corrupt.kind, ExitKind::Integrity);
+        assert!(corrupt.message.contains("BundleCorruptError"));
+        assert!(!corrupt.message.contains("wrong key"));
+    }
+
+    #[test]
+    fn no_error_is_classified_by_its_class_name() {
+        // The class names are for printing (upstream's names); branching uses the typed errors.
+        fn walk(dir: &std::path::Path, bad: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, bad);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    for needle in [
+                        concat!("class() ", "=="),
+                        concat!("class() ", "!="),
+                        concat!("== \"Wrong", "Passphrase"),
+                    ] {
+                        if text.contains(needle) {
+                            bad.push(format!("{}: {needle}", p.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut bad,
+        );
+        assert!(bad.is_empty(), "{bad:?}");
+    }
+
+    #[test]
+    fn exit_codes_follow_decisions_section_6() {
+        let table = [
+            (ExitKind::Ok, 0),
+            (ExitKind::Failed, 1),
+            (ExitKind::Usage, 2),
+            (ExitKind::NotFound, 3),
+            (ExitKind::Integrity, 4),
+            (ExitKind::Conflict, 5),
+            (ExitKind::Partial, 6),
+        ];
+        for (kind, code) in table {
+            assert_eq!(kind.code(), code, "{kind:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use vsync_vault::ledger::Ledger;
 use vsync_vault::remote::Pointer;
 use zeroize::Zeroizing;
 
-use crate::context::{self, EnvContext};
+use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::output;
 
@@ -71,8 +71,8 @@ pub fn high_water_path(ctx: &EnvContext) -> std::path::PathBuf {
 }
 
 fn env_floor() -> Result<Floor, CliError> {
-    match std::env::var(freshness::MIN_TS_VAR) {
-        Ok(v) => freshness::parse_floor(&v).map_err(|_| {
+    match crate::settings::machine::min_ts(crate::settings::env()) {
+        Some(v) => freshness::parse_floor(v).map_err(|_| {
             CliError::new(
                 ExitKind::Usage,
                 format!(
@@ -81,12 +81,12 @@ fn env_floor() -> Result<Floor, CliError> {
                 ),
             )
         }),
-        Err(_) => Ok(Floor::none()),
+        None => Ok(Floor::none()),
     }
 }
 
 fn blob_floor() -> Result<Floor, CliError> {
-    let Some((blob, _)) = context::keyless_inputs()? else {
+    let Some((blob, _)) = crate::settings::keyless::inputs(crate::settings::env())? else {
         return Ok(Floor::none());
     };
     let Ok(rc) = vsync_crypto::cfg_blob::decode(&blob) else {

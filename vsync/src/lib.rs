@@ -1,7 +1,8 @@
 //! The vsync command-line tool. `main.rs` calls [`main`]; everything else lives here so tests
 //! can drive it.
 //!
-//! Map: [`cli`] is the grammar, [`commands`] one module per verb, [`context`] resolves the
+//! Map: [`cli`] is the grammar, [`settings`] turns it (with the environment and config) into
+//! typed settings, [`commands`] one module per verb, [`context`] resolves the
 //! checkout/config/key/bucket a verb works on, [`local`] is this machine's state, [`keychain`]
 //! the OS keychain, [`output`] the only printer, [`error`] the exit codes.
 
@@ -16,10 +17,10 @@ pub mod latest;
 pub mod local;
 pub mod output;
 pub mod passphrase;
-pub mod passphrase_input;
 pub mod plugins;
 pub mod reference;
 pub mod run;
+pub mod settings;
 pub mod sync;
 pub mod version_name;
 
@@ -28,8 +29,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::error::{CliError, ExitKind};
+use crate::settings::{Global, Settings, Verb};
 
 /// Parse `args`, run the verb, print the outcome and return the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -50,8 +52,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let verbose = cli.global.verbose
-        || std::env::var("VSYNC_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"));
+    let settings = match Settings::resolve(cli, settings::env()) {
+        Ok(s) => s,
+        Err((e, global)) => return fail(&e, global.verbose),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -63,56 +67,69 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(ExitKind::Failed.code());
         }
     };
-    match runtime.block_on(run(cli)) {
+    let verbose = settings.global.verbose;
+    match runtime.block_on(run(settings)) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            output::error(&e.message, e.hint.as_deref());
-            if verbose {
-                output::note(format!("exit kind: {:?}", e.kind));
-            }
-            ExitCode::from(e.kind.code())
-        }
+        Err(e) => fail(&e, verbose),
     }
 }
 
-async fn run(cli: Cli) -> Result<u8, CliError> {
-    let repo = cli.global.repo.as_deref();
-    let json = cli.global.json;
-    if let Command::Run(a) = cli.command {
-        return commands::run_cmd::run(a, repo).await;
+fn fail(e: &CliError, verbose: bool) -> ExitCode {
+    output::error(&e.message, e.hint.as_deref());
+    if verbose {
+        output::note(format!("exit kind: {:?}", e.kind));
     }
-    dispatch(cli.command, repo, json).await.map(|()| 0)
+    ExitCode::from(e.kind.code())
 }
 
-async fn dispatch(command: Command, repo: Option<&str>, json: bool) -> Result<(), CliError> {
-    match command {
-        Command::Init(a) => commands::init::run(a, repo).await,
-        Command::Profile(c) => commands::profile::run(c, json),
-        Command::Push(a) => commands::push::run(a, repo).await,
-        Command::Pull(a) => commands::pull::run(a, repo).await,
-        Command::Versions(a) => commands::versions::run(a, repo, json).await,
-        Command::Use(a) => commands::use_env::run(a, repo),
-        Command::Status(a) => commands::status::run(a, repo, json).await,
-        Command::Audit(a) => commands::audit::run(a, repo, json).await,
-        Command::Diff(a) => commands::diff::run(a, repo, json).await,
-        Command::Rollback(a) => commands::rollback::run(a, repo).await,
-        Command::Doctor(a) => commands::doctor::run(a, repo, json).await,
-        Command::Key(c) => commands::key::run(c, repo).await,
-        Command::Completions(a) => completions(&a.shell),
-        Command::Keystore(c) => commands::keystore::run(c, json).await,
-        Command::Export(a) => commands::share::export(a, repo).await,
-        Command::Import(a) => commands::share::import(a, repo).await,
-        Command::Sync(a) => commands::sync::run(a, repo, json).await,
-        Command::RuntimeToken(a) => commands::runtime_token::run(a, repo).await,
-        Command::RotatePassphrase(a) => commands::rotate::run(a, repo).await,
-        Command::RestoreBackup(a) => commands::restore_backup::run(a, repo, json).await,
-        Command::Run(_) => Err(CliError::new(
+async fn run(settings: Settings) -> Result<u8, CliError> {
+    let g = settings.global;
+    if let Verb::Run(s) = settings.verb {
+        return commands::run_cmd::run(s, &g).await;
+    }
+    dispatch(settings.verb, &g).await.map(|()| 0)
+}
+
+async fn dispatch(verb: Verb, g: &Global) -> Result<(), CliError> {
+    match verb {
+        Verb::Init(s) => commands::init::run(*s, g).await,
+        Verb::Profile(s) => commands::profile::run(s, g),
+        Verb::Push(s) => commands::push::run(s, g).await,
+        Verb::Pull(s) => commands::pull::run(s, g).await,
+        Verb::Versions { env } => commands::versions::run(&env, g).await,
+        Verb::Use { env, link } => commands::use_env::run(env, link, g),
+        Verb::Status { quiet } => commands::status::run(quiet, g).await,
+        Verb::Audit(s) => commands::audit::run(s, g).await,
+        Verb::Diff {
+            env,
+            from_to,
+            allow_rollback,
+        } => commands::diff::run(&env, from_to, allow_rollback, g).await,
+        Verb::Rollback { env, ts } => commands::rollback::run(&env, &ts, g).await,
+        Verb::Doctor { env } => commands::doctor::run(env, g).await,
+        Verb::KeyShow { env, out, yes } => commands::key::show(&env, out, yes, g).await,
+        Verb::Completions { shell } => completions(&shell),
+        Verb::Keystore(s) => commands::keystore::run(s, g).await,
+        Verb::Export(s) => commands::share::export(s, g).await,
+        Verb::Import(s) => commands::share::import(s, g).await,
+        Verb::Sync(s) => commands::sync::run(*s, g).await,
+        Verb::RuntimeToken {
+            env,
+            no_validate,
+            allow_rollback,
+        } => commands::runtime_token::run(&env, no_validate, allow_rollback, g).await,
+        Verb::RotatePassphrase(s) => commands::rotate::run(s, g).await,
+        Verb::RestoreBackup(s) => commands::restore_backup::run(s, g).await,
+        Verb::Run(_) => Err(CliError::new(
             ExitKind::Failed,
             "internal: run is dispatched earlier",
         )),
-        Command::Plugins(c) => commands::plugins::run(c, repo, json).await,
-        Command::Ci(c) => commands::ci::run(c, repo).await,
-        Command::Docs(a) => docs(a.topic.as_deref()),
+        Verb::PluginsList { env } => commands::plugins::list(env, g).await,
+        Verb::PluginsCheck(s) => {
+            commands::plugin_check::run(&s.path, &s.opt, s.timeout, g.json).await
+        }
+        Verb::CiMask { env } => commands::ci::mask(&env, g).await,
+        Verb::Docs { topic } => docs(topic.as_deref()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! the terminal: [`untrusted`] escapes every control character, newlines included, in one
 //! bucket-controlled field; and every line printed here passes [`terminal_safe`], which escapes
 //! all control characters except the newlines and tabs our own text uses.
+// The one module allowed to print (clippy::print_* warn everywhere else in the workspace).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::borrow::Cow;

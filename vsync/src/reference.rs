@@ -34,6 +34,9 @@ pub fn markdown() -> String {
         subs.reverse();
         stack.extend(subs);
     }
+    out.push_str("\n## Environment\n\n`vsync --help` ends with this list.\n\n```text\n");
+    out.push_str(&crate::settings::help::environment_section());
+    out.push_str("```\n");
     out
 }
 

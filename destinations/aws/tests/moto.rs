@@ -2,6 +2,9 @@
 //! `Destination` trait, plus a few canned AWS error responses from a tiny local server.
 //! Needs VSYNC_TEST_MOTO_ENDPOINT; skipped with a note when unset, unless VSYNC_TEST_SERVICES=1.
 
+// Printing is allowed here: a test says on the console which server it used or skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;

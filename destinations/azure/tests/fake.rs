@@ -5,6 +5,9 @@
 //! VSYNC_AZURE_CA_FILE. Skipped with a note when no python with `cryptography` exists, unless
 //! VSYNC_TEST_SERVICES=1.
 
+// Printing is allowed here: a test says on the console which server it used or skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -3,6 +3,9 @@
 //! would store. Needs python3 with PyNaCl (`.ci/venv`, installed by `scripts/test-services up`);
 //! skipped with a note when missing, unless VSYNC_TEST_SERVICES=1.
 
+// Printing is allowed here: a test says on the console which server it used or skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

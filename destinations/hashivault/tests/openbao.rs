@@ -2,6 +2,9 @@
 //! `Destination` trait. Needs VSYNC_TEST_VAULT_ADDR / VSYNC_TEST_VAULT_TOKEN; skipped with a note
 //! when they are unset, unless VSYNC_TEST_SERVICES=1 (then a missing server fails the test).
 
+// Printing is allowed here: a test says on the console which server it used or skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 

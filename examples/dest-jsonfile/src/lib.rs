@@ -11,6 +11,9 @@
 //! and `chatty`, which prints each value to stdout and stderr and then writes normally), so the
 //! host's error paths can be tested.
 
+// Printing is allowed here: the example plugin has a "chatty" mode that prints values on purpose, to test the host scrubbing them.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

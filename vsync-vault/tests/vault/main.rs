@@ -5,6 +5,9 @@
 //! Azure tests use Azurite (`VSYNC_TEST_AZURITE_*`) the same way; GCS tests start our GCS fake
 //! (tests/fakes/gcs_fake.py, needs the `.ci/venv` Python) per test.
 
+// Printing is allowed here: a test says on the console what it skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod cloud;
 mod common;
 mod envfile;

@@ -2,14 +2,16 @@
 
 use serde_json::json;
 
-use crate::cli::AuditArgs;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
+use crate::settings::verbs::AuditLogSettings;
 
 /// Run `vsync audit`.
-pub async fn run(args: AuditArgs, flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+pub async fn run(args: AuditLogSettings, g: &Global) -> Result<(), CliError> {
+    let json_out = g.json;
+    let ctx = EnvContext::for_read(g.repo(), &args.env)?;
     let since = args.since.as_deref().map(normalize_since).transpose()?;
     let all = vsync_vault::audit::read(&ctx.remote.bucket, &ctx.remote.prefix.audit_key()).await?;
     if all.is_empty() && !json_out && !args.csv {

@@ -6,19 +6,19 @@ use std::sync::Arc;
 
 use vsync_vault::envfile::Entry;
 
-use crate::cli::CiCommand;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::run::masks;
 use crate::run::redact::{Patterns, Secret};
+use crate::settings::{Global, env, machine};
 
 /// Before `vsync run` starts its child: print the GitHub masks when running as a GitHub Actions
 /// step, point GitLab users at `--redact`, and build the redaction patterns when asked for.
 pub fn prepare_output(entries: &[Entry], redact: bool) -> Result<Option<Arc<Patterns>>, CliError> {
-    if masks::in_github_actions() {
+    if machine::in_github_actions(env()) {
         masks::emit_github_masks(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|e| CliError::new(ExitKind::Failed, format!("writing the masks: {e}")))?;
-    } else if masks::in_gitlab_ci() && !redact {
+    } else if machine::in_gitlab_ci(env()) && !redact {
         crate::output::note(
             "GitLab CI cannot mask values at runtime: add --redact to keep them out of the job log",
         );
@@ -40,16 +40,10 @@ pub fn prepare_output(entries: &[Entry], redact: bool) -> Result<Option<Arc<Patt
     Ok(Some(Arc::new(patterns)))
 }
 
-/// Run `vsync ci …`.
-pub async fn run(cmd: CiCommand, flag_repo: Option<&str>) -> Result<(), CliError> {
-    match cmd {
-        CiCommand::Mask { env } => mask(&env, flag_repo).await,
-    }
-}
-
-/// Print the `::add-mask::` lines for every value of the latest version of `env`.
-async fn mask(env: &str, flag_repo: Option<&str>) -> Result<(), CliError> {
-    if !masks::in_github_actions() && std::io::stdout().is_terminal() {
+/// Run `vsync ci mask`: print the `::add-mask::` lines for every value of the latest version of
+/// `env_name`.
+pub async fn mask(env_name: &str, g: &Global) -> Result<(), CliError> {
+    if !machine::in_github_actions(env()) && std::io::stdout().is_terminal() {
         // The mask commands carry the values: outside a GitHub runner they would just be shown.
         return Err(CliError::new(
             ExitKind::Usage,
@@ -57,7 +51,7 @@ async fn mask(env: &str, flag_repo: Option<&str>) -> Result<(), CliError> {
         )
         .with_hint("run it as a GitHub Actions step, or redirect stdout"));
     }
-    let ctx = EnvContext::for_read(flag_repo, env)?;
+    let ctx = EnvContext::for_read(g.repo(), env_name)?;
     let bundle = super::run_cmd::latest_bundle(&ctx, false).await?;
     let entries = super::run_cmd::env_entries(&bundle, &ctx.env)?;
     masks::emit_github_masks(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())))

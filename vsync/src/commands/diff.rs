@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::cli::DiffArgs;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
 
 /// A vault's content reduced to what diff compares: key → value, asset path → bytes.
 #[derive(Default)]
@@ -98,17 +98,23 @@ fn local_snapshot(ctx: &EnvContext) -> Result<Snapshot, CliError> {
 }
 
 /// Run `vsync diff`.
-pub async fn run(args: DiffArgs, flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
-    let (old_label, old, new_label, new) = match (&args.from, &args.to) {
-        (Some(from), Some(to)) => (
+pub async fn run(
+    env: &str,
+    from_to: Option<(String, String)>,
+    allow_rollback: bool,
+    g: &Global,
+) -> Result<(), CliError> {
+    let json_out = g.json;
+    let ctx = EnvContext::for_read(g.repo(), env)?;
+    let (old_label, old, new_label, new) = match &from_to {
+        Some((from, to)) => (
             from.clone(),
             remote_snapshot(&ctx, from).await?,
             to.clone(),
             remote_snapshot(&ctx, to).await?,
         ),
-        _ => {
-            let (latest, zip) = crate::latest::open(&ctx, args.allow_rollback).await?;
+        None => {
+            let (latest, zip) = crate::latest::open(&ctx, allow_rollback).await?;
             let remote = snapshot_of(&ctx, &zip)?;
             (
                 format!("latest ({})", latest.ts),

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use crate::cli::DoctorArgs;
 use crate::context::{self, EnvContext};
 use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::output;
+use crate::settings::Global;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -37,11 +37,8 @@ fn check(
 }
 
 /// Run `vsync doctor`.
-pub async fn run(
-    args: DoctorArgs,
-    flag_repo: Option<&str>,
-    json_out: bool,
-) -> Result<(), CliError> {
+pub async fn run(env: Option<String>, g: &Global) -> Result<(), CliError> {
+    let (flag_repo, json_out) = (g.repo(), g.json);
     let mut checks = Vec::new();
     match std::process::Command::new("git").arg("--version").output() {
         Ok(o) if o.status.success() => checks.push(check(
@@ -101,7 +98,7 @@ pub async fn run(
     }
     if let Some(checkout) = checkout {
         let base = context::base_dir()?;
-        let envs = match args.env {
+        let envs = match env {
             Some(e) => vec![e],
             None => super::status::known_envs(&base, &checkout.repo),
         };

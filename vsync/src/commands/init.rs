@@ -1,28 +1,29 @@
 //! `vsync init <env>`: bind (repo, env) to a bucket, create the key, the config, the vault folder.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use vsync_crypto::secret::VaultKey;
 
-use crate::cli::InitArgs;
 use crate::context::{self, check_env, keychain_error};
 use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::config::{AuditSection, EnvConfig, Files, S3Section};
 use crate::local::{fsutil, paths, profile};
 use crate::output;
+use crate::settings::Global;
+use crate::settings::verbs::{CloudStoreSettings, InitSettings};
 
 /// Run `vsync init`.
-pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+pub async fn run(args: InitSettings, g: &Global) -> Result<(), CliError> {
     check_env(&args.env)?;
     // Checked before anything else, so a refused folder leaves nothing behind.
     let flag_vault_folder = args
         .vault_folder
         .as_deref()
-        .map(normalize_vault_folder)
+        .map(vault_folder_flag)
         .transpose()?;
     let env = args.env.as_str();
-    let checkout = context::checkout(flag_repo)?;
+    let checkout = context::checkout(g.repo())?;
     let base = context::base_dir()?;
     let config_path = paths::config_file(&base, &checkout.repo, env);
     let backend = Backend::from_env().map_err(keychain_error)?;
@@ -62,13 +63,13 @@ pub async fn run(args: InitArgs, flag_repo: Option<&str>) -> Result<(), CliError
     let mut config = EnvConfig::new(vsync_crypto::random::config_salt());
     fill_store(&mut config, &args, &base, env)?;
     let default_vf = format!("infra/vault/{}", env.to_lowercase());
-    if let Some(vf) = flag_vault_folder {
-        if vf != default_vf {
-            config.files = Some(Files {
-                vault_folder: Some(vf),
-                extra: Default::default(),
-            });
-        }
+    if let Some(vf) = flag_vault_folder
+        && vf != default_vf
+    {
+        config.files = Some(Files {
+            vault_folder: Some(vf),
+            extra: Default::default(),
+        });
     }
     // Before anything is written: the folder must not lead through a symlink out of the checkout.
     let vault_dir = vsync_vault::vault_folder::resolve(&checkout.vroot, &config.vault_folder(env))?;
@@ -173,8 +174,9 @@ fn parse_on_off(v: &str) -> Result<bool, CliError> {
     }
 }
 
-/// `--vault-folder`, checked by the one vault-folder rule.
-fn normalize_vault_folder(vf: &str) -> Result<String, CliError> {
+/// `--vault-folder`, checked by the one vault-folder rule ([`vsync_vault::vault_folder::check`]);
+/// only the message (naming the flag) is this verb's.
+fn vault_folder_flag(vf: &str) -> Result<String, CliError> {
     vsync_vault::vault_folder::check(vf).map_err(|r| {
         CliError::new(
             ExitKind::Usage,
@@ -188,10 +190,9 @@ fn normalize_vault_folder(vf: &str) -> Result<String, CliError> {
 }
 
 /// The embedded default bucket: a folder on this machine.
-fn default_store(base: &Path) -> String {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+fn default_store(base: &Path, data_home: Option<&Path>) -> String {
+    let data = data_home
+        .map(Path::to_path_buf)
         .or_else(|| {
             base.parent()
                 .and_then(Path::parent)
@@ -203,7 +204,7 @@ fn default_store(base: &Path) -> String {
 
 fn fill_store(
     config: &mut EnvConfig,
-    args: &InitArgs,
+    args: &InitSettings,
     base: &Path,
     env: &str,
 ) -> Result<(), CliError> {
@@ -226,7 +227,7 @@ fn fill_store(
     let store = match args.store.clone() {
         Some(s) => s,
         None => {
-            let def = default_store(base);
+            let def = default_store(base, args.data_home.as_deref());
             match output::ask(&format!(
                 "bucket URL (file:///path, s3://bucket, gs://bucket, az://container) [{def}]:"
             )) {
@@ -235,9 +236,9 @@ fn fill_store(
             }
         }
     };
-    check_store_flags(args, &store)?;
+    check_store_flags(&args.cloud, &store)?;
     if store.starts_with("gs://") || store.starts_with("az://") {
-        return fill_cloud_store(config, args, &store);
+        return fill_cloud_store(config, &args.cloud, &store);
     }
     if let Some(path) = store.strip_prefix("file://") {
         if !path.starts_with('/') {
@@ -265,30 +266,15 @@ fn fill_store(
             format!("{store:?} must name just a bucket: s3://bucket"),
         ));
     }
-    let key_id = std::env::var("AWS_ACCESS_KEY_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let (Some(access_key_id), Some(secret_access_key)) = (key_id, secret) else {
+    let s3 = &args.s3;
+    let (Some(access_key_id), Some(secret_access_key)) = (
+        s3.access_key_id.clone(),
+        s3.secret_access_key.as_ref().map(|s| s.expose().to_owned()),
+    ) else {
         return Err(CliError::new(ExitKind::Usage, "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile NAME")
             .with_hint("create a profile once with `vsync profile add NAME --secret-key-stdin …`"));
     };
-    let region = args
-        .s3_region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".to_owned());
-    let endpoint = args
-        .s3_endpoint
-        .clone()
-        .or_else(|| {
-            std::env::var("AWS_ENDPOINT_URL")
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
-        .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+    let (region, endpoint) = (s3.region.clone(), s3.endpoint.clone());
     config.s3 = Some(S3Section {
         use_ssl: !endpoint.starts_with("http://"),
         endpoint,
@@ -303,13 +289,13 @@ fn fill_store(
 }
 
 /// Flags of one store kind refuse another kind's URL (a silent no-op would surprise).
-fn check_store_flags(args: &InitArgs, store: &str) -> Result<(), CliError> {
+fn check_store_flags(args: &CloudStoreSettings, store: &str) -> Result<(), CliError> {
     let scheme = store.split_once("://").map_or("", |(s, _)| s);
     let wrong = [
         ("--gcs-endpoint", args.gcs_endpoint.is_some(), "gs"),
         (
             "--azure-storage-account",
-            args.azure_storage_account.is_some(),
+            args.azure_account.is_some(),
             "az",
         ),
         ("--azure-endpoint", args.azure_endpoint.is_some(), "az"),
@@ -327,11 +313,14 @@ fn check_store_flags(args: &InitArgs, store: &str) -> Result<(), CliError> {
 
 /// `gs://bucket` and `az://container`: the config records only the URL (with the endpoint and,
 /// for Azure, the account); credentials stay in the environment and are never written.
-fn fill_cloud_store(config: &mut EnvConfig, args: &InitArgs, store: &str) -> Result<(), CliError> {
+fn fill_cloud_store(
+    config: &mut EnvConfig,
+    args: &CloudStoreSettings,
+    store: &str,
+) -> Result<(), CliError> {
     use vsync_vault::store::StoreSpec;
     let usage = |e: vsync_vault::StoreError| CliError::new(ExitKind::Usage, e.to_string());
     let mut spec = StoreSpec::parse_url(store).map_err(usage)?;
-    let env_var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     match &mut spec {
         StoreSpec::Gcs { endpoint, .. } => {
             if let Some(e) = &args.gcs_endpoint {
@@ -341,18 +330,16 @@ fn fill_cloud_store(config: &mut EnvConfig, args: &InitArgs, store: &str) -> Res
         StoreSpec::Azure {
             account, endpoint, ..
         } => {
-            if let Some(a) = &args.azure_storage_account {
+            if let Some(a) = &args.azure_account {
                 *account = Some(a.clone());
             }
             if account.is_none() {
-                *account = env_var("AZURE_STORAGE_ACCOUNT_NAME");
+                account.clone_from(&args.azure_account_env);
             }
             if let Some(e) = &args.azure_endpoint {
                 *endpoint = Some(e.clone());
             }
-            let emulator = env_var("AZURE_STORAGE_USE_EMULATOR")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-            if account.is_none() && !emulator {
+            if account.is_none() && !args.azure_emulator {
                 return Err(CliError::new(
                     ExitKind::Usage,
                     format!("{store:?} needs a storage account name"),
@@ -465,11 +452,11 @@ mod tests {
     #[test]
     fn vault_folder_must_stay_inside() {
         assert_eq!(
-            normalize_vault_folder("apps/web/vault/").unwrap(),
+            vault_folder_flag("apps/web/vault/").unwrap(),
             "apps/web/vault"
         );
         for bad in ["/etc", "../x", "a/../b", "", "a\\b"] {
-            assert!(normalize_vault_folder(bad).is_err(), "{bad}");
+            assert!(vault_folder_flag(bad).is_err(), "{bad}");
         }
     }
 }

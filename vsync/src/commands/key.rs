@@ -1,17 +1,21 @@
 //! `vsync key show <env>`: reveal the key — to the terminal after confirmation, or to a 0600 file.
 
-use crate::cli::KeyCommand;
 use crate::context::{self, check_env};
 use crate::error::{CliError, ExitKind};
 use crate::local::fsutil;
 use crate::output;
+use crate::settings::Global;
 
-/// Run `vsync key …`.
-pub async fn run(cmd: KeyCommand, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let KeyCommand::Show { env, out, yes } = cmd;
-    check_env(&env)?;
-    let checkout = context::checkout(flag_repo)?;
-    let key = context::read_key(&checkout.repo, &env).await?;
+/// Run `vsync key show`.
+pub async fn show(
+    env: &str,
+    out: Option<std::path::PathBuf>,
+    yes: bool,
+    g: &Global,
+) -> Result<(), CliError> {
+    check_env(env)?;
+    let checkout = context::checkout(g.repo())?;
+    let key = context::read_key(&checkout.repo, env).await?;
     if let Some(path) = out {
         if path.exists() {
             return Err(CliError::new(

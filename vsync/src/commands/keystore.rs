@@ -7,14 +7,14 @@ use serde_json::{Map, Value};
 use vsync_crypto::secret::SecretText;
 use vsync_crypto::vkt1::{self, Keytree, KeytreeEntry, KeytreeProfile};
 
-use crate::cli::{KeystoreCommand, KeystoreExportArgs, KeystoreImportArgs};
 use crate::context::{self, keychain_error};
 use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::{fsutil, paths, profile};
-use crate::passphrase_input::{self, ArgvSecret, Source};
-use crate::{output, passphrase};
+use crate::output;
+use crate::settings::Global;
+use crate::settings::verbs::{KeystoreExportSettings, KeystoreImportSettings, KeystoreVerb};
 
 /// (repo, env) pairs with a config on this machine, sorted (docs/formats.md §9.2 discovery).
 pub fn pairs(base: &Path) -> Vec<(String, String)> {
@@ -40,12 +40,12 @@ pub fn pairs(base: &Path) -> Vec<(String, String)> {
 }
 
 /// Run `vsync keystore …`.
-pub async fn run(cmd: KeystoreCommand, json_out: bool) -> Result<(), CliError> {
+pub async fn run(cmd: KeystoreVerb, g: &Global) -> Result<(), CliError> {
     let base = context::base_dir()?;
     match cmd {
-        KeystoreCommand::List => list(&base, json_out).await,
-        KeystoreCommand::Export(a) => export(&base, a).await,
-        KeystoreCommand::Import(a) => import(&base, a).await,
+        KeystoreVerb::List => list(&base, g.json).await,
+        KeystoreVerb::Export(a) => export(&base, a).await,
+        KeystoreVerb::Import(a) => import(&base, a).await,
     }
 }
 
@@ -96,43 +96,8 @@ async fn list(base: &Path, json_out: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn read_pass(
-    flag: Option<&ArgvSecret>,
-    file: Option<&PathBuf>,
-    generate: bool,
-) -> Result<(zeroize::Zeroizing<String>, bool, Source), CliError> {
-    if let Some(g) = passphrase_input::from_flag_or_file(
-        flag,
-        "--passphrase",
-        file.map(PathBuf::as_path),
-        Some(passphrase::MIN_LEN),
-    )? {
-        return Ok((g.text, false, g.source));
-    }
-    if generate {
-        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            return Err(CliError::new(
-                ExitKind::Usage,
-                "no terminal to show a generated passphrase on",
-            )
-            .with_hint("pass --passphrase-file FILE"));
-        }
-        return Ok((passphrase::generate().0, true, Source::Generated));
-    }
-    if output::interactive() {
-        let p = rpassword::prompt_password("keytree passphrase: ").map_err(|e| {
-            CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}"))
-        })?;
-        return Ok((zeroize::Zeroizing::new(p), false, Source::Prompt));
-    }
-    Err(
-        CliError::new(ExitKind::Usage, "no terminal to ask for the passphrase")
-            .with_hint("pass --passphrase-file FILE"),
-    )
-}
-
-async fn export(base: &Path, a: KeystoreExportArgs) -> Result<(), CliError> {
-    if !a.all && a.only_repo.is_empty() && a.env.is_empty() {
+async fn export(base: &Path, a: KeystoreExportSettings) -> Result<(), CliError> {
+    if !a.all && a.only_repo.is_empty() && a.envs.is_empty() {
         return Err(CliError::new(
             ExitKind::Usage,
             "choose what to export: a keytree can carry every secret key on this machine",
@@ -150,7 +115,7 @@ async fn export(base: &Path, a: KeystoreExportArgs) -> Result<(), CliError> {
         .into_iter()
         .filter(|(r, e)| {
             (a.only_repo.is_empty() || a.only_repo.contains(r))
-                && (a.env.is_empty() || a.env.contains(e))
+                && (a.envs.is_empty() || a.envs.contains(e))
         })
         .collect();
     if selected.is_empty() {
@@ -209,11 +174,14 @@ async fn export(base: &Path, a: KeystoreExportArgs) -> Result<(), CliError> {
         profiles,
         extra: Map::new(),
     };
-    let (pass, generated, _) = read_pass(a.passphrase.as_ref(), a.passphrase_file.as_ref(), true)?;
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.keytree", host_file_name())));
+    let (given, bits) = a.passphrase.for_sealing("pass --passphrase-file FILE")?;
+    let (pass, generated) = (given.text, bits.is_some());
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "{}.keytree",
+            host_file_name(a.host_name.as_deref())
+        ))
+    });
     if out.exists() && !a.force {
         return Err(CliError::new(
             ExitKind::Conflict,
@@ -255,10 +223,8 @@ async fn export(base: &Path, a: KeystoreExportArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn host_file_name() -> String {
-    let h = std::env::var("HOSTNAME")
-        .or_else(|_| std::env::var("HOST"))
-        .unwrap_or_else(|_| "vsync".into());
+fn host_file_name(host: Option<&str>) -> String {
+    let h = host.unwrap_or("vsync");
     let clean: String = h
         .chars()
         .map(|c| {
@@ -276,7 +242,7 @@ fn host_file_name() -> String {
     }
 }
 
-async fn import(base: &Path, a: KeystoreImportArgs) -> Result<(), CliError> {
+async fn import(base: &Path, a: KeystoreImportSettings) -> Result<(), CliError> {
     let bytes = std::fs::read(&a.file).map_err(|e| {
         CliError::new(
             ExitKind::NotFound,
@@ -289,12 +255,15 @@ async fn import(base: &Path, a: KeystoreImportArgs) -> Result<(), CliError> {
             format!("not a usable keytree file: {e}"),
         )
     })?;
-    let (pass, _, source) = read_pass(a.passphrase.as_ref(), a.passphrase_file.as_ref(), false)?;
+    let given = a
+        .passphrase
+        .for_opening(Some(crate::passphrase::MIN_LEN), "keytree passphrase: ")?;
+    let (pass, source) = (given.text, given.source);
     let (_, tree) = tokio::task::spawn_blocking(move || vkt1::unpack(&pass, &bytes))
         .await
         .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?
         .map_err(|e| {
-            let msg = if e.class() == "WrongPassphraseError" {
+            let msg = if matches!(e, vsync_crypto::CryptoError::WrongPassphrase) {
                 format!(
                     "{} does not open this keytree: wrong passphrase, or the file is damaged",
                     source.describe("keytree passphrase")

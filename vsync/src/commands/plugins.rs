@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::PluginsCommand;
 use crate::context::EnvContext;
 use crate::error::CliError;
 use crate::output;
 use crate::plugins::open::{self, Pins};
+use crate::settings::Global;
 
 /// How long `list` lets a plugin take to load and report its manifest.
 const LIST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,21 +25,14 @@ struct Row {
     error: Option<String>,
 }
 
-/// Run `vsync plugins …`.
-pub async fn run(cmd: PluginsCommand, repo: Option<&str>, json: bool) -> Result<(), CliError> {
-    match cmd {
-        PluginsCommand::List { env } => {
-            let pins = match env {
-                Some(env) => pins_of(&EnvContext::for_read(repo, &env)?),
-                None => Pins::new(),
-            };
-            list(&pins, json);
-            Ok(())
-        }
-        PluginsCommand::Check { path, opt, timeout } => {
-            super::plugin_check::run(&path, &opt, Duration::from_secs(timeout.max(1)), json).await
-        }
-    }
+/// Run `vsync plugins list` (`plugins check` is [`super::plugin_check`]).
+pub async fn list(env: Option<String>, g: &Global) -> Result<(), CliError> {
+    let pins = match env {
+        Some(env) => pins_of(&EnvContext::for_read(g.repo(), &env)?),
+        None => Pins::new(),
+    };
+    print_list(&pins, g.json);
+    Ok(())
 }
 
 /// The sha256 pins (`sync.<id>.plugin_sha256`) of an env's config.
@@ -53,7 +46,7 @@ pub fn pins_of(ctx: &EnvContext) -> Pins {
     pins
 }
 
-fn list(pins: &Pins, json: bool) {
+fn print_list(pins: &Pins, json: bool) {
     // each file is vetted (and pin-checked) before it runs; then it runs in a child process
     // with no secrets, which is stopped as soon as it has named itself
     let rows: Vec<Row> = crate::plugins::scan()

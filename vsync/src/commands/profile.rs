@@ -4,18 +4,11 @@ use std::io::Read;
 
 use serde_json::json;
 
-use crate::cli::{ProfileAddArgs, ProfileCommand};
 use crate::error::{CliError, ExitKind};
-use crate::local::paths;
 use crate::local::profile::{self, Profile, ProfileError};
 use crate::output;
-
-fn base() -> Result<std::path::PathBuf, CliError> {
-    paths::base_dir().ok_or_else(|| {
-        CliError::new(ExitKind::Failed, "cannot find the home folder")
-            .with_hint("set HOME or XDG_CONFIG_HOME")
-    })
-}
+use crate::settings::Global;
+use crate::settings::verbs::{ProfileAddSettings, ProfileVerb};
 
 impl From<ProfileError> for CliError {
     fn from(e: ProfileError) -> Self {
@@ -40,10 +33,11 @@ impl From<ProfileError> for CliError {
 }
 
 /// Run a profile subcommand.
-pub fn run(cmd: ProfileCommand, json_out: bool) -> Result<(), CliError> {
-    let base = base()?;
+pub fn run(cmd: ProfileVerb, g: &Global) -> Result<(), CliError> {
+    let json_out = g.json;
+    let base = crate::context::base_dir()?;
     match cmd {
-        ProfileCommand::List => {
+        ProfileVerb::List => {
             let all = profile::list(&base);
             if json_out {
                 let rows: Vec<_> = all
@@ -62,7 +56,7 @@ pub fn run(cmd: ProfileCommand, json_out: bool) -> Result<(), CliError> {
             }
             Ok(())
         }
-        ProfileCommand::Show { name } => {
+        ProfileVerb::Show(name) => {
             let p = profile::load(&base, &name)?;
             let masked = profile::mask(&p.secret_access_key);
             if json_out {
@@ -84,8 +78,8 @@ pub fn run(cmd: ProfileCommand, json_out: bool) -> Result<(), CliError> {
             }
             Ok(())
         }
-        ProfileCommand::Add(args) => add(&base, args),
-        ProfileCommand::Remove { name, yes } => {
+        ProfileVerb::Add(args) => add(&base, args),
+        ProfileVerb::Remove(name, yes) => {
             if !yes && !output::confirm(&format!("remove profile {name}?"), false) {
                 return Err(CliError::new(
                     ExitKind::Usage,
@@ -100,7 +94,7 @@ pub fn run(cmd: ProfileCommand, json_out: bool) -> Result<(), CliError> {
     }
 }
 
-fn add(base: &std::path::Path, args: ProfileAddArgs) -> Result<(), CliError> {
+fn add(base: &std::path::Path, args: ProfileAddSettings) -> Result<(), CliError> {
     let need = |v: Option<String>, flag: &str, q: &str| -> Result<String, CliError> {
         match v.filter(|s| !s.is_empty()).or_else(|| output::ask(q).filter(|s| !s.is_empty())) {
             Some(v) => Ok(v),
@@ -125,11 +119,7 @@ fn add(base: &std::path::Path, args: ProfileAddArgs) -> Result<(), CliError> {
         })?;
         zeroize::Zeroizing::new(s.trim_end_matches(['\r', '\n']).to_owned())
     } else if output::interactive() {
-        zeroize::Zeroizing::new(
-            rpassword::prompt_password("secret access key (hidden): ").map_err(|e| {
-                CliError::new(ExitKind::Failed, format!("cannot read the secret key: {e}"))
-            })?,
-        )
+        crate::passphrase::input::prompt_hidden("secret access key (hidden): ", "secret key")?
     } else {
         return Err(CliError::new(
             ExitKind::Usage,

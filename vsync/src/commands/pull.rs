@@ -6,23 +6,24 @@ use std::path::{Path, PathBuf};
 use vsync_vault::ledger::{self, Ledger, SyncOp};
 use vsync_vault::{walk, zip_bundle};
 
-use crate::audit_row::{self, AuditOpts};
-use crate::cli::PullArgs;
+use crate::audit_row;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::fsutil;
 use crate::output;
+use crate::settings::Global;
+use crate::settings::verbs::PullSettings;
 
 /// Run `vsync pull`.
-pub async fn run(args: PullArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
     if args.force && args.backup {
         return Err(CliError::new(
             ExitKind::Usage,
             "--force and --backup are mutually exclusive",
         ));
     }
-    let audit = AuditOpts::from_args(&args.audit)?;
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+    let audit = args.audit.opts()?;
+    let ctx = EnvContext::for_read(g.repo(), &args.env)?;
     let env = ctx.env.clone();
     let vault_dir = ctx.vault_dir();
     let ledger_path = ctx.ledger_path();
@@ -82,13 +83,13 @@ pub async fn run(args: PullArgs, flag_repo: Option<&str>) -> Result<(), CliError
     let _ = std::fs::remove_dir_all(&staging);
     let staged = Staging(staging.clone());
     let report = zip_bundle::extract_vault(&zip, &staging, &zip_bundle::ZipLimits::default())?;
-    if let Some(folder) = report.folder.as_deref() {
-        if folder != ctx.vault_folder() {
-            output::warn(format!(
-                "the bundle was pushed from {folder}; unpacked into this machine's vault folder {}",
-                ctx.vault_folder()
-            ));
-        }
+    if let Some(folder) = report.folder.as_deref()
+        && folder != ctx.vault_folder()
+    {
+        output::warn(format!(
+            "the bundle was pushed from {folder}; unpacked into this machine's vault folder {}",
+            ctx.vault_folder()
+        ));
     }
 
     // Formats §9.8: an encrypted copy of the vault about to be replaced; no copy, no pull.

@@ -4,16 +4,17 @@
 use vsync_vault::ledger::{Ledger, SyncOp};
 use vsync_vault::{VaultError, walk, zip_bundle};
 
-use crate::audit_row::{self, AuditOpts};
-use crate::cli::PushArgs;
+use crate::audit_row;
 use crate::context::{self, EnvContext};
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
+use crate::settings::verbs::PushSettings;
 
 /// Run `vsync push`.
-pub async fn run(args: PushArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let audit = AuditOpts::from_args(&args.audit)?;
-    let checkout = context::checkout(flag_repo)?;
+pub async fn run(args: PushSettings, g: &Global) -> Result<(), CliError> {
+    let audit = args.audit.opts()?;
+    let checkout = context::checkout(g.repo())?;
     let ctx = EnvContext::load(checkout, &args.env)?;
     let env = ctx.env.clone();
     let vault_dir = ctx.vault_dir();

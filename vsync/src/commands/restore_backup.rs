@@ -11,21 +11,19 @@ use std::path::{Path, PathBuf};
 
 use vsync_vault::zip_bundle::{self, ZipLimits};
 
-use crate::cli::RestoreBackupArgs;
 use crate::commands::pull::{Staging, swap_into_place};
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::backups::{self, Entry, Origin};
 use crate::local::fsutil;
 use crate::output;
+use crate::settings::verbs::RestoreBackupSettings;
+use crate::settings::{Global, env, keyless};
 
 /// Run `vsync restore-backup`.
-pub async fn run(
-    args: RestoreBackupArgs,
-    flag_repo: Option<&str>,
-    json: bool,
-) -> Result<(), CliError> {
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+pub async fn run(args: RestoreBackupSettings, g: &Global) -> Result<(), CliError> {
+    let json = g.json;
+    let ctx = EnvContext::for_read(g.repo(), &args.env)?;
     let entries = backups::list(&ctx.base, &ctx.checkout.repo, &ctx.env);
     if args.list {
         print_list(&ctx, &entries, json);
@@ -41,7 +39,7 @@ pub async fn run(
             err.message = format!(
                 "{} (the key came from {})",
                 err.message,
-                crate::passphrase_input::keyless_key_input()
+                keyless::key_input(env())
             );
         }
         err

@@ -1,24 +1,24 @@
 //! `vsync rollback <env> <ts>`: roll forward to an old version's content as a new version.
 
 use crate::audit_row::{self, AuditOpts};
-use crate::cli::RollbackArgs;
 use crate::context::{self, EnvContext};
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
 
 /// Run `vsync rollback`.
-pub async fn run(args: RollbackArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
-    if !vsync_crypto::rqem0001::is_bundle_ts(&args.ts) {
+pub async fn run(env: &str, ts: &str, g: &Global) -> Result<(), CliError> {
+    let ctx = EnvContext::load(context::checkout(g.repo())?, env)?;
+    if !vsync_crypto::rqem0001::is_bundle_ts(ts) {
         return Err(CliError::new(
             ExitKind::Usage,
-            format!("{:?} is not a version timestamp", args.ts),
+            format!("{:?} is not a version timestamp", ts),
         )
         .with_hint(format!("list them with `vsync versions {}`", ctx.env)));
     }
     let pointer = ctx.remote.latest().await?;
-    let object = ctx.remote.fetch_version(&args.ts).await?;
-    let zip = ctx.open_bundle(&object, &args.ts).await?;
+    let object = ctx.remote.fetch_version(ts).await?;
+    let zip = ctx.open_bundle(&object, ts).await?;
     let ts = crate::version_name::fresh(pointer.as_ref().map(|p| p.ts.as_str())).await?;
     let dk = ctx.derived_key().await?;
     let sealed = vsync_crypto::bundle::seal(&dk, &ts, &zip)
@@ -28,12 +28,12 @@ pub async fn run(args: RollbackArgs, flag_repo: Option<&str>) -> Result<(), CliE
     let mut opts = AuditOpts::default();
     opts.meta.insert(
         "rollback_of".into(),
-        serde_json::Value::String(args.ts.clone()),
+        serde_json::Value::String(ts.to_owned()),
     );
     audit_row::append(&ctx, "push", &new.ts, &opts).await;
     output::line(format!(
         "{}/{}: new version {} has the content of {}",
-        ctx.checkout.repo, ctx.env, new.ts, args.ts
+        ctx.checkout.repo, ctx.env, new.ts, ts
     ));
     output::line(format!(
         "run `vsync pull {}` to bring it into your vault folder",

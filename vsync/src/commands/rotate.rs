@@ -16,38 +16,36 @@ use vsync_crypto::secret::VaultKey;
 use vsync_vault::store::Expected;
 
 use crate::audit_row::{self, AuditOpts};
-use crate::cli::RotateArgs;
 use crate::context::{self, EnvContext, keychain_error};
 use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::output;
+use crate::settings::Global;
+use crate::settings::verbs::RotateSettings;
 
 /// The keychain account holding a key that is being rotated in.
 pub fn pending_account(repo: &str, env: &str) -> String {
     keychain::pending_account(repo, env)
 }
 
-/// Test hook: stop the process right after write `step` (1–5), as a crash would.
-fn crash_point(step: u8) {
-    if std::env::var("VSYNC_TEST_CRASH_AFTER_STEP")
-        .ok()
-        .and_then(|v| v.parse::<u8>().ok())
-        == Some(step)
-    {
+/// Test hook (`VSYNC_TEST_CRASH_AFTER_STEP`): stop the process right after write `step` (1–5),
+/// as a crash would.
+fn crash_point(step: u8, crash_after: Option<u8>) {
+    if crash_after == Some(step) {
         std::process::exit(99);
     }
 }
 
 /// Run `vsync rotate-passphrase`.
-pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
+pub async fn run(args: RotateSettings, g: &Global) -> Result<(), CliError> {
+    let ctx = EnvContext::load(context::checkout(g.repo())?, &args.env)?;
     let env = ctx.env.clone();
     let repo = ctx.checkout.repo.clone();
     // A bad --new-passphrase is refused before anything is asked or read.
     let given_new = args
-        .new_passphrase
+        .new_key
         .as_ref()
-        .map(|k| crate::passphrase_input::vault_key_from_flag(k, "--new-passphrase"))
+        .map(|k| crate::passphrase::input::vault_key_from_flag(k, "--new-passphrase"))
         .transpose()?;
     if !args.yes
         && !output::confirm(
@@ -73,9 +71,9 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
             .with_hint(format!("vsync push {env}"))
         })?;
     let object = ctx.remote.fetch_version(&pointer.ts).await?;
-    let zip = match &args.old_passphrase {
+    let zip = match &args.old_key {
         Some(old) => {
-            crate::passphrase_input::open_with_flag_key(
+            crate::passphrase::input::open_with_flag_key(
                 old,
                 "--old-passphrase",
                 &ctx.config.encryption.salt,
@@ -117,13 +115,13 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
             Err(e) => return Err(e.into()),
         }
     }
-    crash_point(1);
+    crash_point(1, args.crash_after_step);
     // 2: the new key, pending.
     let pending = pending_account(&repo, &env);
     keychain::set(backend, &pending, new_key.expose())
         .await
         .map_err(keychain_error)?;
-    crash_point(2);
+    crash_point(2, args.crash_after_step);
     // 3: the pointer. Losing the race means someone pushed meanwhile: undo 1 and 2.
     let swapped = ctx
         .remote
@@ -152,13 +150,13 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
             other => other.into(),
         });
     }
-    crash_point(3);
+    crash_point(3, args.crash_after_step);
     crate::latest::record(&ctx, &ts);
     // 4: promote.
     keychain::set(backend, &keychain::account(&repo, &env), new_key.expose())
         .await
         .map_err(keychain_error)?;
-    crash_point(4);
+    crash_point(4, args.crash_after_step);
     let _ = keychain::delete(backend, &pending).await;
     // 5: the generation cell.
     let at = vsync_vault::ts::iso_now();
@@ -177,7 +175,7 @@ pub async fn run(args: RotateArgs, flag_repo: Option<&str>) -> Result<(), CliErr
             "rotated, but the generation cell was not updated ({e}); apps see the old generation number"
         ));
     }
-    crash_point(5);
+    crash_point(5, args.crash_after_step);
     let mut opts = AuditOpts::default();
     opts.meta.insert("event".into(), "rotate".into());
     opts.meta.insert("gen".into(), generation.into());

@@ -5,10 +5,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::RunArgs;
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::fsutil;
+use crate::settings::Global;
+use crate::settings::verbs::RunSettings;
 
 /// The latest pushed version of `ctx`'s env, decrypted and unpacked, through the one read path
 /// (a rolled-back `latest` is refused unless `allow_rollback`).
@@ -38,8 +39,8 @@ pub(crate) fn env_entries(
 }
 
 /// Run `vsync run`; returns the child's exit code.
-pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError> {
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+pub async fn run(args: RunSettings, g: &Global) -> Result<u8, CliError> {
+    let ctx = EnvContext::for_read(g.repo(), &args.env)?;
     let bundle = latest_bundle(&ctx, args.allow_rollback).await?;
     let entries = env_entries(&bundle, &ctx.env)?;
 
@@ -61,6 +62,7 @@ pub async fn run(args: RunArgs, flag_repo: Option<&str>) -> Result<u8, CliError>
     cmd.args(rest);
     crate::run::child_env::strip_credentials(&mut cmd);
     for (key, value) in &entries {
+        // Late read, on purpose: the keys are the vault's, known only now (allow-listed).
         if args.no_override && std::env::var_os(key).is_some() {
             continue;
         }

@@ -5,10 +5,10 @@ use serde_json::Value;
 use vsync_crypto::cfg_blob::{self, RuntimeConfig};
 use vsync_crypto::secret::SecretText;
 
-use crate::cli::RuntimeTokenArgs;
 use crate::context::{self, EnvContext};
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
 
 /// The blob's view of a config: S3 fields, or the `file://` URL as the endpoint.
 pub fn runtime_config(ctx: &EnvContext) -> RuntimeConfig {
@@ -49,11 +49,16 @@ pub fn runtime_config(ctx: &EnvContext) -> RuntimeConfig {
 }
 
 /// Run `vsync runtime-token`.
-pub async fn run(args: RuntimeTokenArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
+pub async fn run(
+    env: &str,
+    no_validate: bool,
+    allow_rollback: bool,
+    g: &Global,
+) -> Result<(), CliError> {
+    let ctx = EnvContext::load(context::checkout(g.repo())?, env)?;
     let memory = crate::latest::Memory::load(&ctx)?;
-    if !args.no_validate {
-        match crate::latest::pointer(&ctx, &memory, args.allow_rollback).await? {
+    if !no_validate {
+        match crate::latest::pointer(&ctx, &memory, allow_rollback).await? {
             Some(p) => output::note(format!(
                 "validated: {}/{} has version {} in the bucket",
                 ctx.checkout.repo, ctx.env, p.ts
@@ -73,7 +78,7 @@ pub async fn run(args: RuntimeTokenArgs, flag_repo: Option<&str>) -> Result<(), 
     let mut rc = runtime_config(&ctx);
     // The app refuses a `latest` older than what this machine has seen (upstream runtimes
     // ignore the field). Not after --allow-rollback: the accepted pointer is older than it.
-    if !args.allow_rollback {
+    if !allow_rollback {
         vsync_vault::freshness::set_blob_floor(&mut rc, memory.floor());
     }
     let blob = cfg_blob::encode(&rc).map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;

@@ -9,13 +9,15 @@ use vsync_crypto::secret::SecretText;
 use vsync_crypto::sls1::{self, ExportPayload};
 
 use crate::audit_row::{self, AuditOpts};
-use crate::cli::{ExportArgs, ImportArgs};
 use crate::context::{self, EnvContext, check_env, keychain_error};
 use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::config::EnvConfig;
 use crate::local::{fsutil, paths};
-use crate::{output, passphrase, passphrase_input};
+use crate::output;
+use crate::passphrase::{self, input as passphrase_input};
+use crate::settings::Global;
+use crate::settings::verbs::{ExportSettings, ImportSettings};
 
 fn crypto_err(e: &vsync_crypto::CryptoError) -> CliError {
     crypto_err_from(e, None)
@@ -26,14 +28,15 @@ fn crypto_err_from(
     e: &vsync_crypto::CryptoError,
     source: Option<&passphrase_input::Source>,
 ) -> CliError {
-    let kind = match e.class() {
-        "WrongPassphraseError" | "BundleCorruptError" | "UnsupportedSpecVersionError" => {
+    use vsync_crypto::CryptoError as C;
+    let kind = match e {
+        C::WrongPassphrase | C::BundleCorrupt { .. } | C::UnsupportedSpecVersion { .. } => {
             ExitKind::Integrity
         }
         _ => ExitKind::Failed,
     };
-    let msg = match e.class() {
-        "WrongPassphraseError" => match source {
+    let msg = match e {
+        C::WrongPassphrase => match source {
             Some(s) => format!(
                 "{} does not open this share file: wrong passphrase, or the file is damaged",
                 s.describe("share passphrase")
@@ -47,31 +50,13 @@ fn crypto_err_from(
 }
 
 /// Run `vsync export`.
-pub async fn export(args: ExportArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let ctx = EnvContext::load(context::checkout(flag_repo)?, &args.env)?;
+pub async fn export(args: ExportSettings, g: &Global) -> Result<(), CliError> {
+    let ctx = EnvContext::load(context::checkout(g.repo())?, &args.env)?;
     let key = ctx.key().await?;
-    let given = passphrase_input::from_flag_or_file(
-        args.passphrase.as_ref(),
-        "--passphrase",
-        args.passphrase_file.as_deref(),
-        Some(passphrase::MIN_LEN),
-    )?;
-    let (pass, generated) = match given {
-        Some(g) => (g.text, None),
-        None => {
-            if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                return Err(CliError::new(
-                    ExitKind::Usage,
-                    "no terminal to show a generated passphrase on",
-                )
-                .with_hint(
-                    "pass --passphrase-file FILE (and send that passphrase on another channel)",
-                ));
-            }
-            let (p, bits) = passphrase::generate();
-            (p, Some(bits))
-        }
-    };
+    let (given, generated) = args
+        .passphrase
+        .for_sealing("pass --passphrase-file FILE (and send that passphrase on another channel)")?;
+    let pass = given.text;
     let out = args
         .out
         .clone()
@@ -156,7 +141,8 @@ fn warn_if_tracked(root: &Path, out: &Path) {
 }
 
 /// Run `vsync import`.
-pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
+pub async fn import(args: ImportSettings, g: &Global) -> Result<(), CliError> {
+    let flag_repo = g.repo();
     check_env(&args.env)?;
     let bytes = std::fs::read(&args.file).map_err(|e| {
         CliError::new(
@@ -166,29 +152,7 @@ pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), Cli
     })?;
     // Reject a malformed frame before asking for anything.
     sls1::parse_frame(&bytes).map_err(|e| crypto_err(&e))?;
-    let given = passphrase_input::from_flag_or_file(
-        args.passphrase.as_ref(),
-        "--passphrase",
-        args.passphrase_file.as_deref(),
-        None,
-    )?;
-    let given = match given {
-        Some(g) => g,
-        None if output::interactive() => passphrase_input::Given {
-            text: zeroize::Zeroizing::new(
-                rpassword::prompt_password("share passphrase: ").map_err(|e| {
-                    CliError::new(ExitKind::Failed, format!("cannot read the passphrase: {e}"))
-                })?,
-            ),
-            source: passphrase_input::Source::Prompt,
-        },
-        None => {
-            return Err(
-                CliError::new(ExitKind::Usage, "no terminal to ask for the passphrase")
-                    .with_hint("pass --passphrase-file FILE"),
-            );
-        }
-    };
+    let given = args.passphrase.for_opening(None, "share passphrase: ")?;
     let source = given.source.clone();
     let pass = given.text;
     let (_, payload) = tokio::task::spawn_blocking(move || sls1::unpack(&pass, &bytes))
@@ -241,22 +205,22 @@ pub async fn import(args: ImportArgs, flag_repo: Option<&str>) -> Result<(), Cli
     let existing = keychain::get(backend, &account)
         .await
         .map_err(keychain_error)?;
-    if let Some(old) = &existing {
-        if old.as_str() != payload.key.expose() {
-            let ok = output::interactive()
-                && output::confirm(
-                    &format!("replace the different key already stored for {account}?"),
-                    false,
-                );
-            if !ok {
-                return Err(CliError::new(
-                    ExitKind::Conflict,
-                    format!("a different key for {account} is already in the keychain"),
-                )
-                .with_hint(
-                    "run import on a terminal to confirm replacing it (check with your team first)",
-                ));
-            }
+    if let Some(old) = &existing
+        && old.as_str() != payload.key.expose()
+    {
+        let ok = output::interactive()
+            && output::confirm(
+                &format!("replace the different key already stored for {account}?"),
+                false,
+            );
+        if !ok {
+            return Err(CliError::new(
+                ExitKind::Conflict,
+                format!("a different key for {account} is already in the keychain"),
+            )
+            .with_hint(
+                "run import on a terminal to confirm replacing it (check with your team first)",
+            ));
         }
     }
     let base = context::base_dir()?;

@@ -2,12 +2,12 @@
 
 use serde_json::json;
 
-use crate::cli::StatusArgs;
 use crate::context::{self, EnvContext};
 use crate::error::{CliError, ExitKind};
 use crate::keychain::{self, Backend};
 use crate::local::paths;
 use crate::output;
+use crate::settings::Global;
 
 /// The envs with a config for `repo` on this machine, sorted.
 pub fn known_envs(base: &std::path::Path, repo: &str) -> Vec<String> {
@@ -67,11 +67,8 @@ async fn keyless(flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError
 }
 
 /// Run `vsync status`.
-pub async fn run(
-    args: StatusArgs,
-    flag_repo: Option<&str>,
-    json_out: bool,
-) -> Result<(), CliError> {
+pub async fn run(quiet: bool, g: &Global) -> Result<(), CliError> {
+    let (flag_repo, json_out) = (g.repo(), g.json);
     if context::keyless_inputs()?.is_some() {
         return keyless(flag_repo, json_out).await;
     }
@@ -138,7 +135,7 @@ pub async fn run(
         }
         rows.push(json!({"env": env, "config": config, "key": key, "vault": vault, "state": state, "last_sync": last}));
     }
-    if args.quiet {
+    if quiet {
         return if broken {
             Err(CliError::new(
                 ExitKind::Failed,

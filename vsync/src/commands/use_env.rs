@@ -2,15 +2,15 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::cli::UseArgs;
 use crate::context::{self, EnvContext};
 use crate::error::{CliError, ExitKind};
 use crate::output;
+use crate::settings::Global;
 
 /// Run `vsync use`.
-pub fn run(args: UseArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
-    let checkout = context::checkout(flag_repo)?;
-    let Some(env) = args.env else {
+pub fn run(env: Option<String>, link: Option<PathBuf>, g: &Global) -> Result<(), CliError> {
+    let checkout = context::checkout(g.repo())?;
+    let Some(env) = env else {
         let link = checkout.root.join(".env");
         match std::fs::read_link(&link) {
             Ok(t) => output::line(format!(".env -> {}", t.display())),
@@ -27,8 +27,7 @@ pub fn run(args: UseArgs, flag_repo: Option<&str>) -> Result<(), CliError> {
         )
         .with_hint(format!("vsync pull {env}")));
     }
-    let link = args
-        .link
+    let link = link
         .map(|l| ctx.checkout.root.join(l))
         .unwrap_or_else(|| ctx.checkout.root.join(".env"));
     match std::fs::symlink_metadata(&link) {

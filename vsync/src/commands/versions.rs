@@ -2,14 +2,15 @@
 
 use serde_json::json;
 
-use crate::cli::EnvArg;
 use crate::context::EnvContext;
 use crate::error::CliError;
 use crate::output;
+use crate::settings::Global;
 
 /// Run `vsync versions`.
-pub async fn run(args: EnvArg, flag_repo: Option<&str>, json_out: bool) -> Result<(), CliError> {
-    let ctx = EnvContext::for_read(flag_repo, &args.env)?;
+pub async fn run(env: &str, g: &Global) -> Result<(), CliError> {
+    let json_out = g.json;
+    let ctx = EnvContext::for_read(g.repo(), env)?;
     let (versions, skipped) = ctx.remote.list_versions_report().await?;
     if !skipped.is_empty() {
         let shown: Vec<_> = skipped.iter().take(5).map(String::as_str).collect();

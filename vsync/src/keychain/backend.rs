@@ -19,8 +19,8 @@ pub enum Backend {
 impl Backend {
     /// The backend chosen by `VSYNC_KEYCHAIN`, or this OS's default.
     pub fn from_env() -> Result<Self, KeychainError> {
-        let chosen = std::env::var("VSYNC_KEYCHAIN").ok();
-        Self::parse(chosen.as_deref().map(str::trim))
+        let env = crate::settings::env();
+        Self::parse(crate::settings::machine::keychain_choice(env))
     }
 
     /// [`Backend::from_env`] over a given value (`None` or empty: the OS default).

@@ -25,9 +25,7 @@ pub(crate) struct SecretServiceStore {
 impl SecretServiceStore {
     /// Connect, or say why not.
     pub(crate) fn connect() -> Result<Self, KeychainError> {
-        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
-            && std::env::var_os("XDG_RUNTIME_DIR").is_none()
-        {
+        if !crate::settings::machine::may_have_session_bus(crate::settings::env()) {
             return Err(KeychainError::SecretServiceUnavailable {
                 detail: "no session bus: DBUS_SESSION_BUS_ADDRESS is not set".to_owned(),
             });

@@ -21,11 +21,10 @@ use vsync_crypto::kdf::DerivedKey;
 
 use crate::error::{CliError, ExitKind};
 use crate::local::fsutil;
+use crate::settings::{env, machine};
 
 /// The file name ending.
 pub const EXT: &str = ".zip.enc";
-/// Backups kept per (repo, env) unless `VSYNC_BACKUP_KEEP` says otherwise.
-pub const DEFAULT_KEEP: usize = 5;
 /// Largest backup file read: the zip-bomb cap on the content plus room for zip and RQE1 framing.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024 + 16 * 1024 * 1024;
 
@@ -96,10 +95,7 @@ impl From<BackupError> for CliError {
 
 /// Where our backups and upstream's current ones live.
 pub fn root(base: &Path) -> PathBuf {
-    match std::env::var_os("VSYNC_BACKUP_DIR").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => base.join("backups"),
-    }
+    machine::backup_dir(env()).unwrap_or_else(|| base.join("backups"))
 }
 
 /// The folder of one repo's encrypted backups.
@@ -109,23 +105,12 @@ pub fn repo_dir(base: &Path, repo: &str) -> PathBuf {
 
 /// Upstream's pre-rename backup folder.
 fn legacy_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("LOCALDEVCONFIG_DIR").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(d));
-    }
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(|h| PathBuf::from(h).join(".config").join("localdevconfig"))
+    machine::legacy_backup_dir(env())
 }
 
 /// How many backups to keep per (repo, env).
 pub fn keep() -> Result<usize, BackupError> {
-    match std::env::var("VSYNC_BACKUP_KEEP") {
-        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(BackupError::BadKeep(v)),
-        },
-        _ => Ok(DEFAULT_KEEP),
-    }
+    machine::backup_keep(env()).map_err(BackupError::BadKeep)
 }
 
 /// `<env_lc>-<ts>.zip.enc`.
@@ -298,7 +283,7 @@ pub fn open(
     bytes: &[u8],
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, BackupError> {
     vsync_crypto::rqe1::decrypt(key, bytes).map_err(|e| {
-        if e.class() == "WrongPassphraseError" {
+        if matches!(e, vsync_crypto::CryptoError::WrongPassphrase) {
             BackupError::WrongKey {
                 path: path.to_path_buf(),
             }

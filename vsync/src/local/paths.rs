@@ -3,20 +3,9 @@
 use std::path::PathBuf;
 
 /// `<base>`: `$XDG_CONFIG_HOME/vsync` when set and not blank, else `<home>/.config/vsync` on every OS.
+/// (The rule is [`crate::settings::machine::config_base`].)
 pub fn base_dir() -> Option<PathBuf> {
-    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME") {
-        if !x.to_string_lossy().trim().is_empty() {
-            return Some(PathBuf::from(x).join("vsync"));
-        }
-    }
-    home_dir().map(|h| h.join(".config").join("vsync"))
-}
-
-fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    crate::settings::machine::config_base(crate::settings::env())
 }
 
 /// The folder of one repo's state: `<base>/<repo>`.

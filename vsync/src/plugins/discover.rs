@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 /// Directories searched, in order: `VSYNC_PLUGIN_DIR`, then `<config dir>/plugins/`.
 pub fn plugin_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("VSYNC_PLUGIN_DIR").filter(|d| !d.is_empty()) {
-        dirs.push(PathBuf::from(d));
+    if let Some(d) = crate::settings::machine::plugin_dir(crate::settings::env()) {
+        dirs.push(d);
     }
     if let Ok(base) = crate::context::base_dir() {
         dirs.push(base.join("plugins"));

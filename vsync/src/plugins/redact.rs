@@ -1,10 +1,13 @@
 //! Scrubbing a plugin's own output before it reaches the terminal: every value the host sent
-//! to (or read back from) the child, raw and as the base64 the wire carries, is replaced.
+//! to (or read back from) the child, raw and as the base64 the wire carries, is replaced. The
+//! matching is the one redaction engine of [`crate::run::redact`].
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use zeroize::Zeroizing;
+
+use crate::run::redact::Patterns;
 
 /// Values shorter than this are not scrubbed (a one-letter value would blank every line).
 const MIN_LEN: usize = 4;
@@ -14,6 +17,8 @@ const MASK: &[u8] = b"[redacted]";
 #[derive(Default)]
 pub struct Redactor {
     values: Mutex<Vec<Zeroizing<Vec<u8>>>>,
+    /// The compiled patterns of `values`, rebuilt after an `add`.
+    compiled: Mutex<Option<Arc<Patterns>>>,
 }
 
 impl Redactor {
@@ -31,39 +36,32 @@ impl Redactor {
         for v in [value, &b64[..]] {
             if !vs.iter().any(|k| k[..] == *v) {
                 vs.push(Zeroizing::new(v.to_vec()));
+                *self.compiled.lock().unwrap_or_else(|p| p.into_inner()) = None;
             }
         }
-        // longest first, so a value containing another is masked whole
-        vs.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    fn patterns(&self) -> Arc<Patterns> {
+        let mut slot = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = slot.as_ref() {
+            return p.clone();
+        }
+        let vs = self.values.lock().unwrap_or_else(|p| p.into_inner());
+        let pairs = vs.iter().map(|v| (v.clone(), MASK.to_vec())).collect();
+        let p = Arc::new(Patterns::from_pairs(pairs));
+        *slot = Some(p.clone());
+        p
     }
 
     /// One line of output, values masked, trailing newline dropped, as text.
     pub fn clean(&self, line: &[u8]) -> String {
-        let mut out = Zeroizing::new(line.to_vec());
-        while out.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            out.pop();
+        let mut end = line.len();
+        while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+            end -= 1;
         }
-        let vs = self.values.lock().unwrap_or_else(|p| p.into_inner());
-        for v in vs.iter() {
-            out = Zeroizing::new(replace_all(&out, v, MASK));
-        }
+        let out = Zeroizing::new(self.patterns().redact_all(&line[..end]));
         String::from_utf8_lossy(&out).into_owned()
     }
-}
-
-fn replace_all(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(hay.len());
-    let mut i = 0;
-    while i < hay.len() {
-        if hay[i..].starts_with(needle) {
-            out.extend_from_slice(with);
-            i += needle.len();
-        } else {
-            out.push(hay[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -81,5 +79,14 @@ mod tests {
             r.clean(line.as_bytes()),
             "got [redacted] and [redacted] and abc"
         );
+    }
+
+    #[test]
+    fn a_value_added_later_is_masked_too_and_the_longest_wins() {
+        let r = Redactor::default();
+        r.add(b"abcd");
+        assert_eq!(r.clean(b"abcdef"), "[redacted]ef");
+        r.add(b"abcdef");
+        assert_eq!(r.clean(b"abcdef abcd\r\n"), "[redacted] [redacted]");
     }
 }

@@ -81,8 +81,8 @@ impl Drop for AssetDir {
 /// The per-user parent folder, created 0700 if needed; `None` when it cannot be trusted (not a
 /// folder, a symlink, or owned by someone else).
 pub fn private_parent() -> Option<PathBuf> {
-    let parent = match std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        Some(rt) if owned_private_dir(Path::new(&rt)) => PathBuf::from(rt).join("vsync"),
+    let parent = match crate::settings::machine::runtime_dir(crate::settings::env()) {
+        Some(rt) if owned_private_dir(&rt) => rt.join("vsync"),
         _ => std::env::temp_dir().join(format!("vsync-{}", current_uid()?)),
     };
     match std::fs::create_dir(&parent) {

@@ -96,16 +96,6 @@ pub fn escape_command_data(s: &str) -> String {
         .replace('\n', "%0A")
 }
 
-/// Whether this process runs as a GitHub Actions step.
-pub fn in_github_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
-}
-
-/// Whether this process runs as a GitLab CI job (which has no runtime masking).
-pub fn in_gitlab_ci() -> bool {
-    std::env::var("GITLAB_CI").is_ok_and(|v| v == "true")
-}
-
 /// Write the masks for `entries` to stdout (flushed before returning, so GitHub has read them
 /// before the child prints anything), and a note on stderr naming each key too short to mask.
 pub fn emit_github_masks<'a>(

@@ -29,8 +29,7 @@ impl Patterns {
     /// Patterns for `secrets`; values shorter than [`masks::MIN_CHARS`] are left out, each with
     /// a note on stderr.
     pub fn new<'a>(secrets: impl IntoIterator<Item = Secret<'a>>) -> Self {
-        let mut pats: Vec<Zeroizing<String>> = Vec::new();
-        let mut replacements = Vec::new();
+        let mut pairs = Vec::new();
         for s in secrets {
             if !masks::long_enough(s.value) {
                 if !s.value.is_empty() {
@@ -39,26 +38,40 @@ impl Patterns {
                 continue;
             }
             for form in masks::forms(s.value) {
-                pats.push(form);
-                replacements.push(format!("[vsync:{}]", s.key).into_bytes());
+                let pattern = Zeroizing::new(form.as_bytes().to_vec());
+                pairs.push((pattern, format!("[vsync:{}]", s.key).into_bytes()));
             }
         }
-        let longest = pats.iter().map(|p| p.len()).max().unwrap_or(0);
-        let matcher = if pats.is_empty() {
+        Self::from_pairs(pairs)
+    }
+
+    /// Patterns from byte strings, each with its replacement (the caller decides which values
+    /// are long enough to redact).
+    pub fn from_pairs(pairs: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)>) -> Self {
+        let longest = pairs.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+        let matcher = if pairs.is_empty() {
             None
         } else {
             // Building only fails past size limits far above what a vault holds; redacting
             // nothing is not an option then, so the caller gets None and must refuse to run.
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(pats.iter().map(|p| p.as_bytes()))
+                .build(pairs.iter().map(|(p, _)| p.as_slice()))
                 .ok()
         };
         Self {
             matcher,
-            replacements,
+            replacements: pairs.into_iter().map(|(_, r)| r).collect(),
             longest,
         }
+    }
+
+    /// `text` with every pattern replaced, when no more input follows it.
+    pub fn redact_all(&self, text: &[u8]) -> Vec<u8> {
+        let mut f = self.filter();
+        let mut out = f.push(text);
+        out.extend(f.finish());
+        out
     }
 
     /// Whether the patterns could not be compiled although there were values to redact.

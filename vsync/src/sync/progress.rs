@@ -21,7 +21,7 @@ pub fn wanted(json: bool, disabled: bool) -> bool {
     !json
         && !disabled
         && std::io::stderr().is_terminal()
-        && std::env::var("TERM").as_deref() != Ok("dumb")
+        && !crate::settings::machine::dumb_terminal(crate::settings::env())
 }
 
 impl Progress {

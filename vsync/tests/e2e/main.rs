@@ -1,4 +1,5 @@
-#![allow(unreachable_pub)]
+// Printing is allowed here: the harness says on the console what it skipped and why.
+#![allow(unreachable_pub, clippy::print_stdout, clippy::print_stderr)]
 //! End-to-end tests of the `vsync` binary: real keychain (run under scripts/with-keychain),
 //! real `file://`, S3, GCS (fake) and Azure (Azurite) buckets, throwaway HOME and git checkout per test.
 

@@ -1,5 +1,8 @@
-//! Share-file passphrases: generated from the EFF large wordlist (7,776 words) with the OS
-//! CSPRNG, or read from a file. Never taken from a flag, never written to a log.
+//! Passphrases, in one place: generated from the EFF large wordlist (7,776 words) with the OS
+//! CSPRNG, read from a file, typed at a hidden prompt, or (upstream's flags, warned about) given
+//! on the command line ([`input`]). Never written to a log.
+
+pub mod input;
 
 use zeroize::Zeroizing;
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 use crate::error::{CliError, ExitKind};
+use crate::settings::keyless;
 use crate::{output, passphrase};
 
 /// A secret given as a command-line value. Debug output is redacted.
@@ -67,6 +68,75 @@ pub struct Given {
     pub source: Source,
 }
 
+/// `--passphrase` / `--passphrase-file` of one verb (clap makes them exclusive).
+#[derive(Debug, Clone, Default)]
+pub struct PassphraseInput {
+    flag: Option<ArgvSecret>,
+    file: Option<PathBuf>,
+}
+
+impl PassphraseInput {
+    /// The two flags' values.
+    pub fn new(flag: Option<ArgvSecret>, file: Option<PathBuf>) -> Self {
+        Self { flag, file }
+    }
+
+    /// The passphrase given (see [`from_flag_or_file`]), if any.
+    pub fn given(&self, min_len: Option<usize>) -> Result<Option<Given>, CliError> {
+        from_flag_or_file(
+            self.flag.as_ref(),
+            "--passphrase",
+            self.file.as_deref(),
+            min_len,
+        )
+    }
+
+    /// A passphrase to seal a file with: the given one, else a generated one with its strength
+    /// in bits (the caller shows it; refused without a terminal to show it on, with `hint`).
+    pub fn for_sealing(&self, hint: &str) -> Result<(Given, Option<f64>), CliError> {
+        if let Some(g) = self.given(Some(passphrase::MIN_LEN))? {
+            return Ok((g, None));
+        }
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                "no terminal to show a generated passphrase on",
+            )
+            .with_hint(hint));
+        }
+        let (text, bits) = passphrase::generate();
+        let given = Given {
+            text,
+            source: Source::Generated,
+        };
+        Ok((given, Some(bits)))
+    }
+
+    /// A passphrase to open a file with: the given one, else typed at `prompt`.
+    pub fn for_opening(&self, min_len: Option<usize>, prompt: &str) -> Result<Given, CliError> {
+        if let Some(g) = self.given(min_len)? {
+            return Ok(g);
+        }
+        if !output::interactive() {
+            return Err(
+                CliError::new(ExitKind::Usage, "no terminal to ask for the passphrase")
+                    .with_hint("pass --passphrase-file FILE"),
+            );
+        }
+        Ok(Given {
+            text: prompt_hidden(prompt, "passphrase")?,
+            source: Source::Prompt,
+        })
+    }
+}
+
+/// Read a secret typed at a hidden prompt; `what` names it in the error.
+pub fn prompt_hidden(prompt: &str, what: &str) -> Result<Zeroizing<String>, CliError> {
+    rpassword::prompt_password(prompt)
+        .map(Zeroizing::new)
+        .map_err(|e| CliError::new(ExitKind::Failed, format!("cannot read the {what}: {e}")))
+}
+
 /// Warn that `flag` put a secret on the command line.
 pub fn warn_argv(flag: &str) {
     output::warn(format!(
@@ -110,29 +180,13 @@ pub fn from_flag_or_file(
     Ok(Some(given))
 }
 
-/// The input that supplied the key in keyless mode, for messages: `VSYNC_PASSPHRASE`, or the
-/// file named by `VSYNC_PASSPHRASE_FILE`.
-pub fn keyless_key_input() -> String {
-    if std::env::var("VSYNC_PASSPHRASE").is_ok_and(|v| !v.is_empty()) {
-        "VSYNC_PASSPHRASE".to_owned()
-    } else {
-        match std::env::var_os("VSYNC_PASSPHRASE_FILE") {
-            Some(p) => format!(
-                "the passphrase file {} (VSYNC_PASSPHRASE_FILE)",
-                Path::new(&p).display()
-            ),
-            None => "VSYNC_PASSPHRASE".to_owned(),
-        }
-    }
-}
-
 /// The error for a keyless-mode key that does not open the bundle of version `ts`.
 pub fn wrong_keyless_key(repo: &str, env: &str, ts: &str) -> CliError {
     CliError::new(
         ExitKind::Integrity,
         format!(
             "{} does not open version {ts} of {repo}/{env}: wrong key, or the bundle is damaged",
-            keyless_key_input()
+            keyless::key_input(crate::settings::env())
         ),
     )
     .with_hint(format!(
@@ -177,17 +231,14 @@ pub async fn open_with_flag_key(
             .await
             .map_err(|e| CliError::new(ExitKind::Failed, format!("key derivation failed: {e}")))?;
     vsync_crypto::bundle::open(&key, object, ts).map_err(|e| {
-        if e.class() == "WrongPassphraseError" {
+        if matches!(e, vsync_crypto::CryptoError::WrongPassphrase) {
             CliError::new(
                 ExitKind::Integrity,
                 format!("the key given with {flag} does not open version {ts}: wrong key, or the bundle is damaged"),
             )
             .with_hint(format!("leave {flag} out to use the key in this machine's keychain; nothing was changed"))
         } else {
-            CliError::from(vsync_vault::VaultError::Integrity {
-                class: e.class(),
-                reason: e.to_string(),
-            })
+            crate::error::integrity(&e)
         }
     })
 }
