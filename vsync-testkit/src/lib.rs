@@ -1,5 +1,6 @@
 //! Test support shared by vsync's crates and the cross-crate tests.
 
+pub mod conformance;
 pub mod fakes;
 pub mod services;
 pub mod vectors;
