@@ -130,7 +130,12 @@ impl Fixture for Moto {
 
     async fn writes(&self, r: &Routing) -> Option<u64> {
         let name = Self::json_name(r).filter(|_| self.json)?;
-        let got = self.c.list_secret_version_ids().secret_id(name).send().await;
+        let got = self
+            .c
+            .list_secret_version_ids()
+            .secret_id(name)
+            .send()
+            .await;
         Some(got.map_or(0, |v| v.versions().len() as u64))
     }
 
@@ -142,7 +147,10 @@ impl Fixture for Moto {
         let (id, body) = if self.json {
             let mut map = self.json_map(r).await?;
             map.insert(name.0.clone(), "hand-edited".into());
-            (Self::json_name(r)?.to_owned(), serde_json::to_string(&map).ok()?)
+            (
+                Self::json_name(r)?.to_owned(),
+                serde_json::to_string(&map).ok()?,
+            )
         } else {
             (name.0.clone(), "hand-edited".to_owned())
         };
@@ -309,8 +317,7 @@ async fn json_mode_is_one_bulk_secret() {
     let r = json_routing(&name);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::BulkAtomic);
     sync(&d, &r, &items(&[("A", "1"), ("B", "2")]), false).await;
-    let stored: serde_json::Value =
-        serde_json::from_str(&value(&c, &name).await.unwrap()).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&value(&c, &name).await.unwrap()).unwrap();
     assert_eq!(stored, serde_json::json!({"A": "1", "B": "2"}));
 }
 

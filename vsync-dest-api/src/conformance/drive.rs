@@ -69,12 +69,12 @@ impl<'a> Engine<'a> {
         } else {
             None
         };
-        let values = if caps.can_read_values && plan.changes.iter().any(|c| c.op == ChangeOp::Upsert)
-        {
-            self.d.read_values(self.routing, &names, self.ctx).await?
-        } else {
-            None
-        };
+        let values =
+            if caps.can_read_values && plan.changes.iter().any(|c| c.op == ChangeOp::Upsert) {
+                self.d.read_values(self.routing, &names, self.ctx).await?
+            } else {
+                None
+            };
         for c in plan.changes.iter_mut().filter(|c| c.op == ChangeOp::Upsert) {
             let Some(i) = names.iter().position(|n| *n == c.remote) else {
                 continue;
@@ -118,11 +118,15 @@ impl<'a> Engine<'a> {
         let mut bulk_report: Option<Result<BTreeMap<RemoteName, ItemOutcome>, DestError>> = None;
         if bulk && plan.changes.iter().any(is_write) {
             let sub = Plan {
-                changes: plan.changes.iter().filter(|c| is_write(c)).cloned().collect(),
+                changes: plan
+                    .changes
+                    .iter()
+                    .filter(|c| is_write(c))
+                    .cloned()
+                    .collect(),
                 ..plan.clone()
             };
-            let sub_items: Vec<SecretItem> =
-                sub.changes.iter().filter_map(item).cloned().collect();
+            let sub_items: Vec<SecretItem> = sub.changes.iter().filter_map(item).cloned().collect();
             let r = self
                 .d
                 .apply_bulk(self.routing, &sub, &sub_items, self.ctx)
@@ -151,9 +155,7 @@ impl<'a> Engine<'a> {
                     },
                 }
             } else {
-                self.d
-                    .apply_one(self.routing, c, item(c), self.ctx)
-                    .await
+                self.d.apply_one(self.routing, c, item(c), self.ctx).await
             };
             match (&result, item(c)) {
                 (Ok(ChangeOp::Delete), _) => {

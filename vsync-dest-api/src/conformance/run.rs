@@ -164,7 +164,10 @@ impl<'a> Run<'a> {
 
     /// A failing `check` naming the first outcome that failed, if one did.
     pub(crate) fn all_ok(&mut self, check: &str, out: &[Outcome]) -> Res<()> {
-        match out.iter().find_map(|o| o.result.as_ref().err().map(|e| (o, e))) {
+        match out
+            .iter()
+            .find_map(|o| o.result.as_ref().err().map(|e| (o, e)))
+        {
             Some((o, e)) => {
                 let who = o.key.clone().unwrap_or_else(|| o.name.0.clone());
                 let detail = format!("{who}: {e}");
@@ -179,7 +182,11 @@ impl<'a> Run<'a> {
         self.saw(format!("{:?}", self.d));
         if let Some(i) = self.seen.iter().position(|s| self.leaks(s)) {
             let what = self.seen[i].chars().take(24).collect::<String>();
-            let what = if self.leaks(&what) { String::new() } else { what };
+            let what = if self.leaks(&what) {
+                String::new()
+            } else {
+                what
+            };
             self.steps.push(Step {
                 check: format!("{}: no value in output", self.case.name()),
                 verdict: Verdict::Fail,

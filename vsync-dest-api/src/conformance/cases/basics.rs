@@ -70,7 +70,10 @@ pub(super) async fn collisions(run: &mut Run<'_>) -> Res<()> {
         Ok(n) => n,
         Err(e) if e.kind == DestErrorKind::InvalidName => {
             run.saw_err(&e);
-            run.ok(CHECK, format!("{lower} is refused ({e}): nothing can collide"));
+            run.ok(
+                CHECK,
+                format!("{lower} is refused ({e}): nothing can collide"),
+            );
             return Ok(());
         }
         Err(e) => return run.check(CHECK, Err(e)),

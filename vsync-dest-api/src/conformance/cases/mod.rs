@@ -1,8 +1,8 @@
 //! The cases. Each takes a fresh scratch scope from the fixture, so they run in any order.
 
 mod basics;
-mod observe;
 mod faults;
+mod observe;
 mod scope;
 mod write;
 

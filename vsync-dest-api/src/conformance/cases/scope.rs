@@ -20,7 +20,10 @@ pub(super) async fn drift(run: &mut Run<'_>) -> Res<()> {
     };
     let want = match how {
         Tamper::Changed if !caps.can_read_values => {
-            run.skip(CHECK, "write-only: a value changed behind its back cannot be seen");
+            run.skip(
+                CHECK,
+                "write-only: a value changed behind its back cannot be seen",
+            );
             return Ok(());
         }
         Tamper::Changed => ChangeOp::Update,
@@ -49,7 +52,11 @@ pub(super) async fn drift(run: &mut Run<'_>) -> Res<()> {
     observe::stored(run, CHECK, &r, &names, &items, false).await?;
     run.ok(
         CHECK,
-        format!("{} {how:?} behind its back: planned as {} and restored", names[0], want.as_str()),
+        format!(
+            "{} {how:?} behind its back: planned as {} and restored",
+            names[0],
+            want.as_str()
+        ),
     );
     observe::clean_up(run, &r, &caps, &names).await;
     Ok(())
@@ -94,7 +101,10 @@ pub(super) async fn prune(run: &mut Run<'_>) -> Res<()> {
     run.saw_plan(&p);
     if let Some(c) = p.changes.iter().find(|c| c.op == ChangeOp::Delete) {
         let n = &c.remote;
-        return Err(run.fail("plan (no prune)", format!("{n} planned for deletion without --prune")));
+        return Err(run.fail(
+            "plan (no prune)",
+            format!("{n} planned for deletion without --prune"),
+        ));
     }
     let out = eng.apply(&p, kept).await;
     run.saw_outcomes(&out);
@@ -116,11 +126,19 @@ pub(super) async fn prune(run: &mut Run<'_>) -> Res<()> {
         // Never applied: in a scope the user gave, that could be one of theirs.
         return Err(run.fail(
             CHECK,
-            format!("would delete {n}, which this check did not write (give an empty scratch scope)"),
+            format!(
+                "would delete {n}, which this check did not write (give an empty scratch scope)"
+            ),
         ));
     }
     if doomed.is_empty() {
-        return Err(run.fail(CHECK, format!("{} left the vault but is not planned for deletion", names[1])));
+        return Err(run.fail(
+            CHECK,
+            format!(
+                "{} left the vault but is not planned for deletion",
+                names[1]
+            ),
+        ));
     }
     let out = eng.apply(&p, kept).await;
     run.saw_outcomes(&out);
@@ -135,7 +153,12 @@ pub(super) async fn prune(run: &mut Run<'_>) -> Res<()> {
     observe::stored(run, CHECK, &r, &names[1..], &[], false).await?;
     run.ok(
         CHECK,
-        format!("{} deleted; {} and {} foreign secret(s) kept", names[1], names[0], foreign.len()),
+        format!(
+            "{} deleted; {} and {} foreign secret(s) kept",
+            names[1],
+            names[0],
+            foreign.len()
+        ),
     );
     observe::clean_up(run, &r, &caps, &names[..1]).await;
     Ok(())

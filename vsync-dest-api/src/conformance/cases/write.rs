@@ -26,12 +26,7 @@ fn written(out: &[Outcome], bulk: bool) -> String {
 
 /// Plans `items` and records the plan's strings; fails `check` on an error or a plan that
 /// carries a value.
-async fn plan(
-    run: &mut Run<'_>,
-    check: &str,
-    eng: &Engine<'_>,
-    items: &[SecretItem],
-) -> Res<Plan> {
+async fn plan(run: &mut Run<'_>, check: &str, eng: &Engine<'_>, items: &[SecretItem]) -> Res<Plan> {
     let p = eng.plan(items, false).await;
     let p = run.check(check, p)?;
     run.saw_plan(&p);
@@ -75,11 +70,17 @@ pub(super) async fn create(run: &mut Run<'_>) -> Res<()> {
     let out = eng.apply(&p, &items).await;
     run.saw_outcomes(&out);
     run.all_ok("apply", &out)?;
-    if let Some(o) = out.iter().find(|o| o.result.as_ref().is_ok_and(|op| !op.is_write())) {
+    if let Some(o) = out
+        .iter()
+        .find(|o| o.result.as_ref().is_ok_and(|op| !op.is_write()))
+    {
         let name = &o.name;
         return Err(run.fail("apply", format!("{name}: nothing was written")));
     }
-    run.ok("apply", written(&out, caps.write_mode == WriteMode::BulkAtomic));
+    run.ok(
+        "apply",
+        written(&out, caps.write_mode == WriteMode::BulkAtomic),
+    );
     observe::stored(run, "stored", &r, &names, &items, true).await?;
     observe::listed(run, "list", &r, &names, true, true).await?;
     observe::read_back(run, "read_values", &r, &caps, &names, &items, true).await?;
@@ -102,7 +103,10 @@ pub(super) async fn idempotent(run: &mut Run<'_>) -> Res<()> {
     run.saw_plan(&raw);
     if let Some(c) = raw.changes.iter().find(|c| c.op == ChangeOp::Create) {
         let n = &c.remote;
-        return Err(run.fail(CHECK, format!("{n} planned as create right after it was written")));
+        return Err(run.fail(
+            CHECK,
+            format!("{n} planned as create right after it was written"),
+        ));
     }
     let p = plan(run, CHECK, &eng, &items).await?;
     let ops = ops_for(&p, &names);
@@ -125,9 +129,15 @@ pub(super) async fn idempotent(run: &mut Run<'_>) -> Res<()> {
     run.all_ok("apply (again)", &out)?;
     if let (Some(b), Some(a)) = (before, run.fx.writes(&r).await) {
         if a != b {
-            return Err(run.fail("apply (again)", format!("the service took {} write(s)", a - b)));
+            return Err(run.fail(
+                "apply (again)",
+                format!("the service took {} write(s)", a - b),
+            ));
         }
-        run.ok("apply (again)", "nothing written (the service counted no write)");
+        run.ok(
+            "apply (again)",
+            "nothing written (the service counted no write)",
+        );
     }
     observe::clean_up(run, &r, &caps, &names).await;
     Ok(())
@@ -162,7 +172,10 @@ pub(super) async fn update(run: &mut Run<'_>) -> Res<()> {
         Some(Ok(ChangeOp::Update | ChangeOp::Upsert)) => {}
         Some(Ok(op)) => {
             let op = op.as_str();
-            return Err(run.fail("apply (update)", format!("{} answered {op}, not update", names[0])));
+            return Err(run.fail(
+                "apply (update)",
+                format!("{} answered {op}, not update", names[0]),
+            ));
         }
         _ => return Err(run.fail("apply (update)", format!("{} was not applied", names[0]))),
     }
@@ -177,7 +190,16 @@ pub(super) async fn update(run: &mut Run<'_>) -> Res<()> {
         detail.push_str(", one write at the service");
     }
     run.ok("apply (update)", detail);
-    observe::read_back(run, "read_values (update)", &r, &caps, &names, &second, true).await?;
+    observe::read_back(
+        run,
+        "read_values (update)",
+        &r,
+        &caps,
+        &names,
+        &second,
+        true,
+    )
+    .await?;
     observe::stored(run, "stored (update)", &r, &names, &second, true).await?;
     observe::clean_up(run, &r, &caps, &names).await;
     Ok(())
