@@ -22,24 +22,17 @@ use vsync_dest_api::{ChangeOp, Ctx, Destination, Routing, SecretBytes, SecretIte
 /// Runs the case called `name` against `fixture` and panics, listing every step, when a step
 /// failed, when the case reported nothing, or when the fixture cannot run it (a listed case must
 /// not pass by doing nothing).
-pub async fn assert_case(name: &str, fixture: &dyn Fixture) {
+pub async fn assert_case(name: &str, d: &dyn Destination, fixture: &dyn Fixture) {
     let case = Case::from_name(name).unwrap_or_else(|| panic!("no conformance case {name:?}"));
-    let id = fixture.destination().id().to_owned();
+    let id = d.id().to_owned();
     assert!(
         case.runs_with(fixture),
         "conformance case `{name}` listed for {id}, but its fixture cannot tamper or inject"
     );
-    let steps = run_case(case, fixture).await;
+    let steps = run_case(case, d, fixture).await;
     let report: String = steps
         .iter()
-        .map(|s| {
-            let tag = match s.verdict {
-                Verdict::Ok => "ok  ",
-                Verdict::Fail => "FAIL",
-                Verdict::Skip => "skip",
-            };
-            format!("\n  {tag}  {}: {}", s.check, s.detail)
-        })
+        .map(|s| format!("\n  {}  {}: {}", s.verdict.tag(), s.check, s.detail))
         .collect();
     eprintln!("conformance `{name}` for {id}:{report}");
     assert!(
@@ -48,17 +41,17 @@ pub async fn assert_case(name: &str, fixture: &dyn Fixture) {
     );
 }
 
-/// One `#[tokio::test]` per listed case. `$fixture` is an `async fn() -> Option<F>` (`None`:
-/// the server is not configured and the test skips, as the services module decides) where
-/// `F: Fixture`.
+/// One `#[tokio::test]` per listed case. `$fixture` is an `async fn() -> Option<(D, F)>`
+/// (`None`: the server is not configured and the test skips, as the services module decides)
+/// where `D: Destination` is the destination under test and `F: Fixture` its server.
 #[macro_export]
 macro_rules! conformance_tests {
     ($fixture:path; $($case:ident),+ $(,)?) => {
         $(
             #[::tokio::test]
             async fn $case() {
-                let Some(fixture) = $fixture().await else { return };
-                $crate::conformance::assert_case(stringify!($case), &fixture).await;
+                let Some((dest, fixture)) = $fixture().await else { return };
+                $crate::conformance::assert_case(stringify!($case), &dest, &fixture).await;
             }
         )+
     };

@@ -76,21 +76,20 @@ async fn value(c: &Client, name: &str) -> Option<String> {
 /// untagged or foreign-tagged secrets under the prefix. Holds the moto turn for the whole case.
 struct Moto {
     _turn: MutexGuard<'static, ()>,
-    d: AwsSecretsManager,
     c: Client,
     json: bool,
 }
 
 impl Moto {
-    async fn start(json: bool) -> Option<Self> {
+    async fn start(json: bool) -> Option<(AwsSecretsManager, Self)> {
         let turn = MOTO_TURN.lock().await;
         let ep = endpoint()?;
-        Some(Self {
+        let moto = Self {
             _turn: turn,
-            d: dest(&ep),
             c: sdk(&ep),
             json,
-        })
+        };
+        Some((dest(&ep), moto))
     }
 
     fn json_name(r: &Routing) -> Option<&str> {
@@ -105,10 +104,6 @@ impl Moto {
 
 #[async_trait::async_trait]
 impl Fixture for Moto {
-    fn destination(&self) -> &dyn Destination {
-        &self.d
-    }
-
     async fn scope(&self) -> Result<Routing, String> {
         let scope = unique("conformance");
         Ok(if self.json {
@@ -179,11 +174,11 @@ impl Fixture for Moto {
     }
 }
 
-async fn per_key() -> Option<Moto> {
+async fn per_key() -> Option<(AwsSecretsManager, Moto)> {
     Moto::start(false).await
 }
 
-async fn json_mode() -> Option<Moto> {
+async fn json_mode() -> Option<(AwsSecretsManager, Moto)> {
     Moto::start(true).await
 }
 

@@ -119,21 +119,14 @@ fn writes(counts: &Value) -> u64 {
 /// none), and injected 429/500 answers to writes. Keys map `_` → `-` (`nameMap=dash`).
 struct Az {
     f: Fake,
-    d: AzureKeyVault,
 }
 
-async fn azure() -> Option<Az> {
-    let f = Fake::start()?;
-    let d = f.dest();
-    Some(Az { f, d })
+async fn azure() -> Option<(AzureKeyVault, Az)> {
+    Fake::start().map(|f| (f.dest(), Az { f }))
 }
 
 #[async_trait::async_trait]
 impl Fixture for Az {
-    fn destination(&self) -> &dyn Destination {
-        &self.d
-    }
-
     async fn scope(&self) -> Result<Routing, String> {
         Ok(self.f.routing(&[("nameMap", "dash")]))
     }

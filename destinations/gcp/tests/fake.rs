@@ -138,21 +138,15 @@ fn items(kv: &[(&str, &[u8])]) -> Vec<SecretItem> {
 /// injected 429/500 answers.
 struct Gcp {
     f: Fake,
-    d: GcpSecretManager,
 }
 
-async fn gcp() -> Option<Gcp> {
+async fn gcp() -> Option<(GcpSecretManager, Gcp)> {
     let f = Fake::start(&["--max-page-size", "1"])?;
-    let d = dest(&f);
-    Some(Gcp { f, d })
+    Some((dest(&f), Gcp { f }))
 }
 
 #[async_trait::async_trait]
 impl Fixture for Gcp {
-    fn destination(&self) -> &dyn Destination {
-        &self.d
-    }
-
     async fn scope(&self) -> Result<Routing, String> {
         Ok(routing("cf_"))
     }

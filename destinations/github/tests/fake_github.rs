@@ -76,21 +76,15 @@ fn plaintext(f: &Fake, path: &str) -> Option<String> {
 /// in vsync's scope, so there is nothing foreign to plant.
 struct Gh {
     f: Fake,
-    d: GitHub,
 }
 
-async fn github() -> Option<Gh> {
+async fn github() -> Option<(GitHub, Gh)> {
     let f = fake()?;
-    let d = dest(&f, TOKEN);
-    Some(Gh { f, d })
+    Some((dest(&f, TOKEN), Gh { f }))
 }
 
 #[async_trait::async_trait]
 impl Fixture for Gh {
-    fn destination(&self) -> &dyn Destination {
-        &self.d
-    }
-
     async fn scope(&self) -> Result<Routing, String> {
         Ok(routing("acme/app", None))
     }

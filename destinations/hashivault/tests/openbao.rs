@@ -73,7 +73,6 @@ async fn version(s: &VaultService, path: &str) -> u64 {
 /// map is written), so there is no foreign secret to plant.
 struct Bao {
     s: VaultService,
-    d: HashiVault,
     /// A KV v1 mount of this fixture's own, or None for `secret/` (KV v2).
     kv1: Option<String>,
 }
@@ -92,10 +91,6 @@ impl Bao {
 
 #[async_trait::async_trait]
 impl Fixture for Bao {
-    fn destination(&self) -> &dyn Destination {
-        &self.d
-    }
-
     async fn scope(&self) -> Result<Routing, String> {
         let mut r = routing(&unique("conformance"));
         if let Some(m) = &self.kv1 {
@@ -132,13 +127,12 @@ impl Fixture for Bao {
     }
 }
 
-async fn kv2() -> Option<Bao> {
+async fn kv2() -> Option<(HashiVault, Bao)> {
     let s = server()?;
-    let d = dest(&s, &s.token);
-    Some(Bao { s, d, kv1: None })
+    Some((dest(&s, &s.token), Bao { s, kv1: None }))
 }
 
-async fn kv1() -> Option<Bao> {
+async fn kv1() -> Option<(HashiVault, Bao)> {
     let s = server()?;
     let mount = format!("kv1-{}", unique("m").rsplit('-').next().unwrap());
     let mut opts = vaultrs::api::sys::requests::EnableEngineRequestBuilder::default();
@@ -151,11 +145,13 @@ async fn kv1() -> Option<Bao> {
         .await
         .unwrap();
     let d = dest(&s, &s.token);
-    Some(Bao {
-        s,
+    Some((
         d,
-        kv1: Some(mount),
-    })
+        Bao {
+            s,
+            kv1: Some(mount),
+        },
+    ))
 }
 
 mod conformance_kv2 {

@@ -27,18 +27,18 @@ pub struct Outcome {
 /// runs. The receipt keeps values in memory only (the real one keeps a MAC of each).
 pub struct Engine<'a> {
     d: &'a dyn Destination,
-    routing: &'a Routing,
-    ctx: &'a Ctx,
+    routing: Routing,
+    ctx: Ctx,
     receipt: BTreeMap<RemoteName, SecretBytes>,
 }
 
 impl<'a> Engine<'a> {
     /// No receipt yet: a first run.
-    pub fn new(d: &'a dyn Destination, routing: &'a Routing, ctx: &'a Ctx) -> Self {
+    pub fn new(d: &'a dyn Destination, routing: &Routing, ctx: &Ctx) -> Self {
         Self {
             d,
-            routing,
-            ctx,
+            routing: routing.clone(),
+            ctx: ctx.clone(),
             receipt: BTreeMap::new(),
         }
     }
@@ -47,7 +47,7 @@ impl<'a> Engine<'a> {
     pub fn map_all(&self, items: &[SecretItem]) -> Result<Vec<RemoteName>, DestError> {
         items
             .iter()
-            .map(|i| self.d.map_name(self.routing, &i.key))
+            .map(|i| self.d.map_name(&self.routing, &i.key))
             .collect()
     }
 
@@ -55,15 +55,15 @@ impl<'a> Engine<'a> {
     /// else listing and receipt) and, with `prune`, a deletion per listed name not in `items`.
     pub async fn plan(&self, items: &[SecretItem], prune: bool) -> Result<Plan, DestError> {
         let names = self.map_all(items)?;
-        let caps = self.d.capabilities(self.routing);
+        let caps = self.d.capabilities(&self.routing);
         let opts = PlanOptions {
             prune,
             offline: false,
         };
-        let mut plan = self.d.plan(self.routing, items, &opts, self.ctx).await?;
+        let mut plan = self.d.plan(&self.routing, items, &opts, &self.ctx).await?;
         let listed: Option<BTreeSet<RemoteName>> = if caps.can_list {
             self.d
-                .list(self.routing, self.ctx)
+                .list(&self.routing, &self.ctx)
                 .await?
                 .map(|v| v.into_iter().collect())
         } else {
@@ -71,7 +71,7 @@ impl<'a> Engine<'a> {
         };
         let values =
             if caps.can_read_values && plan.changes.iter().any(|c| c.op == ChangeOp::Upsert) {
-                self.d.read_values(self.routing, &names, self.ctx).await?
+                self.d.read_values(&self.routing, &names, &self.ctx).await?
             } else {
                 None
             };
@@ -114,7 +114,7 @@ impl<'a> Engine<'a> {
             items.iter().map(|i| (i.key.as_str(), i)).collect();
         let item = |c: &Change| c.source_key.as_deref().and_then(|k| by_key.get(k)).copied();
         let is_write = |c: &Change| c.op.is_write() && c.op != ChangeOp::Delete;
-        let bulk = self.d.capabilities(self.routing).write_mode == WriteMode::BulkAtomic;
+        let bulk = self.d.capabilities(&self.routing).write_mode == WriteMode::BulkAtomic;
         let mut bulk_report: Option<Result<BTreeMap<RemoteName, ItemOutcome>, DestError>> = None;
         if bulk && plan.changes.iter().any(is_write) {
             let sub = Plan {
@@ -129,7 +129,7 @@ impl<'a> Engine<'a> {
             let sub_items: Vec<SecretItem> = sub.changes.iter().filter_map(item).cloned().collect();
             let r = self
                 .d
-                .apply_bulk(self.routing, &sub, &sub_items, self.ctx)
+                .apply_bulk(&self.routing, &sub, &sub_items, &self.ctx)
                 .await;
             bulk_report = Some(r.map(|rep| rep.outcomes.into_iter().collect()));
         }
@@ -139,7 +139,7 @@ impl<'a> Engine<'a> {
                 Ok(c.op)
             } else if c.op == ChangeOp::Delete {
                 self.d
-                    .delete_one(self.routing, &c.remote, self.ctx)
+                    .delete_one(&self.routing, &c.remote, &self.ctx)
                     .await
                     .map(|()| ChangeOp::Delete)
             } else if let Some(report) = &bulk_report {
@@ -155,7 +155,7 @@ impl<'a> Engine<'a> {
                     },
                 }
             } else {
-                self.d.apply_one(self.routing, c, item(c), self.ctx).await
+                self.d.apply_one(&self.routing, c, item(c), &self.ctx).await
             };
             match (&result, item(c)) {
                 (Ok(ChangeOp::Delete), _) => {

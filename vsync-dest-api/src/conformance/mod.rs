@@ -39,6 +39,17 @@ pub enum Verdict {
     Skip,
 }
 
+impl Verdict {
+    /// The four-character tag a report line starts with (`ok  `, `FAIL`, `skip`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok  ",
+            Verdict::Fail => "FAIL",
+            Verdict::Skip => "skip",
+        }
+    }
+}
+
 /// One checked statement: which part of the contract, what happened, why (never a value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
@@ -71,13 +82,10 @@ pub struct Fault {
 }
 
 /// What the suite needs from outside the [`Destination`] trait. Every method but
-/// [`Fixture::destination`] and [`Fixture::scope`] is optional: a case whose needs a fixture does
+/// [`Fixture::scope`] is optional: a case whose needs a fixture does
 /// not meet is not run ([`Case::runs_with`] says which).
 #[async_trait::async_trait]
 pub trait Fixture: Send + Sync {
-    /// The destination under test.
-    fn destination(&self) -> &dyn Destination;
-
     /// Routing for an empty scratch scope; each call should give a scope no other case used.
     async fn scope(&self) -> Result<Routing, String>;
 
@@ -209,16 +217,16 @@ impl Case {
     }
 }
 
-/// Runs one case and returns its steps.
-pub async fn run_case(case: Case, fixture: &dyn Fixture) -> Vec<Step> {
-    let mut run = run::Run::new(fixture, case);
+/// Runs one case against `d` and returns its steps.
+pub async fn run_case(case: Case, d: &dyn Destination, fixture: &dyn Fixture) -> Vec<Step> {
+    let mut run = run::Run::new(d, fixture, case);
     let _ = cases::dispatch(case, &mut run).await;
     run.finish()
 }
 
 /// Runs `cases` in order (each one the fixture supports), stopping early when the destination
 /// breaks or `preflight` fails (nothing after it could work).
-pub async fn run_cases(cases: &[Case], fixture: &dyn Fixture) -> Vec<Step> {
+pub async fn run_cases(cases: &[Case], d: &dyn Destination, fixture: &dyn Fixture) -> Vec<Step> {
     let mut steps = Vec::new();
     for &case in cases {
         if fixture.broken().is_some() {
@@ -227,7 +235,7 @@ pub async fn run_cases(cases: &[Case], fixture: &dyn Fixture) -> Vec<Step> {
         if !case.runs_with(fixture) {
             continue;
         }
-        let got = run_case(case, fixture).await;
+        let got = run_case(case, d, fixture).await;
         let failed = got.iter().any(|s| s.verdict == Verdict::Fail);
         steps.extend(got);
         if failed && case == Case::Preflight {

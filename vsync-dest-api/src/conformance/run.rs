@@ -1,11 +1,21 @@
 //! One case being run: its steps, the canary values it handed out, and every string the
 //! destination gave back (scanned for those values when the case ends).
 
+use crate::conformance::cases::{KEY_A, KEY_B};
 use crate::conformance::drive::{Engine, Outcome};
 use crate::conformance::{Case, Fixture, Step, Verdict, canary};
 use crate::{
     Capabilities, Ctx, DestError, Destination, Plan, RemoteName, Routing, SecretBytes, SecretItem,
 };
+
+/// A scratch scope with [`KEY_A`] and [`KEY_B`] already written: where most cases start.
+pub(crate) struct Scene<'a> {
+    pub(crate) r: Routing,
+    pub(crate) caps: Capabilities,
+    pub(crate) items: Vec<SecretItem>,
+    pub(crate) names: Vec<RemoteName>,
+    pub(crate) eng: Engine<'a>,
+}
 
 /// A failing step ended the case (the step is already recorded).
 #[derive(Debug)]
@@ -26,10 +36,10 @@ pub(crate) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    pub(crate) fn new(fx: &'a dyn Fixture, case: Case) -> Self {
+    pub(crate) fn new(d: &'a dyn Destination, fx: &'a dyn Fixture, case: Case) -> Self {
         Self {
             fx,
-            d: fx.destination(),
+            d,
             ctx: Ctx::new("check", "vsync-plugin-check"),
             case,
             canaries: Vec::new(),
@@ -160,6 +170,22 @@ impl<'a> Run<'a> {
         self.saw_plan(&plan);
         self.saw_outcomes(&out);
         self.all_ok(&check, &out)
+    }
+
+    /// A fresh scope with both keys written (values tagged `tag`); `check` names a refused key.
+    pub(crate) async fn written(&mut self, check: &str, tag: &str) -> Res<Scene<'a>> {
+        let (r, caps) = self.scope().await?;
+        let items = self.items(&[KEY_A, KEY_B], tag);
+        let names = self.mapped(check, &r, &items)?;
+        let mut eng = Engine::new(self.d, &r, &self.ctx);
+        self.setup(&mut eng, &items).await?;
+        Ok(Scene {
+            r,
+            caps,
+            items,
+            names,
+            eng,
+        })
     }
 
     /// A failing `check` naming the first outcome that failed, if one did.

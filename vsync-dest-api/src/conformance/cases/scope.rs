@@ -1,20 +1,20 @@
 //! The scope a destination manages: drift behind its back, and prune deleting only its own.
 
+use super::join;
 use super::observe;
-use super::{KEY_A, KEY_B, join};
 use crate::conformance::Tamper;
-use crate::conformance::drive::Engine;
-use crate::conformance::run::{Res, Run};
+use crate::conformance::run::{Res, Run, Scene};
 use crate::{ChangeOp, RemoteName};
 
 pub(super) async fn drift(run: &mut Run<'_>) -> Res<()> {
     const CHECK: &str = "drift";
-    let (r, caps) = run.scope().await?;
-    let items = run.items(&[KEY_A, KEY_B], "drift");
-    let names = run.mapped(CHECK, &r, &items)?;
-    let ctx = run.ctx.clone();
-    let mut eng = Engine::new(run.d, &r, &ctx);
-    run.setup(&mut eng, &items).await?;
+    let Scene {
+        r,
+        caps,
+        items,
+        names,
+        mut eng,
+    } = run.written(CHECK, "drift").await?;
     let Some(how) = run.fx.tamper(&r, &names[0]).await else {
         return Err(run.fail(CHECK, "the fixture could not change the secret"));
     };
@@ -66,16 +66,17 @@ pub(super) async fn drift(run: &mut Run<'_>) -> Res<()> {
 /// must hold the tool's own names only: a foreign secret in the scope must survive.
 pub(super) async fn prune(run: &mut Run<'_>) -> Res<()> {
     const CHECK: &str = "prune";
-    let (r, caps) = run.scope().await?;
+    let Scene {
+        r,
+        caps,
+        items,
+        names,
+        mut eng,
+    } = run.written(CHECK, "prune").await?;
     if !(caps.can_list && caps.can_delete) {
         run.skip(CHECK, "cannot list and delete: --prune is refused for it");
         return Ok(());
     }
-    let items = run.items(&[KEY_A, KEY_B], "prune");
-    let names = run.mapped(CHECK, &r, &items)?;
-    let ctx = run.ctx.clone();
-    let mut eng = Engine::new(run.d, &r, &ctx);
-    run.setup(&mut eng, &items).await?;
     let foreign = run.fx.plant_foreign(&r).await;
     let listed = observe::listed(run, "list (managed scope)", &r, &names, true, false).await?;
     if let Some(f) = foreign.iter().find(|f| listed.contains(f)) {

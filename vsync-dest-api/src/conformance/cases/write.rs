@@ -3,7 +3,7 @@
 use super::observe;
 use super::{KEY_A, KEY_B, join};
 use crate::conformance::drive::{Engine, Outcome};
-use crate::conformance::run::{Res, Run};
+use crate::conformance::run::{Res, Run, Scene};
 use crate::{ChangeOp, Plan, RemoteName, SecretItem, WriteMode};
 
 /// The ops of `plan` for `names`, in that order.
@@ -90,12 +90,13 @@ pub(super) async fn create(run: &mut Run<'_>) -> Res<()> {
 
 pub(super) async fn idempotent(run: &mut Run<'_>) -> Res<()> {
     const CHECK: &str = "plan (again)";
-    let (r, caps) = run.scope().await?;
-    let items = run.items(&[KEY_A, KEY_B], "same");
-    let names = run.mapped(CHECK, &r, &items)?;
-    let ctx = run.ctx.clone();
-    let mut eng = Engine::new(run.d, &r, &ctx);
-    run.setup(&mut eng, &items).await?;
+    let Scene {
+        r,
+        caps,
+        items,
+        names,
+        mut eng,
+    } = run.written(CHECK, "same").await?;
     let before = run.fx.writes(&r).await;
     // The destination's own plan may leave existence open (Upsert), never claim a create.
     let raw = run.d.plan(&r, &items, &Default::default(), &run.ctx).await;
@@ -144,12 +145,13 @@ pub(super) async fn idempotent(run: &mut Run<'_>) -> Res<()> {
 }
 
 pub(super) async fn update(run: &mut Run<'_>) -> Res<()> {
-    let (r, caps) = run.scope().await?;
-    let first = run.items(&[KEY_A, KEY_B], "first");
-    let names = run.mapped("plan (update)", &r, &first)?;
-    let ctx = run.ctx.clone();
-    let mut eng = Engine::new(run.d, &r, &ctx);
-    run.setup(&mut eng, &first).await?;
+    let Scene {
+        r,
+        caps,
+        items: first,
+        names,
+        mut eng,
+    } = run.written("plan (update)", "first").await?;
     let before = run.fx.writes(&r).await;
     let second = vec![
         SecretItem::plain(KEY_A, run.value("second")),
@@ -206,16 +208,11 @@ pub(super) async fn update(run: &mut Run<'_>) -> Res<()> {
 }
 
 pub(super) async fn delete(run: &mut Run<'_>) -> Res<()> {
-    let (r, caps) = run.scope().await?;
-    let items = run.items(&[KEY_A, KEY_B], "doomed");
-    let names = run.mapped("delete_one", &r, &items)?;
+    let Scene { r, caps, names, .. } = run.written("delete_one", "doomed").await?;
     if !caps.can_delete {
         run.skip("delete_one", "cannot delete: the scratch keys stay behind");
         return Ok(());
     }
-    let ctx = run.ctx.clone();
-    let mut eng = Engine::new(run.d, &r, &ctx);
-    run.setup(&mut eng, &items).await?;
     for n in &names {
         let res = run.d.delete_one(&r, n, &run.ctx).await;
         if let Err(e) = res {

@@ -62,10 +62,6 @@ impl<'a> PluginFixture<'a> {
 
 #[async_trait::async_trait]
 impl Fixture for PluginFixture<'_> {
-    fn destination(&self) -> &dyn Destination {
-        self.d
-    }
-
     /// A fresh sub-folder of the scratch folder per case. With every required option given
     /// (`--opt`, a real scratch scope), the cases share that scope; each cleans up after itself.
     async fn scope(&self) -> Result<Routing, String> {

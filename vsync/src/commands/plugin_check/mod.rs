@@ -56,7 +56,7 @@ pub async fn run(
                     .into_iter()
                     .filter(|c| !c.needs_server_control())
                     .collect();
-                steps.extend(conformance::run_cases(&cases, &fx).await);
+                steps.extend(conformance::run_cases(&cases, &d, &fx).await);
             }
             steps.push(match d.failure() {
                 Some(why) => step("process", Verdict::Fail, why),
@@ -105,12 +105,7 @@ fn print(steps: &[Step], json: bool) {
         return;
     }
     for s in steps {
-        let tag = match s.verdict {
-            Verdict::Ok => "ok  ",
-            Verdict::Fail => "FAIL",
-            Verdict::Skip => "skip",
-        };
-        output::line(format!("{tag}  {}: {}", s.check, s.detail));
+        output::line(format!("{}  {}: {}", s.verdict.tag(), s.check, s.detail));
     }
 }
 
