@@ -8,6 +8,7 @@
 //! - [`DestError`] / [`DestErrorKind`]: typed failures; the engine branches on `retryable()`.
 //! - [`name_rules`]: regex-free validation and collision helpers.
 //! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs.
+//! - `conformance` (feature `conformance`): the destination conformance suite.
 
 mod env_source;
 mod error;
@@ -18,6 +19,9 @@ mod types;
 #[cfg(feature = "plugin")]
 #[allow(unsafe_code)]
 pub mod abi;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

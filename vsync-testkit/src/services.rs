@@ -270,6 +270,16 @@ pub struct HttpResponse {
 /// A minimal HTTP/1.0 request over std's `TcpStream`, for health checks and resets against the
 /// local servers. `http://host:port/path` URLs only; 5 s timeouts; no redirects, no TLS.
 pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> io::Result<HttpResponse> {
+    http_send(method, url, headers, b"")
+}
+
+/// [`http_request`] with a request body (the fakes' `/_fake/` control endpoints take JSON).
+pub fn http_send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> io::Result<HttpResponse> {
     let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {why}"));
     let rest = url
         .strip_prefix("http://")
@@ -282,13 +292,16 @@ pub fn http_request(method: &str, url: &str, headers: &[(&str, &str)]) -> io::Re
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(timeout)?;
     stream.set_write_timeout(timeout)?;
-    let mut request =
-        format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: 0\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw);

@@ -232,9 +232,15 @@ pub(crate) async fn list_prefix(c: &Client, prefix: &str) -> Result<Vec<String>,
             .await
             .map_err(|e| map_sdk(e, prefix, "list"))?;
         for s in out.secret_list() {
+            // Only what vsync created (its tag): prune deletes what this lists (sync-contract §15.9).
+            let managed = s
+                .tags()
+                .iter()
+                .any(|t| t.key() == Some(MANAGED_TAG_KEY) && t.value() == Some(MANAGED_TAG_VALUE));
             if let Some(n) = s.name()
                 && n.starts_with(prefix)
                 && s.deleted_date().is_none()
+                && managed
             {
                 names.push(n.to_string());
             }

@@ -221,6 +221,10 @@ impl Destination for AwsSecretsManager {
 
     fn map_name(&self, routing: &Routing, key: &str) -> Result<RemoteName, DestError> {
         let cfg = self.config(routing)?;
+        // An empty key would name the prefix itself (conformance case map_name).
+        if key.is_empty() {
+            return Err(DestError::invalid_name(key, "empty key"));
+        }
         let name = match &cfg.mode {
             AwsMode::PerKey { prefix } => format!("{prefix}{key}"),
             AwsMode::Json { .. } => {

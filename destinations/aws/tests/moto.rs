@@ -1,6 +1,8 @@
-//! `aws` against moto's Secrets Manager (scripts/test-services up), driven through the
-//! `Destination` trait, plus a few canned AWS error responses from a tiny local server.
-//! Needs VSYNC_TEST_MOTO_ENDPOINT; skipped with a note when unset, unless VSYNC_TEST_SERVICES=1.
+//! `aws` against moto's Secrets Manager (scripts/test-services up): the conformance suite
+//! (vsync-testkit::conformance) in per-key and in JSON mode, then what is AWS's own (tags,
+//! recovery window, pending deletion, the prefix rule) and a few canned AWS error responses from
+//! a tiny local server. Needs VSYNC_TEST_MOTO_ENDPOINT; skipped with a note when unset, unless
+//! VSYNC_TEST_SERVICES=1.
 
 // Printing is allowed here: a test says on the console which server it used or skipped.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -8,31 +10,28 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::types::Tag;
+use tokio::sync::MutexGuard;
 use vsync_dest_api::{
-    ChangeOp, Ctx, DestErrorKind, Destination, ItemOutcome, PlanOptions, RemoteName, Routing,
-    SecretBytes, SecretItem, WriteMode,
+    ChangeOp, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, WriteMode,
 };
 use vsync_dest_aws::{AwsSecretsManager, EnvSource, StaticCredentials};
+use vsync_testkit::conformance::{Fixture, Tamper, ctx, items, sync, unique};
+use vsync_testkit::services;
 
 // moto 5.2.5 answers HTTP 500 ("dictionary changed size during iteration") when Secrets
 // Manager requests overlap — a moto race, not AWS behaviour — so these tests take turns.
 static MOTO_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn endpoint() -> Option<String> {
-    match std::env::var("VSYNC_TEST_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if std::env::var("VSYNC_TEST_SERVICES").as_deref() == Ok("1") => {
-            panic!("VSYNC_TEST_SERVICES=1 but VSYNC_TEST_MOTO_ENDPOINT is unset")
-        }
-        _ => {
-            eprintln!("note: skipped (no moto: run `eval \"$(scripts/test-services env)\"`)");
-            None
-        }
+    let m = services::moto();
+    if m.is_none() {
+        services::skip("aws against moto", "VSYNC_TEST_MOTO_ENDPOINT");
     }
+    m.map(|m| m.endpoint)
 }
 
 fn dest(endpoint: &str) -> AwsSecretsManager {
@@ -57,14 +56,6 @@ fn sdk(endpoint: &str) -> Client {
     Client::from_conf(conf)
 }
 
-fn unique(tag: &str) -> String {
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("vsync-test/{tag}-{n}/")
-}
-
 fn routing(prefix: &str) -> Routing {
     let mut r = Routing::new();
     r.insert("region".into(), "us-east-1".into());
@@ -72,82 +63,147 @@ fn routing(prefix: &str) -> Routing {
     r
 }
 
-fn items(kv: &[(&str, &str)]) -> Vec<SecretItem> {
-    kv.iter()
-        .map(|(k, v)| SecretItem::plain(*k, SecretBytes::from_str_value(v)))
-        .collect()
+fn json_routing(name: &str) -> Routing {
+    let mut r = routing("");
+    r.insert("mode".into(), "json".into());
+    r.insert("secret_name".into(), name.into());
+    r
 }
 
-fn ctx() -> Ctx {
-    Ctx::new("dev", "app")
+async fn value(c: &Client, name: &str) -> Option<String> {
+    let got = c.get_secret_value().secret_id(name).send().await.ok()?;
+    got.secret_string().map(str::to_owned)
 }
 
-/// plan + apply_one per change (as the engine does for per-key destinations) + delete_one for deletions.
-async fn sync(
-    d: &AwsSecretsManager,
-    r: &Routing,
-    it: &[SecretItem],
-    prune: bool,
-) -> Vec<(String, ChangeOp)> {
-    let plan = d
-        .plan(
-            r,
-            it,
-            &PlanOptions {
-                prune,
-                offline: false,
-            },
-            &ctx(),
-        )
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for ch in &plan.changes {
-        let item = ch
-            .source_key
-            .as_ref()
-            .and_then(|k| it.iter().find(|i| &i.key == k));
-        let op = if ch.op == ChangeOp::Delete {
-            d.delete_one(r, &ch.remote, &ctx()).await.unwrap();
-            ChangeOp::Delete
-        } else {
-            d.apply_one(r, ch, item, &ctx()).await.unwrap()
+/// The suite's view of moto: reads with its own SDK client, edits behind vsync's back, plants
+/// untagged or foreign-tagged secrets under the prefix. Holds the moto turn for the whole case.
+struct Moto {
+    _turn: MutexGuard<'static, ()>,
+    c: Client,
+    json: bool,
+}
+
+impl Moto {
+    async fn start(json: bool) -> Option<(AwsSecretsManager, Self)> {
+        let turn = MOTO_TURN.lock().await;
+        let ep = endpoint()?;
+        let moto = Self {
+            _turn: turn,
+            c: sdk(&ep),
+            json,
         };
-        out.push((ch.remote.0.clone(), op));
+        Some((dest(&ep), moto))
     }
-    if prune {
-        // as the engine does: listed names not planned → delete_one
-        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
-            if !plan.changes.iter().any(|c| c.remote == n) {
-                d.delete_one(r, &n, &ctx()).await.unwrap();
-                out.push((n.0, ChangeOp::Delete));
-            }
-        }
+
+    fn json_name(r: &Routing) -> Option<&str> {
+        r.get("secret_name").and_then(|v| v.as_str())
     }
-    out
+
+    async fn json_map(&self, r: &Routing) -> Option<BTreeMap<String, String>> {
+        let text = value(&self.c, Self::json_name(r)?).await?;
+        serde_json::from_str(&text).ok()
+    }
 }
 
-async fn value(c: &Client, name: &str) -> String {
-    c.get_secret_value()
-        .secret_id(name)
-        .send()
-        .await
-        .unwrap()
-        .secret_string()
-        .unwrap()
-        .to_string()
+#[async_trait::async_trait]
+impl Fixture for Moto {
+    async fn scope(&self) -> Result<Routing, String> {
+        let scope = unique("conformance");
+        Ok(if self.json {
+            json_routing(&scope)
+        } else {
+            routing(&format!("{scope}/"))
+        })
+    }
+
+    async fn stored(&self, r: &Routing, name: &RemoteName) -> Option<Option<Vec<u8>>> {
+        let held = if self.json {
+            self.json_map(r).await.and_then(|m| m.get(&name.0).cloned())
+        } else {
+            // a secret scheduled for deletion cannot be read either: nothing is stored
+            value(&self.c, &name.0).await
+        };
+        Some(held.map(String::into_bytes))
+    }
+
+    async fn writes(&self, r: &Routing) -> Option<u64> {
+        let name = Self::json_name(r).filter(|_| self.json)?;
+        let got = self
+            .c
+            .list_secret_version_ids()
+            .secret_id(name)
+            .send()
+            .await;
+        Some(got.map_or(0, |v| v.versions().len() as u64))
+    }
+
+    fn can_tamper(&self) -> bool {
+        true
+    }
+
+    async fn tamper(&self, r: &Routing, name: &RemoteName) -> Option<Tamper> {
+        let (id, body) = if self.json {
+            let mut map = self.json_map(r).await?;
+            map.insert(name.0.clone(), "hand-edited".into());
+            (
+                Self::json_name(r)?.to_owned(),
+                serde_json::to_string(&map).ok()?,
+            )
+        } else {
+            (name.0.clone(), "hand-edited".to_owned())
+        };
+        let put = self.c.put_secret_value().secret_id(id).secret_string(body);
+        put.send().await.ok()?;
+        Some(Tamper::Changed)
+    }
+
+    async fn plant_foreign(&self, r: &Routing) -> Vec<RemoteName> {
+        if self.json {
+            return Vec::new();
+        }
+        let prefix = r["secretPrefix"].as_str().unwrap();
+        let tag = |v: &str| Tag::builder().key("managed-by").value(v).build();
+        let plants = [
+            (format!("{prefix}HAND_MADE"), None),
+            (format!("{prefix}FOREIGN"), Some(tag("someone-else"))),
+        ];
+        let mut names = Vec::new();
+        for (name, tag) in plants {
+            let create = self.c.create_secret().name(&name).secret_string("theirs");
+            create.set_tags(tag.map(|t| vec![t])).send().await.unwrap();
+            names.push(RemoteName(name));
+        }
+        names
+    }
+}
+
+async fn per_key() -> Option<(AwsSecretsManager, Moto)> {
+    Moto::start(false).await
+}
+
+async fn json_mode() -> Option<(AwsSecretsManager, Moto)> {
+    Moto::start(true).await
+}
+
+mod conformance_per_key {
+    vsync_testkit::conformance_tests!(super::per_key; preflight, map_name, create, idempotent,
+        update, collisions, drift, prune, delete, no_value_leaks);
+}
+
+mod conformance_json {
+    vsync_testkit::conformance_tests!(super::json_mode; preflight, create, idempotent, update,
+        drift, prune, delete, no_value_leaks);
 }
 
 #[tokio::test]
-async fn per_key_cycle_create_unchanged_update_drift_prune() {
+async fn tagged_created_and_prune_keeps_a_recovery_window() {
     let _turn = MOTO_TURN.lock().await;
     let Some(ep) = endpoint() else { return };
     let d = dest(&ep);
     let c = sdk(&ep);
-    let p = unique("cycle");
+    let p = format!("{}/", unique("cycle"));
     let r = routing(&p);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::PerKey);
-    d.preflight(&r, &ctx()).await.unwrap();
     assert_eq!(d.map_name(&r, "DB_URL").unwrap().0, format!("{p}DB_URL"));
 
     let v1 = items(&[("A", "1"), ("B", "two")]);
@@ -159,7 +215,6 @@ async fn per_key_cycle_create_unchanged_update_drift_prune() {
             (format!("{p}B"), ChangeOp::Create)
         ]
     );
-    assert_eq!(value(&c, &format!("{p}B")).await, "two");
     let desc = c
         .describe_secret()
         .secret_id(format!("{p}A"))
@@ -172,57 +227,10 @@ async fn per_key_cycle_create_unchanged_update_drift_prune() {
             .any(|t| t.key() == Some("managed-by") && t.value() == Some("vsync"))
     );
 
-    // second run: all unchanged (read back), nothing written
-    let got = sync(&d, &r, &v1, false).await;
-    assert!(
-        got.iter().all(|(_, op)| *op == ChangeOp::Unchanged),
-        "{got:?}"
-    );
-    let back = d
-        .read_values(
-            &r,
-            &[RemoteName(format!("{p}A")), RemoteName(format!("{p}ZZ"))],
-            &ctx(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(back.len(), 1);
-
-    // one changed value
-    let v2 = items(&[("A", "1"), ("B", "2")]);
-    let got = sync(&d, &r, &v2, false).await;
-    assert_eq!(got[1], (format!("{p}B"), ChangeOp::Update));
-    assert_eq!(got[0].1, ChangeOp::Unchanged);
-    assert_eq!(value(&c, &format!("{p}B")).await, "2");
-
-    // drift behind our back
-    c.put_secret_value()
-        .secret_id(format!("{p}A"))
-        .secret_string("hand-edited")
-        .send()
-        .await
-        .unwrap();
-    let plan = d
-        .plan(&r, &v2, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(plan.changes[0].op, ChangeOp::Update);
-    sync(&d, &r, &v2, false).await;
-    assert_eq!(value(&c, &format!("{p}A")).await, "1");
-
-    // prune: B removed from the env file → deletion scheduled; without --prune nothing is deleted
+    // prune: B left the env file → deleted with a recovery window, not forced
     let v3 = items(&[("A", "1")]);
-    let plan = d
-        .plan(&r, &v3, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert!(plan.changes.iter().all(|c| c.op != ChangeOp::Delete));
-    assert_eq!(d.list(&r, &ctx()).await.unwrap().unwrap().len(), 2);
     let got = sync(&d, &r, &v3, true).await;
     assert_eq!(got.last().unwrap(), &(format!("{p}B"), ChangeOp::Delete));
-    let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
-    assert_eq!(listed, vec![RemoteName(format!("{p}A"))]);
     let desc = c
         .describe_secret()
         .secret_id(format!("{p}B"))
@@ -298,88 +306,17 @@ async fn prune_refused_without_prefix_and_invalid_names() {
 }
 
 #[tokio::test]
-async fn json_mode_one_secret() {
+async fn json_mode_is_one_bulk_secret() {
     let _turn = MOTO_TURN.lock().await;
     let Some(ep) = endpoint() else { return };
     let d = dest(&ep);
     let c = sdk(&ep);
-    let name = unique("json").trim_end_matches('/').to_string();
-    let mut r = routing("");
-    r.insert("mode".into(), "json".into());
-    r.insert("secret_name".into(), name.clone().into());
+    let name = unique("json");
+    let r = json_routing(&name);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::BulkAtomic);
-
-    let bulk = |it: Vec<SecretItem>, prune: bool| {
-        let d = d.clone();
-        let r = r.clone();
-        async move {
-            let plan = d
-                .plan(
-                    &r,
-                    &it,
-                    &PlanOptions {
-                        prune,
-                        offline: false,
-                    },
-                    &ctx(),
-                )
-                .await
-                .unwrap();
-            let rep = d.apply_bulk(&r, &plan, &it, &ctx()).await.unwrap();
-            let mut out = rep
-                .outcomes
-                .into_iter()
-                .map(|(n, o)| match o {
-                    ItemOutcome::Ok(op) => (n.0, op),
-                    other => panic!("{n}: {other:?}"),
-                })
-                .collect::<Vec<_>>();
-            if prune {
-                for n in d.list(&r, &ctx()).await.unwrap().unwrap() {
-                    if !it.iter().any(|i| i.key == n.0) {
-                        d.delete_one(&r, &n, &ctx()).await.unwrap();
-                        out.push((n.0, ChangeOp::Delete));
-                    }
-                }
-            }
-            out
-        }
-    };
-    let got = bulk(items(&[("A", "1"), ("B", "2")]), false).await;
-    assert!(got.iter().all(|(_, op)| *op == ChangeOp::Create));
-    let stored: serde_json::Value = serde_json::from_str(&value(&c, &name).await).unwrap();
+    sync(&d, &r, &items(&[("A", "1"), ("B", "2")]), false).await;
+    let stored: serde_json::Value = serde_json::from_str(&value(&c, &name).await.unwrap()).unwrap();
     assert_eq!(stored, serde_json::json!({"A": "1", "B": "2"}));
-    let versions = c
-        .list_secret_version_ids()
-        .secret_id(&name)
-        .send()
-        .await
-        .unwrap()
-        .versions()
-        .len();
-
-    let got = bulk(items(&[("A", "1"), ("B", "2")]), false).await;
-    assert!(got.iter().all(|(_, op)| *op == ChangeOp::Unchanged));
-    assert_eq!(
-        c.list_secret_version_ids()
-            .secret_id(&name)
-            .send()
-            .await
-            .unwrap()
-            .versions()
-            .len(),
-        versions
-    );
-
-    let got = bulk(items(&[("A", "1"), ("B", "3")]), false).await;
-    assert_eq!(got[1], ("B".into(), ChangeOp::Update));
-    // B dropped from the env: kept without prune, removed with it
-    bulk(items(&[("A", "1")]), false).await;
-    assert!(value(&c, &name).await.contains("\"B\""));
-    let got = bulk(items(&[("A", "1")]), true).await;
-    assert!(got.contains(&("B".into(), ChangeOp::Delete)));
-    let stored: serde_json::Value = serde_json::from_str(&value(&c, &name).await).unwrap();
-    assert_eq!(stored, serde_json::json!({"A": "1"}));
 }
 
 /// A one-shot HTTP server answering every request with `status` and an awsJson error body.

@@ -99,7 +99,8 @@ impl AzureConfig {
             NameMap::Dash => key.replace('_', "-"),
         };
         let name = format!("{}{mapped}", self.prefix);
-        if name.is_empty() {
+        // An empty key would name the prefix itself (conformance case map_name).
+        if key.is_empty() {
             return Err(DestError::invalid_name(key, "empty key"));
         }
         if self.name_map == NameMap::None && key.contains('_') {

@@ -10,14 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use vsync_dest_api::{
-    ChangeOp, Ctx, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, SecretBytes,
-    SecretItem, WriteMode,
+    ChangeOp, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, WriteMode,
 };
 use vsync_dest_azure::{AzureKeyVault, EnvSource};
+use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, items, sync};
 use vsync_testkit::fakes::PythonFake;
 
 const TENANT: &str = "00000000-0000-0000-0000-000000000001";
@@ -114,138 +113,112 @@ impl Fake {
     }
 }
 
-fn items(kv: &[(&str, &str)]) -> Vec<SecretItem> {
-    kv.iter()
-        .map(|(k, v)| SecretItem::plain(*k, SecretBytes::from_str_value(v)))
-        .collect()
-}
-
-fn ctx() -> Ctx {
-    Ctx::new("dev", "app")
-}
-
 fn writes(counts: &Value) -> u64 {
     counts["PUT /secrets/{}"].as_u64().unwrap_or(0)
 }
 
-/// plan + apply_one per change (as the engine does for per-key destinations); with prune, the
-/// engine's `list` + `delete_one` for listed names that are not planned.
-async fn sync(
-    d: &AzureKeyVault,
-    r: &Routing,
-    it: &[SecretItem],
-    prune: bool,
-) -> Vec<(String, ChangeOp)> {
-    let plan = d
-        .plan(
-            r,
-            it,
-            &PlanOptions {
-                prune,
-                offline: false,
-            },
-            &ctx(),
-        )
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for ch in &plan.changes {
-        let item = ch
-            .source_key
-            .as_ref()
-            .and_then(|k| it.iter().find(|i| &i.key == k));
-        let op = d.apply_one(r, ch, item, &ctx()).await.unwrap();
-        out.push((ch.remote.0.clone(), op));
+/// The suite's view of the fake (one per test): stored plaintext and PUT counts from `/_fake/`,
+/// values changed behind vsync's back, secrets vsync did not create (another owner's tags, or
+/// none), and injected 429/500 answers to writes. Keys map `_` → `-` (`nameMap=dash`).
+struct Az {
+    f: Fake,
+}
+
+async fn azure() -> Option<(AzureKeyVault, Az)> {
+    Fake::start().map(|f| (f.dest(), Az { f }))
+}
+
+#[async_trait::async_trait]
+impl Fixture for Az {
+    async fn scope(&self) -> Result<Routing, String> {
+        Ok(self.f.routing(&[("nameMap", "dash")]))
     }
-    if prune {
-        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
-            if !plan.changes.iter().any(|c| c.remote == n) {
-                d.delete_one(r, &n, &ctx()).await.unwrap();
-                out.push((n.0, ChangeOp::Delete));
-            }
+
+    async fn stored(&self, _r: &Routing, name: &RemoteName) -> Option<Option<Vec<u8>>> {
+        let s = self
+            .f
+            .stored(&name.0)
+            .await
+            .filter(|s| s["deleted"] != true);
+        Some(s.map(|s| s["value"].as_str().unwrap_or_default().as_bytes().to_vec()))
+    }
+
+    async fn writes(&self, _r: &Routing) -> Option<u64> {
+        Some(writes(&self.f.counts().await))
+    }
+
+    fn can_tamper(&self) -> bool {
+        true
+    }
+
+    async fn tamper(&self, _r: &Routing, name: &RemoteName) -> Option<Tamper> {
+        let body = json!({"value": "hand-edited"});
+        let path = format!("secrets/{name}");
+        let (st, _) = self.f.ctl(reqwest::Method::PUT, &path, Some(body)).await;
+        (st == 204).then_some(Tamper::Changed)
+    }
+
+    async fn plant_foreign(&self, _r: &Routing) -> Vec<RemoteName> {
+        let plants = [
+            ("HAND-MADE", json!({"value": "x", "tags": {"owner": "ops"}})),
+            (
+                "THEIRS",
+                json!({"value": "y", "tags": {"managed-by": "someone-else"}}),
+            ),
+        ];
+        let mut names = Vec::new();
+        for (name, body) in plants {
+            let path = format!("secrets/{name}");
+            let (st, _) = self.f.ctl(reqwest::Method::PUT, &path, Some(body)).await;
+            assert_eq!(st, 204);
+            names.push(RemoteName(name.into()));
         }
+        names
     }
-    out
+
+    fn can_inject(&self) -> bool {
+        true
+    }
+
+    async fn inject(&self, fault: Fault) -> bool {
+        let count = fault.times.map_or(-1, i64::from);
+        let mut spec = json!({"status": fault.status, "count": count, "method": "PUT"});
+        if let Some(d) = fault.retry_after {
+            spec["retry_after"] = d.as_secs().into();
+        }
+        self.f.fail(spec).await;
+        true
+    }
+}
+
+mod conformance {
+    vsync_testkit::conformance_tests!(super::azure; preflight, map_name, create, idempotent,
+        update, collisions, drift, prune, delete, retryable_errors, no_value_leaks);
 }
 
 #[tokio::test]
-async fn cycle_create_unchanged_update_drift_prune_soft_deleted() {
+async fn tags_kept_foreign_secrets_updated_in_place_and_soft_delete_hints() {
     let Some(f) = Fake::start() else { return };
     let d = f.dest();
     let r = f.routing(&[]);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::PerKey);
     assert!(d.capabilities(&r).case_insensitive_names);
-    d.preflight(&r, &ctx()).await.unwrap();
 
-    // first sync: created, tagged, plaintext stored
+    // created tagged; a changed value makes a new version and the tag survives it
     let v1 = items(&[("API-KEY", "k1"), ("DB", "postgres://u:p@h/db")]);
-    let got = sync(&d, &r, &v1, false).await;
+    sync(&d, &r, &v1, false).await;
     assert_eq!(
-        got,
-        vec![
-            ("API-KEY".into(), ChangeOp::Create),
-            ("DB".into(), ChangeOp::Create)
-        ]
+        f.stored("DB").await.unwrap()["tags"],
+        json!({"managed-by": "vsync"})
     );
-    let s = f.stored("DB").await.unwrap();
-    assert_eq!(s["value"], "postgres://u:p@h/db");
-    assert_eq!(s["tags"], json!({"managed-by": "vsync"}));
-
-    // second sync: all unchanged (values read back), nothing written
-    let before = writes(&f.counts().await);
-    let got = sync(&d, &r, &v1, false).await;
-    assert!(
-        got.iter().all(|(_, op)| *op == ChangeOp::Unchanged),
-        "{got:?}"
-    );
-    assert_eq!(writes(&f.counts().await), before);
-    let back = d
-        .read_values(
-            &r,
-            &[RemoteName("DB".into()), RemoteName("NOPE".into())],
-            &ctx(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(back.len(), 1);
-    assert_eq!(
-        back[&RemoteName("DB".into())].expose(),
-        b"postgres://u:p@h/db"
-    );
-
-    // one changed value: only that one is written, the tag survives the new version
     let v2 = items(&[("API-KEY", "k2"), ("DB", "postgres://u:p@h/db")]);
-    let got = sync(&d, &r, &v2, false).await;
-    assert_eq!(got[0], ("API-KEY".into(), ChangeOp::Update));
-    assert_eq!(got[1].1, ChangeOp::Unchanged);
-    assert_eq!(writes(&f.counts().await), before + 1);
+    sync(&d, &r, &v2, false).await;
     let s = f.stored("API-KEY").await.unwrap();
-    assert_eq!(s["value"], "k2");
     assert_eq!(s["versions"], 2);
     assert_eq!(s["tags"], json!({"managed-by": "vsync"}));
 
-    // drift behind vsync's back: seen as an update and put back
-    let (st, _) = f
-        .ctl(
-            reqwest::Method::PUT,
-            "secrets/DB",
-            Some(json!({"value": "hand-edited"})),
-        )
-        .await;
-    assert_eq!(st, 204);
-    let plan = d
-        .plan(&r, &v2, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(plan.changes[1].op, ChangeOp::Update);
-    sync(&d, &r, &v2, false).await;
-    assert_eq!(
-        f.stored("DB").await.unwrap()["value"],
-        "postgres://u:p@h/db"
-    );
-
-    // an existing secret vsync did not create: updated in place, keeps its tags, never pruned
+    // an existing secret vsync did not create: updated in place, keeps its tags, never listed,
+    // refused by delete_one
     let (st, _) = f
         .ctl(
             reqwest::Method::PUT,
@@ -265,11 +238,6 @@ async fn cycle_create_unchanged_update_drift_prune_soft_deleted() {
         f.stored("HAND-MADE").await.unwrap()["tags"],
         json!({"owner": "ops"})
     );
-    let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
-    assert_eq!(
-        listed,
-        vec![RemoteName("API-KEY".into()), RemoteName("DB".into())]
-    );
     let e = d
         .delete_one(&r, &RemoteName("HAND-MADE".into()), &ctx())
         .await
@@ -277,18 +245,12 @@ async fn cycle_create_unchanged_update_drift_prune_soft_deleted() {
     assert_eq!(e.kind, DestErrorKind::Unsupported, "{e}");
     assert!(f.stored("HAND-MADE").await.is_some());
 
-    // prune: DB left the env file → soft-deleted (recoverable); HAND-MADE untouched
+    // prune: DB left the env file → soft-deleted (recoverable), not purged
     let v4 = items(&[("API-KEY", "k2")]);
     let got = sync(&d, &r, &v4, true).await;
     assert_eq!(got.last().unwrap(), &("DB".into(), ChangeOp::Delete));
     assert_eq!(got.len(), 2, "{got:?}");
-    let s = f.stored("DB").await.unwrap();
-    assert_eq!(s["deleted"], true, "soft-deleted, not purged");
-    assert!(f.stored("HAND-MADE").await.is_some());
-    assert_eq!(
-        d.list(&r, &ctx()).await.unwrap().unwrap(),
-        vec![RemoteName("API-KEY".into())]
-    );
+    assert_eq!(f.stored("DB").await.unwrap()["deleted"], true);
 
     // DB comes back while soft-deleted: the plan warns, the write is a Conflict naming the
     // recover and purge commands, and the deleted secret is left as it was
@@ -404,36 +366,11 @@ async fn names_underscore_refused_dash_map_and_collisions() {
 }
 
 #[tokio::test]
-async fn throttled_then_ok_and_server_errors() {
+async fn server_errors_cost_one_request_per_call() {
     let Some(f) = Fake::start() else { return };
     let d = f.dest();
     let r = f.routing(&[]);
-    d.preflight(&r, &ctx()).await.unwrap();
-    let it = items(&[("A", "s3cr3t")]);
-    let plan = d
-        .plan(&r, &it, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-
-    // 429 with Retry-After on the write: RateLimited, retryable, carrying the delay
-    f.fail(json!({"status": 429, "count": 1, "retry_after": 7, "method": "PUT"}))
-        .await;
-    let e = d
-        .apply_one(&r, &plan.changes[0], Some(&it[0]), &ctx())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind, DestErrorKind::RateLimited, "{e}");
-    assert!(e.retryable());
-    assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
-    assert!(!e.to_string().contains("s3cr3t"));
-    assert!(f.stored("A").await.is_none());
-    // the engine's retry then succeeds
-    let op = d
-        .apply_one(&r, &plan.changes[0], Some(&it[0]), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(op, ChangeOp::Create);
-    assert_eq!(f.stored("A").await.unwrap()["value"], "s3cr3t");
+    sync(&d, &r, &items(&[("A", "s3cr3t")]), false).await;
 
     // 500 forever: Transient (retryable) on every call, the SDK does not retry on its own
     let before = f.counts().await["GET /secrets/{}"].as_u64().unwrap();

@@ -206,6 +206,10 @@ impl Destination for GcpSecretManager {
 
     fn map_name(&self, routing: &Routing, key: &str) -> Result<RemoteName, DestError> {
         let cfg = self.config(routing)?;
+        // An empty key would name the prefix itself (conformance case map_name).
+        if key.is_empty() {
+            return Err(DestError::invalid_name(key, "empty key"));
+        }
         let id = format!("{}{key}", cfg.prefix);
         SECRET_ID.check(key, &id).map_err(|e| {
             DestError::invalid_name(

@@ -5,18 +5,18 @@
 //! failures. Skipped with a note when no python3 is found, unless VSYNC_TEST_SERVICES=1.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 use vsync_dest_api::{
-    ChangeOp, Ctx, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, SecretBytes,
+    ChangeOp, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, SecretBytes,
     SecretItem, WriteMode,
 };
 use vsync_dest_gcp::{ANONYMOUS_VAR, Credentials, ENDPOINT_VAR, EnvSource, GcpSecretManager};
+use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, sync};
 use vsync_testkit::fakes::PythonFake;
+use vsync_testkit::services::http_send;
 
 const PROJECT: &str = "vsync-test";
 
@@ -33,20 +33,10 @@ impl Fake {
         self.proc.url()
     }
 
-    /// One request to the fake (std only: HTTP/1.1, one connection per call).
+    /// One request to the fake.
     fn call(&self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.proc.port())).unwrap();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        let status = std::str::from_utf8(&out[9..12]).unwrap().parse().unwrap();
-        (status, out[split + 4..].to_vec())
+        let r = http_send(method, &format!("{}{path}", self.url()), &[], body).unwrap();
+        (r.status, r.body.into_bytes())
     }
 
     /// The stored secret (labels, replication, versions with plaintext), or None.
@@ -55,13 +45,18 @@ impl Fake {
         (st == 200).then(|| serde_json::from_slice(&body).unwrap())
     }
 
+    /// The plaintext of the newest version, if the secret exists.
+    fn newest(&self, id: &str) -> Option<Vec<u8>> {
+        let s = self.secret(id)?;
+        let last = s["versions"].as_array()?.last()?.clone();
+        base64::engine::general_purpose::STANDARD
+            .decode(last["data_b64"].as_str()?)
+            .ok()
+    }
+
     /// The plaintext of the newest version.
     fn plaintext(&self, id: &str) -> Vec<u8> {
-        let s = self.secret(id).unwrap_or_else(|| panic!("{id} not stored"));
-        let last = s["versions"].as_array().unwrap().last().unwrap().clone();
-        base64::engine::general_purpose::STANDARD
-            .decode(last["data_b64"].as_str().unwrap())
-            .unwrap()
+        self.newest(id).unwrap_or_else(|| panic!("{id} not stored"))
     }
 
     fn states(&self, id: &str) -> Vec<String> {
@@ -137,116 +132,88 @@ fn items(kv: &[(&str, &[u8])]) -> Vec<SecretItem> {
         .collect()
 }
 
-fn ctx() -> Ctx {
-    Ctx::new("dev", "app")
+/// The suite's view of the fake (one per test, listing one secret per page so every listing
+/// walks pages): plaintext and `addVersion` counts from `/_fake/`, versions added behind vsync's
+/// back, foreign secrets (no label, another owner's label, vsync's label outside the prefix), and
+/// injected 429/500 answers.
+struct Gcp {
+    f: Fake,
 }
 
-/// plan + apply_one per change (the engine's per-key path) + list/delete_one for prune.
-async fn sync(
-    d: &GcpSecretManager,
-    r: &Routing,
-    it: &[SecretItem],
-    prune: bool,
-) -> Vec<(String, ChangeOp)> {
-    let plan = d
-        .plan(
-            r,
-            it,
-            &PlanOptions {
-                prune,
-                offline: false,
-            },
-            &ctx(),
-        )
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for ch in &plan.changes {
-        let item = ch
-            .source_key
-            .as_ref()
-            .and_then(|k| it.iter().find(|i| &i.key == k));
-        let op = d.apply_one(r, ch, item, &ctx()).await.unwrap();
-        out.push((ch.remote.0.clone(), op));
+async fn gcp() -> Option<(GcpSecretManager, Gcp)> {
+    let f = Fake::start(&["--max-page-size", "1"])?;
+    Some((dest(&f), Gcp { f }))
+}
+
+#[async_trait::async_trait]
+impl Fixture for Gcp {
+    async fn scope(&self) -> Result<Routing, String> {
+        Ok(routing("cf_"))
     }
-    if prune {
-        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
-            if !plan.changes.iter().any(|c| c.remote == n) {
-                d.delete_one(r, &n, &ctx()).await.unwrap();
-                out.push((n.0, ChangeOp::Delete));
-            }
+
+    async fn stored(&self, _r: &Routing, name: &RemoteName) -> Option<Option<Vec<u8>>> {
+        Some(self.f.newest(&name.0))
+    }
+
+    async fn writes(&self, _r: &Routing) -> Option<u64> {
+        Some(self.f.stat("addVersion"))
+    }
+
+    fn can_tamper(&self) -> bool {
+        true
+    }
+
+    async fn tamper(&self, _r: &Routing, name: &RemoteName) -> Option<Tamper> {
+        self.f.set(&name.0, b"hand-edited", "");
+        Some(Tamper::Changed)
+    }
+
+    async fn plant_foreign(&self, _r: &Routing) -> Vec<RemoteName> {
+        self.f.set("cf_HAND", b"hand", "");
+        self.f.set("other_X", b"x", "managed-by=vsync");
+        self.f.set("cf_FOREIGN", b"f", "managed-by=someone-else");
+        ["cf_HAND", "other_X", "cf_FOREIGN"]
+            .map(|n| RemoteName(n.into()))
+            .to_vec()
+    }
+
+    fn can_inject(&self) -> bool {
+        true
+    }
+
+    async fn inject(&self, fault: Fault) -> bool {
+        let mut spec = json!({"status": fault.status, "count": fault.times.unwrap_or(1000)});
+        if let Some(d) = fault.retry_after {
+            spec["retryAfter"] = d.as_secs().into();
         }
+        self.f.fail(spec);
+        true
     }
-    out
+}
+
+mod conformance {
+    vsync_testkit::conformance_tests!(super::gcp; preflight, map_name, create, idempotent, update,
+        collisions, drift, prune, delete, retryable_errors, no_value_leaks);
 }
 
 #[tokio::test]
-async fn first_sync_unchanged_changed_and_drift() {
+async fn labels_replication_kept_versions_and_a_concurrent_creator() {
     let Some(f) = Fake::start(&[]) else { return };
     let d = dest(&f);
     let r = routing("app_");
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::PerKey);
     assert!(d.capabilities(&r).binary_values);
-    d.preflight(&r, &ctx()).await.unwrap();
     assert_eq!(d.map_name(&r, "DB_URL").unwrap().0, "app_DB_URL");
 
-    let binary: &[u8] = &[0xff, 0x00, 0x10, 0x80];
-    let v1 = items(&[("A", b"one"), ("B", b"two"), ("BIN", binary)]);
-    let got = sync(&d, &r, &v1, false).await;
-    assert_eq!(
-        got,
-        vec![
-            ("app_A".into(), ChangeOp::Create),
-            ("app_B".into(), ChangeOp::Create),
-            ("app_BIN".into(), ChangeOp::Create),
-        ]
-    );
-    assert_eq!(f.plaintext("app_B"), b"two");
-    assert_eq!(f.plaintext("app_BIN"), binary);
+    sync(&d, &r, &items(&[("A", b"one"), ("B", b"two")]), false).await;
     let s = f.secret("app_A").unwrap();
     assert_eq!(s["labels"], json!({"managed-by": "vsync"}));
     assert_eq!(s["replication"], json!({"automatic": {}}));
-    let writes = f.stat("addVersion");
-    assert_eq!(writes, 3);
-
-    // second run: everything read back equal, no version added
-    let got = sync(&d, &r, &v1, false).await;
-    assert!(
-        got.iter().all(|(_, op)| *op == ChangeOp::Unchanged),
-        "{got:?}"
-    );
-    assert_eq!(f.stat("addVersion"), writes);
-    let back = d
-        .read_values(
-            &r,
-            &[RemoteName("app_BIN".into()), RemoteName("app_NOPE".into())],
-            &ctx(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(back.len(), 1);
-    assert_eq!(back[&RemoteName("app_BIN".into())].expose(), binary);
 
     // one changed value: one new version, the old one kept (no destroy unless asked)
-    let v2 = items(&[("A", b"one"), ("B", b"TWO-2"), ("BIN", binary)]);
-    let got = sync(&d, &r, &v2, false).await;
-    assert_eq!(got[0].1, ChangeOp::Unchanged);
+    let got = sync(&d, &r, &items(&[("A", b"one"), ("B", b"TWO-2")]), false).await;
     assert_eq!(got[1], ("app_B".into(), ChangeOp::Update));
-    assert_eq!(f.plaintext("app_B"), b"TWO-2");
-    assert_eq!(f.stat("addVersion"), writes + 1);
     assert_eq!(f.states("app_B"), vec!["ENABLED", "ENABLED"]);
-
-    // drift: a version added behind vsync's back is detected and overwritten
-    f.set("app_A", b"hand-edited", "");
-    let plan = d
-        .plan(&r, &v2, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(plan.changes[0].op, ChangeOp::Update);
-    assert_eq!(plan.changes[1].op, ChangeOp::Unchanged);
-    sync(&d, &r, &v2, false).await;
-    assert_eq!(f.plaintext("app_A"), b"one");
 
     // a secret created by someone else between plan and apply: a version is added to it
     let plan = d
@@ -269,36 +236,14 @@ async fn first_sync_unchanged_changed_and_drift() {
 }
 
 #[tokio::test]
-async fn prune_deletes_only_managed_secrets_under_the_prefix() {
-    // page size 1 makes every list walk through pages
-    let Some(f) = Fake::start(&["--max-page-size", "1"]) else {
-        return;
-    };
+async fn delete_one_refuses_what_is_not_ours() {
+    let Some(f) = Fake::start(&[]) else { return };
     let d = dest(&f);
     let r = routing("pr_");
-    sync(&d, &r, &items(&[("A", b"a"), ("B", b"b")]), false).await;
+    sync(&d, &r, &items(&[("A", b"a")]), false).await;
     // not ours: no label, or outside the prefix
     f.set("pr_HAND", b"hand", "");
     f.set("other_X", b"x", "managed-by=vsync");
-    f.set("pr_FOREIGN", b"f", "managed-by=someone-else");
-
-    let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
-    assert_eq!(
-        listed,
-        vec![RemoteName("pr_A".into()), RemoteName("pr_B".into())]
-    );
-    // without prune nothing is deleted
-    sync(&d, &r, &items(&[("A", b"a")]), false).await;
-    assert!(f.secret("pr_B").is_some());
-
-    let got = sync(&d, &r, &items(&[("A", b"a")]), true).await;
-    assert_eq!(got.last().unwrap(), &("pr_B".into(), ChangeOp::Delete));
-    assert!(f.secret("pr_B").is_none());
-    for keep in ["pr_A", "pr_HAND", "other_X", "pr_FOREIGN"] {
-        assert!(f.secret(keep).is_some(), "{keep} must survive prune");
-    }
-
-    // asked directly, delete_one still refuses what is not ours
     let e = d
         .delete_one(&r, &RemoteName("pr_HAND".into()), &ctx())
         .await
@@ -312,9 +257,13 @@ async fn prune_deletes_only_managed_secrets_under_the_prefix() {
     assert_eq!(e.kind, DestErrorKind::Unsupported, "{e}");
     assert!(f.secret("pr_HAND").is_some() && f.secret("other_X").is_some());
     // already gone is fine
-    d.delete_one(&r, &RemoteName("pr_B".into()), &ctx())
+    d.delete_one(&r, &RemoteName("pr_A".into()), &ctx())
         .await
         .unwrap();
+    d.delete_one(&r, &RemoteName("pr_A".into()), &ctx())
+        .await
+        .unwrap();
+    assert!(f.secret("pr_A").is_none());
 }
 
 #[tokio::test]
@@ -403,7 +352,7 @@ async fn invalid_names_and_values_are_refused_before_any_request() {
 }
 
 #[tokio::test]
-async fn rate_limited_with_retry_after_then_success() {
+async fn rate_limited_says_resource_exhausted_and_the_retry_adds_one_version() {
     let Some(f) = Fake::start(&[]) else { return };
     let d = dest(&f);
     let r = routing("rl_");
@@ -418,7 +367,6 @@ async fn rate_limited_with_retry_after_then_success() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::RateLimited, "{e}");
-    assert!(e.retryable());
     assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
     assert!(e.message.contains("RESOURCE_EXHAUSTED"), "{e}");
     // the retry the engine makes: the secret exists now, the version goes in once

@@ -7,89 +7,36 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use vsync_dest_api::{
-    ChangeOp, Ctx, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, SecretBytes,
-    SecretItem,
-};
+use serde_json::json;
+use vsync_dest_api::{ChangeOp, Ctx, DestErrorKind, Destination, PlanOptions, RemoteName, Routing};
 use vsync_dest_github::{EnvSource, GitHub};
+use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, items, sync};
+use vsync_testkit::fakes::PythonFake;
+use vsync_testkit::services::http_send;
 
 const TOKEN: &str = "test-token";
 
 struct Fake {
-    child: Child,
+    proc: PythonFake,
     url: String,
 }
 
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> Option<PathBuf> {
-    let venv = root().join(".ci/venv/bin/python3");
-    let candidates = [venv, PathBuf::from("python3")];
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import nacl.public"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
 fn fake() -> Option<Fake> {
-    let Some(py) = python() else {
-        if std::env::var("VSYNC_TEST_SERVICES").as_deref() == Ok("1") {
-            panic!(
-                "VSYNC_TEST_SERVICES=1 but no python3 with PyNaCl (run scripts/test-services up)"
-            );
-        }
-        eprintln!("note: skipped (no python3 with PyNaCl: run `scripts/test-services up`)");
-        return None;
-    };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(py)
-        .arg(root().join("tests/fakes/github_fake.py"))
-        .arg(port.to_string())
-        .args([
+    let proc = PythonFake::spawn(
+        "github_fake.py",
+        &["nacl.public"],
+        &[
             "--token",
             TOKEN,
             "--repo",
             "acme/app:dev,production",
             "--repo",
             "acme/other",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn github fake");
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "github fake did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Fake {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    })
+        ],
+    )?;
+    let url = proc.url();
+    Some(Fake { proc, url })
 }
 
 fn dest(f: &Fake, token: &str) -> GitHub {
@@ -109,32 +56,16 @@ fn routing(repo: &str, env: Option<&str>) -> Routing {
     r
 }
 
-fn items(kv: &[(&str, &str)]) -> Vec<SecretItem> {
-    kv.iter()
-        .map(|(k, v)| SecretItem::plain(*k, SecretBytes::from_str_value(v)))
-        .collect()
-}
-
-fn ctx() -> Ctx {
-    Ctx::new("dev", "app")
-}
-
-/// Minimal HTTP/1.1 client for the fake's debug endpoints (std only).
+/// One request to the fake, with the token its API endpoints want.
 fn http(f: &Fake, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-    use std::io::{Read, Write};
-    let mut s = TcpStream::connect(f.url.trim_start_matches("http://")).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: token {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, buf[split + 4..].to_vec())
+    let auth = format!("token {TOKEN}");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let url = format!("http://127.0.0.1:{}{path}", f.proc.port());
+    let r = http_send(method, &url, &headers, body.as_bytes()).unwrap();
+    (r.status, r.body.into_bytes())
 }
 
 fn plaintext(f: &Fake, path: &str) -> Option<String> {
@@ -142,47 +73,68 @@ fn plaintext(f: &Fake, path: &str) -> Option<String> {
     (s == 200).then(|| String::from_utf8(b).unwrap())
 }
 
-async fn sync(d: &GitHub, r: &Routing, it: &[SecretItem], prune: bool) -> Vec<(String, ChangeOp)> {
-    let plan = d
-        .plan(
-            r,
-            it,
-            &PlanOptions {
-                prune,
-                offline: false,
-            },
-            &ctx(),
-        )
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for ch in &plan.changes {
-        let item = ch
-            .source_key
-            .as_ref()
-            .and_then(|k| it.iter().find(|i| &i.key == k));
-        let op = if ch.op == ChangeOp::Delete {
-            d.delete_one(r, &ch.remote, &ctx()).await.unwrap();
-            ChangeOp::Delete
-        } else {
-            d.apply_one(r, ch, item, &ctx()).await.unwrap()
+/// The suite's view of the fake (one per test, repository secrets of acme/app): the plaintext it
+/// decrypted from each sealed box, the PUTs it logged, deletions behind vsync's back (GitHub
+/// cannot show a changed value), and injected 429/500 answers. Every secret of the repository is
+/// in vsync's scope, so there is nothing foreign to plant.
+struct Gh {
+    f: Fake,
+}
+
+async fn github() -> Option<(GitHub, Gh)> {
+    let f = fake()?;
+    Some((dest(&f, TOKEN), Gh { f }))
+}
+
+#[async_trait::async_trait]
+impl Fixture for Gh {
+    async fn scope(&self) -> Result<Routing, String> {
+        Ok(routing("acme/app", None))
+    }
+
+    async fn stored(&self, _r: &Routing, name: &RemoteName) -> Option<Option<Vec<u8>>> {
+        Some(plaintext(&self.f, &format!("acme/app/{name}")).map(String::into_bytes))
+    }
+
+    async fn writes(&self, _r: &Routing) -> Option<u64> {
+        let (_, log) = http(&self.f, "GET", "/_fake/requests", "");
+        let log: Vec<String> = serde_json::from_slice(&log).ok()?;
+        Some(log.iter().filter(|l| l.starts_with("PUT ")).count() as u64)
+    }
+
+    fn can_tamper(&self) -> bool {
+        true
+    }
+
+    async fn tamper(&self, _r: &Routing, name: &RemoteName) -> Option<Tamper> {
+        let path = format!("/repos/acme/app/actions/secrets/{name}");
+        (http(&self.f, "DELETE", &path, "").0 == 204).then_some(Tamper::Deleted)
+    }
+
+    fn can_inject(&self) -> bool {
+        true
+    }
+
+    async fn inject(&self, fault: Fault) -> bool {
+        let spec = match fault.times {
+            Some(n) => json!({
+                "count": n,
+                "status": fault.status,
+                "retry_after": fault.retry_after.map_or(1, |d| d.as_secs()),
+            }),
+            None => json!({"repo": "acme/app", "status": fault.status}),
         };
-        out.push((ch.remote.0.clone(), op));
+        http(&self.f, "POST", "/_fake/fail", &spec.to_string()).0 == 200
     }
-    if prune {
-        // as the engine does: listed names not planned → delete_one
-        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
-            if !plan.changes.iter().any(|c| c.remote == n) {
-                d.delete_one(r, &n, &ctx()).await.unwrap();
-                out.push((n.0, ChangeOp::Delete));
-            }
-        }
-    }
-    out
+}
+
+mod conformance {
+    vsync_testkit::conformance_tests!(super::github; preflight, map_name, create, idempotent,
+        update, collisions, drift, prune, delete, retryable_errors, no_value_leaks);
 }
 
 #[tokio::test]
-async fn repository_secrets_cycle() {
+async fn repository_secrets_are_write_only_and_upper_cased() {
     let Some(f) = fake() else { return };
     let d = dest(&f, TOKEN);
     let r = routing("acme/app", None);
@@ -190,9 +142,8 @@ async fn repository_secrets_cycle() {
     assert!(
         !caps.can_read_values && caps.can_list && caps.can_delete && caps.case_insensitive_names
     );
-    d.preflight(&r, &ctx()).await.unwrap();
 
-    // first sync: created, and the fake decrypted exactly our values
+    // names upper-cased; the fake decrypted exactly our (non-ASCII) value
     let v1 = items(&[("DB_URL", "postgres://u:p@h/db"), ("api_key", "k1 ünïcode")]);
     let got = sync(&d, &r, &v1, false).await;
     assert_eq!(
@@ -203,16 +154,12 @@ async fn repository_secrets_cycle() {
         ]
     );
     assert_eq!(
-        plaintext(&f, "acme/app/DB_URL").as_deref(),
-        Some("postgres://u:p@h/db")
-    );
-    assert_eq!(
         plaintext(&f, "acme/app/API_KEY").as_deref(),
         Some("k1 ünïcode")
     );
 
-    // second sync: write-only, so existing names plan as Upsert (the engine's receipt decides
-    // unchanged); nothing is read back
+    // write-only: existing names plan as Upsert (the engine's receipt decides unchanged);
+    // nothing is read back
     let plan = d
         .plan(&r, &v1, &PlanOptions::default(), &ctx())
         .await
@@ -239,46 +186,6 @@ async fn repository_secrets_cycle() {
             .unwrap(),
         ChangeOp::Unchanged
     );
-
-    // one changed value → Update (204)
-    let v2 = items(&[("DB_URL", "postgres://new"), ("api_key", "k1 ünïcode")]);
-    let got = sync(&d, &r, &v2, false).await;
-    assert_eq!(got[0], ("DB_URL".into(), ChangeOp::Update));
-    assert_eq!(
-        plaintext(&f, "acme/app/DB_URL").as_deref(),
-        Some("postgres://new")
-    );
-
-    // drift: someone deletes a secret behind our back → plan sees it missing → Create
-    assert_eq!(
-        http(&f, "DELETE", "/repos/acme/app/actions/secrets/API_KEY", "").0,
-        204
-    );
-    let plan = d
-        .plan(&r, &v2, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(plan.changes[1].op, ChangeOp::Create);
-    sync(&d, &r, &v2, false).await;
-    assert_eq!(
-        plaintext(&f, "acme/app/API_KEY").as_deref(),
-        Some("k1 ünïcode")
-    );
-
-    // prune: API_KEY dropped from the env file; without prune it stays
-    let v3 = items(&[("DB_URL", "postgres://new")]);
-    sync(&d, &r, &v3, false).await;
-    assert_eq!(d.list(&r, &ctx()).await.unwrap().unwrap().len(), 2);
-    let got = sync(&d, &r, &v3, true).await;
-    assert_eq!(
-        got.last().unwrap(),
-        &("API_KEY".to_string(), ChangeOp::Delete)
-    );
-    assert_eq!(
-        d.list(&r, &ctx()).await.unwrap().unwrap(),
-        vec![RemoteName("DB_URL".into())]
-    );
-    assert_eq!(plaintext(&f, "acme/app/API_KEY"), None);
 }
 
 #[tokio::test]
@@ -393,45 +300,6 @@ async fn invalid_names_rejected_at_plan_time() {
         !String::from_utf8(reqs).unwrap().contains("PUT"),
         "nothing written"
     );
-}
-
-#[tokio::test]
-async fn rate_limit_then_success() {
-    let Some(f) = fake() else { return };
-    let d = dest(&f, TOKEN);
-    let r = routing("acme/app", None);
-    let it = items(&[("A", "1")]);
-    let plan = d
-        .plan(&r, &it, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(
-        http(
-            &f,
-            "POST",
-            "/_fake/fail",
-            r#"{"count":1,"status":429,"retry_after":1}"#
-        )
-        .0,
-        200
-    );
-    let e = d
-        .apply_one(&r, &plan.changes[0], Some(&it[0]), &ctx())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind, DestErrorKind::RateLimited, "{e}");
-    assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
-    assert!(e.retryable());
-    assert_eq!(e.key.as_deref(), Some("A"));
-    // what the engine does: wait Retry-After, try again
-    tokio::time::sleep(e.retry_after.unwrap()).await;
-    assert_eq!(
-        d.apply_one(&r, &plan.changes[0], Some(&it[0]), &ctx())
-            .await
-            .unwrap(),
-        ChangeOp::Create
-    );
-    assert_eq!(plaintext(&f, "acme/app/A").as_deref(), Some("1"));
 }
 
 #[tokio::test]

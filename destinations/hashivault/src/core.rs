@@ -206,6 +206,11 @@ impl VaultBackend {
                     .map(|_| ())
                     .map_err(|e| self.map_err(e, "write"))
             }
+            // KV v1 refuses an empty secret ("missing data fields"): pruning the last key
+            // removes the path instead.
+            KvVersion::V1 if map.is_empty() => vaultrs::kv1::delete(&self.client, m, p)
+                .await
+                .map_err(|e| self.map_err(e, "delete")),
             KvVersion::V1 => vaultrs::kv1::set(&self.client, m, p, &to_str_map(map))
                 .await
                 .map_err(|e| self.map_err(e, "write")),

@@ -1,49 +1,32 @@
-//! `hashivault` against a real OpenBao dev server (scripts/test-services up), driven through the
-//! `Destination` trait. Needs VSYNC_TEST_VAULT_ADDR / VSYNC_TEST_VAULT_TOKEN; skipped with a note
-//! when they are unset, unless VSYNC_TEST_SERVICES=1 (then a missing server fails the test).
+//! `hashivault` against a real OpenBao dev server (scripts/test-services up): the conformance
+//! suite (vsync-testkit::conformance) on a KV v2 and a KV v1 mount, then what is Vault's own
+//! (versions, check-and-set, warnings, auth). Needs VSYNC_TEST_VAULT_ADDR / VSYNC_TEST_VAULT_TOKEN;
+//! skipped with a note when they are unset, unless VSYNC_TEST_SERVICES=1 (then a missing server
+//! fails the test).
 
 // Printing is allowed here: a test says on the console which server it used or skipped.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vsync_dest_api::{
-    ChangeOp, Ctx, DestErrorKind, Destination, ItemOutcome, PlanOptions, RemoteName, Routing,
+    ChangeOp, DestErrorKind, Destination, ItemOutcome, PlanOptions, RemoteName, Routing,
     SecretBytes, SecretItem, WriteMode,
 };
 use vsync_dest_hashivault::{EnvSource, HashiVault};
+use vsync_testkit::conformance::{Fixture, Tamper, ctx, items, sync, unique};
+use vsync_testkit::services::{self, VaultService};
 
-struct Server {
-    addr: String,
-    token: String,
-}
-
-fn server() -> Option<Server> {
-    let required = std::env::var("VSYNC_TEST_SERVICES").as_deref() == Ok("1");
-    match (
-        std::env::var("VSYNC_TEST_VAULT_ADDR"),
-        std::env::var("VSYNC_TEST_VAULT_TOKEN"),
-    ) {
-        (Ok(addr), Ok(token)) if !addr.is_empty() => Some(Server { addr, token }),
-        _ if required => panic!("VSYNC_TEST_SERVICES=1 but VSYNC_TEST_VAULT_ADDR/TOKEN are unset"),
-        _ => {
-            eprintln!("note: skipped (no OpenBao: run `eval \"$(scripts/test-services env)\"`)");
-            None
-        }
+fn server() -> Option<VaultService> {
+    let s = services::vault();
+    if s.is_none() {
+        services::skip("hashivault against OpenBao", "VSYNC_TEST_VAULT_*");
     }
+    s
 }
 
-fn unique(tag: &str) -> String {
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("vsync-test/{tag}-{n}")
-}
-
-fn dest(s: &Server, token: &str) -> HashiVault {
+fn dest(s: &VaultService, token: &str) -> HashiVault {
     let mut m = BTreeMap::new();
     m.insert("VAULT_ADDR".to_string(), s.addr.clone());
     m.insert("VAULT_TOKEN".to_string(), token.to_string());
@@ -57,12 +40,6 @@ fn routing(path: &str) -> Routing {
     r
 }
 
-fn items(kv: &[(&str, &str)]) -> Vec<SecretItem> {
-    kv.iter()
-        .map(|(k, v)| SecretItem::plain(*k, SecretBytes::from_str_value(v)))
-        .collect()
-}
-
 fn ops(plan: &vsync_dest_api::Plan) -> Vec<(String, ChangeOp)> {
     plan.changes
         .iter()
@@ -70,11 +47,7 @@ fn ops(plan: &vsync_dest_api::Plan) -> Vec<(String, ChangeOp)> {
         .collect()
 }
 
-fn ctx() -> Ctx {
-    Ctx::new("dev", "app")
-}
-
-fn client(s: &Server) -> VaultClient {
+fn client(s: &VaultService) -> VaultClient {
     VaultClient::new(
         VaultClientSettingsBuilder::default()
             .address(&s.addr)
@@ -85,68 +58,123 @@ fn client(s: &Server) -> VaultClient {
     .unwrap()
 }
 
-async fn remote(s: &Server, path: &str) -> BTreeMap<String, String> {
+async fn remote(s: &VaultService, path: &str) -> BTreeMap<String, String> {
     vaultrs::kv2::read(&client(s), "secret", path)
         .await
         .unwrap()
 }
 
-async fn version(s: &Server, path: &str) -> u64 {
+async fn version(s: &VaultService, path: &str) -> u64 {
     vaultrs::kv2::read_metadata(&client(s), "secret", path)
         .await
         .unwrap()
         .current_version
 }
 
-async fn sync(
-    d: &HashiVault,
-    r: &Routing,
-    it: &[SecretItem],
-    prune: bool,
-) -> Vec<(String, ChangeOp)> {
-    let plan = d
-        .plan(
-            r,
-            it,
-            &PlanOptions {
-                prune,
-                offline: false,
-            },
-            &ctx(),
-        )
-        .await
-        .unwrap();
-    let rep = d.apply_bulk(r, &plan, it, &ctx()).await.unwrap();
-    let mut out: Vec<(String, ChangeOp)> = rep
-        .outcomes
-        .into_iter()
-        .map(|(n, o)| match o {
-            ItemOutcome::Ok(op) => (n.0, op),
-            other => panic!("{n}: {other:?}"),
-        })
-        .collect();
-    if prune {
-        // as the engine does: listed names not in the env file → delete_one
-        for n in d.list(r, &ctx()).await.unwrap().unwrap() {
-            if !it.iter().any(|i| i.key == n.0) {
-                d.delete_one(r, &n, &ctx()).await.unwrap();
-                out.push((n.0, ChangeOp::Delete));
-            }
+/// The suite's view of OpenBao: reads the stored map with its own client, counts KV v2 versions
+/// as writes, and edits a key behind vsync's back. Every key at the path is vsync's (the whole
+/// map is written), so there is no foreign secret to plant.
+struct Bao {
+    s: VaultService,
+    /// A KV v1 mount of this fixture's own, or None for `secret/` (KV v2).
+    kv1: Option<String>,
+}
+
+impl Bao {
+    async fn map(&self, r: &Routing) -> Option<BTreeMap<String, String>> {
+        let path = r["secretPath"].as_str().unwrap();
+        match &self.kv1 {
+            Some(m) => vaultrs::kv1::get(&client(&self.s), m, path).await.ok(),
+            None => vaultrs::kv2::read(&client(&self.s), "secret", path)
+                .await
+                .ok(),
         }
     }
-    out
+}
+
+#[async_trait::async_trait]
+impl Fixture for Bao {
+    async fn scope(&self) -> Result<Routing, String> {
+        let mut r = routing(&unique("conformance"));
+        if let Some(m) = &self.kv1 {
+            r.insert("mount".into(), m.clone().into());
+            r.insert("kv_version".into(), "1".into());
+        }
+        Ok(r)
+    }
+
+    async fn stored(&self, r: &Routing, name: &RemoteName) -> Option<Option<Vec<u8>>> {
+        let map = self.map(r).await.unwrap_or_default();
+        Some(map.get(&name.0).map(|v| v.as_bytes().to_vec()))
+    }
+
+    async fn writes(&self, r: &Routing) -> Option<u64> {
+        self.kv1.is_none().then_some(())?;
+        let path = r["secretPath"].as_str().unwrap();
+        let meta = vaultrs::kv2::read_metadata(&client(&self.s), "secret", path).await;
+        Some(meta.map_or(0, |m| m.current_version))
+    }
+
+    fn can_tamper(&self) -> bool {
+        self.kv1.is_none()
+    }
+
+    async fn tamper(&self, r: &Routing, name: &RemoteName) -> Option<Tamper> {
+        let mut map = self.map(r).await?;
+        map.insert(name.0.clone(), "hand-edited".into());
+        let path = r["secretPath"].as_str().unwrap();
+        vaultrs::kv2::set(&client(&self.s), "secret", path, &map)
+            .await
+            .ok()?;
+        Some(Tamper::Changed)
+    }
+}
+
+async fn kv2() -> Option<(HashiVault, Bao)> {
+    let s = server()?;
+    Some((dest(&s, &s.token), Bao { s, kv1: None }))
+}
+
+async fn kv1() -> Option<(HashiVault, Bao)> {
+    let s = server()?;
+    let mount = format!("kv1-{}", unique("m").rsplit('-').next().unwrap());
+    let mut opts = vaultrs::api::sys::requests::EnableEngineRequestBuilder::default();
+    opts.options(
+        [("version".to_string(), "1".to_string())]
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>(),
+    );
+    vaultrs::sys::mount::enable(&client(&s), &mount, "kv", Some(&mut opts))
+        .await
+        .unwrap();
+    let d = dest(&s, &s.token);
+    Some((
+        d,
+        Bao {
+            s,
+            kv1: Some(mount),
+        },
+    ))
+}
+
+mod conformance_kv2 {
+    vsync_testkit::conformance_tests!(super::kv2; preflight, map_name, create, idempotent, update,
+        collisions, drift, prune, delete, no_value_leaks);
+}
+
+mod conformance_kv1 {
+    vsync_testkit::conformance_tests!(super::kv1; create, idempotent, update, prune, delete);
 }
 
 #[tokio::test]
-async fn full_cycle_create_unchanged_update_drift_prune() {
+async fn one_version_per_write_and_warnings_name_keys_not_values() {
     let Some(s) = server() else { return };
     let d = dest(&s, &s.token);
     let path = unique("cycle");
     let r = routing(&path);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::BulkAtomic);
-    d.preflight(&r, &ctx()).await.unwrap();
 
-    // first sync: creates, one version
+    // first sync: creates, one version, special characters kept
     let v1 = items(&[("A", "1"), ("B", "two"), ("C", "=@-special")]);
     let got = sync(&d, &r, &v1, false).await;
     assert!(got.iter().all(|(_, op)| *op == ChangeOp::Create), "{got:?}");
@@ -156,30 +184,7 @@ async fn full_cycle_create_unchanged_update_drift_prune() {
     );
     assert_eq!(version(&s, &path).await, 1);
 
-    // second sync: all unchanged via read-back, no new version
-    let plan = d
-        .plan(&r, &v1, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert!(
-        ops(&plan).iter().all(|(_, op)| *op == ChangeOp::Unchanged),
-        "{plan:?}"
-    );
-    sync(&d, &r, &v1, false).await;
-    assert_eq!(version(&s, &path).await, 1);
-    let back = d
-        .read_values(
-            &r,
-            &[RemoteName("A".into()), RemoteName("Z".into())],
-            &ctx(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(back.len(), 1);
-    assert_eq!(back[&RemoteName("A".into())].expose(), b"1");
-
-    // one changed value
+    // one changed value: the outcome per key, one new version
     let v2 = items(&[("A", "1"), ("B", "2"), ("C", "=@-special")]);
     let got = sync(&d, &r, &v2, false).await;
     assert_eq!(
@@ -192,21 +197,8 @@ async fn full_cycle_create_unchanged_update_drift_prune() {
     );
     assert_eq!(version(&s, &path).await, 2);
 
-    // drift: someone changes A behind our back
-    let mut drifted = remote(&s, &path).await;
-    drifted.insert("A".into(), "hand-edited".into());
-    vaultrs::kv2::set(&client(&s), "secret", &path, &drifted)
-        .await
-        .unwrap();
-    let plan = d
-        .plan(&r, &v2, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(ops(&plan)[0], ("A".into(), ChangeOp::Update));
-    sync(&d, &r, &v2, false).await;
-    assert_eq!(remote(&s, &path).await["A"], "1");
-
-    // a key removed from the env file: kept (with a warning) unless pruning
+    // a key removed from the env file: kept (with a warning naming it, not its value) unless
+    // pruning
     let v3 = items(&[("A", "1"), ("B", "2")]);
     let plan = d
         .plan(&r, &v3, &PlanOptions::default(), &ctx())
@@ -223,10 +215,8 @@ async fn full_cycle_create_unchanged_update_drift_prune() {
     );
     sync(&d, &r, &v3, false).await;
     assert!(remote(&s, &path).await.contains_key("C"));
-    let listed = d.list(&r, &ctx()).await.unwrap().unwrap();
-    assert_eq!(listed.len(), 3);
 
-    // the plan itself never deletes: the engine adds deletions from `list`
+    // the destination's plan itself never deletes: the engine adds deletions from `list`
     let plan = d
         .plan(
             &r,
@@ -240,19 +230,6 @@ async fn full_cycle_create_unchanged_update_drift_prune() {
         .await
         .unwrap();
     assert!(ops(&plan).iter().all(|(_, op)| *op != ChangeOp::Delete));
-    let got = sync(&d, &r, &v3, true).await;
-    assert!(got.contains(&("C".into(), ChangeOp::Delete)));
-    let now = remote(&s, &path).await;
-    assert_eq!(now.keys().collect::<Vec<_>>(), vec!["A", "B"]);
-
-    // delete_one (engine-driven prune) removes one key in a CAS write
-    d.delete_one(&r, &RemoteName("B".into()), &ctx())
-        .await
-        .unwrap();
-    assert_eq!(
-        remote(&s, &path).await.keys().collect::<Vec<_>>(),
-        vec!["A"]
-    );
 }
 
 #[tokio::test]
@@ -355,40 +332,4 @@ async fn missing_config_and_binary_values() {
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidValue);
     assert_eq!(e.key.as_deref(), Some("BIN"));
-}
-
-#[tokio::test]
-async fn kv_version_1_mount() {
-    let Some(s) = server() else { return };
-    let c = client(&s);
-    let mount = format!(
-        "kv1-{}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut opts = vaultrs::api::sys::requests::EnableEngineRequestBuilder::default();
-    opts.options(
-        [("version".to_string(), "1".to_string())]
-            .into_iter()
-            .collect::<std::collections::HashMap<_, _>>(),
-    );
-    vaultrs::sys::mount::enable(&c, &mount, "kv", Some(&mut opts))
-        .await
-        .unwrap();
-    let d = dest(&s, &s.token);
-    let mut r = routing("app/dev");
-    r.insert("mount".into(), mount.clone().into());
-    r.insert("kv_version".into(), "1".into());
-    let v1 = items(&[("A", "1"), ("B", "2")]);
-    let got = sync(&d, &r, &v1, false).await;
-    assert!(got.iter().all(|(_, op)| *op == ChangeOp::Create));
-    let plan = d
-        .plan(&r, &v1, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    assert!(ops(&plan).iter().all(|(_, op)| *op == ChangeOp::Unchanged));
-    let stored: BTreeMap<String, String> = vaultrs::kv1::get(&c, &mount, "app/dev").await.unwrap();
-    assert_eq!(stored["B"], "2");
 }
