@@ -52,8 +52,17 @@ impl Causes {
                 out.http = Some(h.kind());
             }
             if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                out.io = Some(io.kind());
-                if io.kind() == IoKind::ConnectionRefused && out.http.is_none() {
+                // `io::Error::source` skips the error it wraps; the innermost kind is the cause
+                // (rustls's InvalidData inside hyper's Other, for instance).
+                let mut inner = io;
+                while let Some(next) = inner
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<std::io::Error>())
+                {
+                    inner = next;
+                }
+                out.io = Some(inner.kind());
+                if inner.kind() == IoKind::ConnectionRefused && out.http.is_none() {
                     out.http = Some(HttpErrorKind::Connect);
                 }
             }

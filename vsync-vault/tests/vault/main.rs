@@ -8,6 +8,7 @@
 mod cloud;
 mod common;
 mod envfile;
+mod error_classes;
 mod identity;
 mod no_panic;
 mod remote;
