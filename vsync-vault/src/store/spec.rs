@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use vsync_crypto::cfg_blob::RuntimeConfig;
+
 use super::cloud::{self, Revision};
 use super::url::query_escape;
+use crate::error::StoreError;
 
 /// Where the bucket is.
 #[derive(Clone, PartialEq, Eq)]
@@ -157,6 +160,28 @@ impl StoreSpec {
             secret_access_key: secret_access_key.to_owned(),
             allow_http,
         }
+    }
+
+    /// The store a runtime token (config blob) names: `vsync runtime-token` on a `file://`,
+    /// `gs://` or `az://` store puts its URL in `endpoint`; anything else is S3 with upstream's
+    /// endpoint rule ([`StoreSpec::from_upstream_s3`], TLS unless the endpoint says `http://`).
+    /// Offline: nothing is opened.
+    pub fn from_runtime_config(cfg: &RuntimeConfig) -> Result<Self, StoreError> {
+        let scheme = cfg
+            .endpoint
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase());
+        if matches!(scheme.as_deref(), Some("file" | "gs" | "az")) {
+            return Self::parse_url(&cfg.endpoint);
+        }
+        Ok(Self::from_upstream_s3(
+            &cfg.endpoint,
+            &cfg.region,
+            &cfg.bucket,
+            &cfg.access_key_id,
+            cfg.secret_access_key.expose(),
+            true,
+        ))
     }
 
     /// Set S3 credentials (no effect on other stores).

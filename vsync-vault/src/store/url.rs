@@ -37,29 +37,18 @@ impl StoreSpec {
                 })
             }
             "s3" => {
-                let (authority, query) = match rest.split_once('?') {
-                    Some((a, q)) => (a, Some(q)),
-                    None => (rest, None),
-                };
-                if authority.contains('@') {
-                    return Err(invalid(
-                        "credentials do not belong in the URL; put them in the config or a profile",
-                    ));
-                }
-                let bucket = authority.trim_end_matches('/');
+                let (bucket, pairs) = split_authority(
+                    rest,
+                    "credentials do not belong in the URL; put them in the config or a profile",
+                    &invalid,
+                )?;
                 if bucket.is_empty() || bucket.contains('/') {
                     return Err(invalid("expected s3://<bucket>"));
                 }
                 let mut endpoint = None;
                 let mut region = "us-east-1".to_owned();
                 let mut allow_http = None;
-                for kv in query
-                    .into_iter()
-                    .flat_map(|q| q.split('&'))
-                    .filter(|s| !s.is_empty())
-                {
-                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    let v = percent_decode(v).ok_or_else(|| invalid("bad %-escape"))?;
+                for (k, v) in pairs {
                     match k {
                         "endpoint" => endpoint = Some(v),
                         "region" => region = v,
@@ -89,6 +78,32 @@ impl StoreSpec {
     }
 }
 
+/// Split `name[/][?k=v&…]` into the name (trailing `/` removed) and its decoded query pairs;
+/// user-info (`…@`) is refused with `no_credentials`.
+fn split_authority<'a>(
+    rest: &'a str,
+    no_credentials: &str,
+    invalid: &dyn Fn(&str) -> StoreError,
+) -> Result<(&'a str, Vec<(&'a str, String)>), StoreError> {
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    if authority.contains('@') {
+        return Err(invalid(no_credentials));
+    }
+    let pairs = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Ok((k, percent_decode(v).ok_or_else(|| invalid("bad %-escape"))?))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok((authority.trim_end_matches('/'), pairs))
+}
+
 /// `gs://bucket[?endpoint=…]` and `az://container[?account=…&endpoint=…]`.
 fn parse_cloud(
     scheme: &str,
@@ -96,25 +111,14 @@ fn parse_cloud(
     invalid: &dyn Fn(&str) -> StoreError,
 ) -> Result<StoreSpec, StoreError> {
     let gs = scheme.eq_ignore_ascii_case("gs");
-    let (authority, query) = match rest.split_once('?') {
-        Some((a, q)) => (a, Some(q)),
-        None => (rest, None),
-    };
-    if authority.contains('@') {
-        return Err(invalid(
-            "credentials do not belong in the URL; they come from the environment",
-        ));
-    }
-    let name = authority.trim_end_matches('/');
+    let (name, pairs) = split_authority(
+        rest,
+        "credentials do not belong in the URL; they come from the environment",
+        invalid,
+    )?;
     let mut endpoint = None;
     let mut account = None;
-    for kv in query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .filter(|s| !s.is_empty())
-    {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let v = percent_decode(v).ok_or_else(|| invalid("bad %-escape"))?;
+    for (k, v) in pairs {
         match k {
             "endpoint" if v.starts_with("http://") || v.starts_with("https://") => {
                 endpoint = Some(v);
