@@ -110,27 +110,31 @@ pub(crate) fn valid_azure_account(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// The value of the first variable that the Google builder reads as `key`.
-fn google_var<'a>(vars: &'a [(String, String)], key: GoogleConfigKey) -> Option<&'a str> {
+/// The value of the first non-empty variable that a builder reads as `key` (object_store's
+/// `from_env` rule: `<PREFIX>_…` names parsed as config keys, plus `extra` for a bare name).
+fn config_var<'a, K: std::str::FromStr + PartialEq>(
+    vars: &'a [(String, String)],
+    prefix: &str,
+    key: K,
+    extra: Option<&str>,
+) -> Option<&'a str> {
     vars.iter()
         .find(|(k, v)| {
             !v.is_empty()
-                && (k == "SERVICE_ACCOUNT" && key == GoogleConfigKey::ServiceAccount
-                    || k.starts_with("GOOGLE_")
-                        && k.to_ascii_lowercase().parse::<GoogleConfigKey>().ok() == Some(key))
+                && (Some(k.as_str()) == extra
+                    || k.starts_with(prefix)
+                        && k.to_ascii_lowercase().parse::<K>().ok().as_ref() == Some(&key))
         })
         .map(|(_, v)| v.as_str())
 }
 
-/// The value of the first variable that the Azure builder reads as `key`.
-fn azure_var<'a>(vars: &'a [(String, String)], key: AzureConfigKey) -> Option<&'a str> {
-    vars.iter()
-        .find(|(k, v)| {
-            !v.is_empty()
-                && k.starts_with("AZURE_")
-                && k.to_ascii_lowercase().parse::<AzureConfigKey>().ok() == Some(key)
-        })
-        .map(|(_, v)| v.as_str())
+fn google_var(vars: &[(String, String)], key: GoogleConfigKey) -> Option<&str> {
+    let bare = (key == GoogleConfigKey::ServiceAccount).then_some("SERVICE_ACCOUNT");
+    config_var(vars, "GOOGLE_", key, bare)
+}
+
+fn azure_var(vars: &[(String, String)], key: AzureConfigKey) -> Option<&str> {
+    config_var(vars, "AZURE_", key, None)
 }
 
 /// Why the GCS builder refused the settings, judged from the settings themselves: the
