@@ -217,46 +217,28 @@ mod tests {
         assert_eq!(class("vsync-cfg-v1:a*b"), "BundleCorruptError");
         assert_eq!(class("vsync-cfg-v1:"), "BundleCorruptError");
         assert_eq!(class("vsync-cfg-v1:AAECAwQFBgcICQ"), "BundleCorruptError");
-        assert_eq!(class(&blob_of("not json")), "BundleCorruptError");
-        assert_eq!(class(&blob_of("[1]")), "BundleCorruptError");
-        assert_eq!(
-            class(&blob_of(r#"{"v":99}"#)),
-            "ConfigUnsupportedVersionError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"v":"1"}"#)),
-            "ConfigUnsupportedVersionError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"salt":"x"}"#)),
-            "ConfigUnsupportedVersionError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"v":1,"iterations":0}"#)),
-            "BundleCorruptError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"v":1,"iterations":-5}"#)),
-            "BundleCorruptError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"v":1,"iterations":5000000000}"#)),
-            "BundleCorruptError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"v":1,"iterations":1}"#)),
-            "ConfigUnsupportedVersionError"
-        );
-        assert_eq!(
-            class(&blob_of(r#"{"v":1,"iterations":1,"salt":"short"}"#)),
-            "ConfigUnsupportedVersionError"
-        );
-        assert_eq!(
-            class(&blob_of(
-                r#"{"v":1,"iterations":1,"salt":"0123456789abcdef"}"#
-            )),
-            "BundleCorruptError"
-        );
+        // The inner JSON, in the order the reader checks it.
+        for (json, want) in [
+            ("not json", "BundleCorruptError"),
+            ("[1]", "BundleCorruptError"),
+            (r#"{"v":99}"#, "ConfigUnsupportedVersionError"),
+            (r#"{"v":"1"}"#, "ConfigUnsupportedVersionError"),
+            (r#"{"salt":"x"}"#, "ConfigUnsupportedVersionError"),
+            (r#"{"v":1,"iterations":0}"#, "BundleCorruptError"),
+            (r#"{"v":1,"iterations":-5}"#, "BundleCorruptError"),
+            (r#"{"v":1,"iterations":5000000000}"#, "BundleCorruptError"),
+            (r#"{"v":1,"iterations":1}"#, "ConfigUnsupportedVersionError"),
+            (
+                r#"{"v":1,"iterations":1,"salt":"short"}"#,
+                "ConfigUnsupportedVersionError",
+            ),
+            (
+                r#"{"v":1,"iterations":1,"salt":"0123456789abcdef"}"#,
+                "BundleCorruptError",
+            ),
+        ] {
+            assert_eq!(class(&blob_of(json)), want, "{json}");
+        }
         let no_region = JSON_16_4.replace(r#""region":"us-east-1","#, "");
         assert_eq!(class(&blob_of(&no_region)), "BundleCorruptError");
     }

@@ -1,5 +1,8 @@
 //! The salted file frame shared by SLS1 and VKT1: `MAGIC (4) | L (1) | salt text (L) | RQE1`.
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 use crate::CryptoError;
 use crate::kdf::DerivedKey;
 use crate::rqe1;
@@ -54,4 +57,52 @@ pub(crate) fn seal(
     out.extend_from_slice(salt.as_bytes());
     out.extend_from_slice(&env);
     Ok(out)
+}
+
+/// What to say when a frame's JSON payload is wrong (static texts: never the content).
+pub(crate) struct PayloadTexts {
+    pub(crate) not_json: &'static str,
+    pub(crate) not_object: &'static str,
+    /// Names the payload in the unsupported-version message (`keytree version 3`).
+    pub(crate) version_label: &'static str,
+    pub(crate) no_version: &'static str,
+    pub(crate) bad_field: &'static str,
+}
+
+/// The [`PayloadTexts`] of a payload, from how its content, version and payload are named.
+macro_rules! payload_texts {
+    ($content:literal, $version_label:literal, $payload:literal) => {
+        $crate::frame::PayloadTexts {
+            not_json: concat!($content, " is not UTF-8 JSON"),
+            not_object: concat!($content, " is not a JSON object"),
+            version_label: $version_label,
+            no_version: concat!($payload, " has no integer version"),
+            bad_field: concat!($payload, " has a missing or mistyped field"),
+        }
+    };
+}
+pub(crate) use payload_texts;
+
+/// Read a versioned JSON object: UTF-8 JSON, an object, an integer `version` equal to
+/// `version` (another number is an unsupported version), then the typed fields.
+pub(crate) fn versioned_json<T: DeserializeOwned>(
+    json: &[u8],
+    version: u64,
+    texts: &PayloadTexts,
+) -> Result<T, CryptoError> {
+    let value: Value =
+        serde_json::from_slice(json).map_err(|_| CryptoError::corrupt(texts.not_json))?;
+    let Value::Object(map) = value else {
+        return Err(CryptoError::corrupt(texts.not_object));
+    };
+    match map.get("version").and_then(Value::as_u64) {
+        Some(v) if v == version => {}
+        Some(v) => {
+            return Err(CryptoError::UnsupportedSpecVersion {
+                found: format!("{} {v}", texts.version_label),
+            });
+        }
+        None => return Err(CryptoError::corrupt(texts.no_version)),
+    }
+    serde_json::from_value(Value::Object(map)).map_err(|_| CryptoError::corrupt(texts.bad_field))
 }

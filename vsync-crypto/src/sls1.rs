@@ -235,22 +235,11 @@ pub fn decode_inner(plaintext: &[u8]) -> Result<ExportPayload, CryptoError> {
         return Err(CryptoError::corrupt("share content is empty"));
     }
     let json = gunzip_capped(&gz[..n], MAX_PAYLOAD_LEN)?;
-    let value: Value = serde_json::from_slice(&json)
-        .map_err(|_| CryptoError::corrupt("share content is not UTF-8 JSON"))?;
-    let Value::Object(map) = value else {
-        return Err(CryptoError::corrupt("share content is not a JSON object"));
-    };
-    match map.get("version").and_then(Value::as_u64) {
-        Some(v) if v == u64::from(PAYLOAD_VERSION) => {}
-        Some(v) => {
-            return Err(CryptoError::UnsupportedSpecVersion {
-                found: format!("ExportPayload version {v}"),
-            });
-        }
-        None => return Err(CryptoError::corrupt("share payload has no integer version")),
-    }
-    let payload: ExportPayload = serde_json::from_value(Value::Object(map))
-        .map_err(|_| CryptoError::corrupt("share payload has a missing or mistyped field"))?;
+    let payload: ExportPayload = frame::versioned_json(
+        &json,
+        u64::from(PAYLOAD_VERSION),
+        &frame::payload_texts!("share content", "ExportPayload version", "share payload"),
+    )?;
     payload.validate()?;
     Ok(payload)
 }

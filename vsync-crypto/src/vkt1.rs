@@ -177,22 +177,11 @@ pub fn seal_with_key(key: &DerivedKey, salt: &str, tree: &Keytree) -> Result<Vec
 pub fn open_with_key(key: &DerivedKey, bytes: &[u8]) -> Result<(String, Keytree), CryptoError> {
     let (salt, envelope) = parse_frame(bytes)?;
     let plain = rqe1::decrypt(key, envelope)?;
-    let value: Value = serde_json::from_slice(&plain)
-        .map_err(|_| CryptoError::corrupt("keytree content is not UTF-8 JSON"))?;
-    let Value::Object(map) = value else {
-        return Err(CryptoError::corrupt("keytree content is not a JSON object"));
-    };
-    match map.get("version").and_then(Value::as_u64) {
-        Some(v) if v == u64::from(PAYLOAD_VERSION) => {}
-        Some(v) => {
-            return Err(CryptoError::UnsupportedSpecVersion {
-                found: format!("keytree version {v}"),
-            });
-        }
-        None => return Err(CryptoError::corrupt("keytree has no integer version")),
-    }
-    let tree: Keytree = serde_json::from_value(Value::Object(map))
-        .map_err(|_| CryptoError::corrupt("keytree has a missing or mistyped field"))?;
+    let tree: Keytree = frame::versioned_json(
+        &plain,
+        u64::from(PAYLOAD_VERSION),
+        &frame::payload_texts!("keytree content", "keytree version", "keytree"),
+    )?;
     tree.validate()?;
     Ok((salt.to_owned(), tree))
 }

@@ -41,37 +41,17 @@ fn fetch_error(e: StoreError) -> FetchError {
     }
 }
 
-fn is_url_store(endpoint: &str) -> bool {
-    let scheme = endpoint
-        .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase());
-    matches!(scheme.as_deref(), Some("file" | "gs" | "az"))
-}
-
 /// The bucket of the config blob. Touches no network.
 pub(crate) fn default_fetcher(
     cfg: &RuntimeConfig,
     env: &dyn EnvLookup,
 ) -> Result<Arc<dyn Fetcher>, Error> {
-    // `vsync runtime-token` on a `file://`, `gs://` or `az://` store puts its URL in `endpoint`;
-    // everything else is S3.
-    let spec = if is_url_store(&cfg.endpoint) {
-        StoreSpec::parse_url(&cfg.endpoint).map_err(|e| Error::S3Unreachable {
-            reason: Unreachable::Other,
-            location: redact_endpoint(&cfg.endpoint),
-            key: String::new(),
-            detail: e.to_string(),
-        })?
-    } else {
-        StoreSpec::from_upstream_s3(
-            &cfg.endpoint,
-            &cfg.region,
-            &cfg.bucket,
-            &cfg.access_key_id,
-            cfg.secret_access_key.expose(),
-            true,
-        )
-    };
+    let spec = StoreSpec::from_runtime_config(cfg).map_err(|e| Error::S3Unreachable {
+        reason: Unreachable::Other,
+        location: redact_endpoint(&cfg.endpoint),
+        key: String::new(),
+        detail: e.to_string(),
+    })?;
     let vars: Vec<(String, String)> = vsync_vault::cloud::CREDENTIAL_VARS
         .iter()
         .filter_map(|k| env.get(k).map(|v| ((*k).to_owned(), v)))

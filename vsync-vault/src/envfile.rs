@@ -5,6 +5,7 @@
 //! Values are returned in [`Zeroizing`] strings. Errors and warnings carry line numbers only,
 //! never a value.
 
+use crate::js_whitespace::is_js_ws;
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -55,23 +56,6 @@ pub struct Parsed {
     pub entries: Vec<Entry>,
     /// Line-numbered warnings.
     pub warnings: Vec<Warning>,
-}
-
-/// JavaScript `String.prototype.trim` whitespace (WhiteSpace + LineTerminator, incl. BOM).
-fn is_js_ws(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\u{0B}' | '\u{0C}' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200A}'
-                | '\u{202F}'
-                | '\u{205F}'
-                | '\u{3000}'
-                | '\n'
-                | '\r'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{FEFF}'
-    )
 }
 
 fn js_trim(s: &str) -> &str {
@@ -237,16 +221,13 @@ pub fn inline_files(
                     base_dir.join(p)
                 };
                 let bytes = Zeroizing::new(std::fs::read(&path).map_err(|e| {
-                    VaultError::Invalid(format!(
-                        "env key {key}: cannot read the referenced file ({}); fix the path",
-                        e.kind()
-                    ))
+                    VaultError::EnvRefUnreadable {
+                        key: key.clone(),
+                        kind: e.kind(),
+                    }
                 })?);
-                let text = std::str::from_utf8(&bytes).map_err(|_| {
-                    VaultError::Invalid(format!(
-                        "env key {key}: the referenced file is not UTF-8 text"
-                    ))
-                })?;
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| VaultError::EnvRefNotUtf8 { key: key.clone() })?;
                 let new_key = key[..key.len() - suffix.len()].to_owned();
                 out.push((new_key, Zeroizing::new(text.to_owned())));
             }

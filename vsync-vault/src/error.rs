@@ -295,9 +295,77 @@ pub enum VaultError {
         what: &'static str,
     },
 
-    /// Invalid argument passed by the caller (a bug or bad user input).
-    #[error("{0}")]
-    Invalid(String),
+    /// An env-file key ending in the file-reference suffix names a file that cannot be read.
+    #[error("env key {key}: cannot read the referenced file ({kind}); fix the path")]
+    EnvRefUnreadable {
+        /// The env key (before the suffix is removed).
+        key: String,
+        /// Why it cannot be read.
+        kind: std::io::ErrorKind,
+    },
+
+    /// An env-file key ending in the file-reference suffix names a file that is not UTF-8.
+    #[error("env key {key}: the referenced file is not UTF-8 text")]
+    EnvRefNotUtf8 {
+        /// The env key (before the suffix is removed).
+        key: String,
+    },
+
+    /// The vault folder to push does not exist.
+    #[error(
+        "vault folder {} does not exist; create it and add the .env file",
+        path.display()
+    )]
+    VaultFolderMissing {
+        /// The folder.
+        path: PathBuf,
+    },
+
+    /// The vault folder is a file (or something else that is not a directory).
+    #[error("vault folder {} is not a directory{advice}", path.display())]
+    VaultFolderNotDirectory {
+        /// The folder.
+        path: PathBuf,
+        /// What to do, with its leading `; ` (empty when the caller says nothing more).
+        advice: &'static str,
+    },
+
+    /// A file in the vault changed size while it was being read into the bundle.
+    #[error("{} changed while it was being pushed; push again", path.display())]
+    ChangedDuringPush {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// A publish whose timestamp is not newer than the pointer it replaces.
+    #[error("new version {ts} must be newer than the current {current}; check the clock")]
+    NotNewer {
+        /// The new version.
+        ts: String,
+        /// What `latest` names now.
+        current: String,
+    },
+
+    /// A repo identity that cannot be used in an object key.
+    #[error("`{text}` is not a valid repo identity ([a-z0-9._], at most 100 characters)")]
+    BadRepoIdentity {
+        /// The identity, escaped for display.
+        text: String,
+    },
+
+    /// An env name that cannot be used in an object key.
+    #[error("`{text}` is not a valid env name (expected ^[a-z][a-z0-9_-]*$)")]
+    BadEnvName {
+        /// The env name, escaped for display.
+        text: String,
+    },
+
+    /// A key prefix (a config's `prefix`) that cannot be used.
+    #[error("`{text}` is not a usable key prefix")]
+    BadPrefix {
+        /// The prefix, escaped for display.
+        text: String,
+    },
 
     /// A local file-system operation failed.
     #[error("{op} {path}: {source}")]
@@ -371,8 +439,26 @@ impl VaultError {
             Self::LedgerMalformed { .. } => "LedgerMalformedError",
             Self::ManifestMalformed { .. } => "ManifestMalformedError",
             Self::BadTimestamp { .. } => "TimestampError",
-            Self::Invalid(_) => "InvalidArgumentError",
+            Self::EnvRefUnreadable { .. }
+            | Self::EnvRefNotUtf8 { .. }
+            | Self::VaultFolderMissing { .. }
+            | Self::VaultFolderNotDirectory { .. }
+            | Self::ChangedDuringPush { .. }
+            | Self::NotNewer { .. }
+            | Self::BadRepoIdentity { .. }
+            | Self::BadEnvName { .. }
+            | Self::BadPrefix { .. } => "InvalidArgumentError",
             Self::Io { .. } => "IoError",
+        }
+    }
+}
+
+impl From<crate::fsutil::FsError> for VaultError {
+    fn from(e: crate::fsutil::FsError) -> Self {
+        Self::Io {
+            op: e.action,
+            path: e.path,
+            source: e.source,
         }
     }
 }

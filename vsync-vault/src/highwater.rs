@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 
 use crate::error::{Result, VaultError};
 use crate::freshness::Floor;
-use crate::ledger::{Ledger, write_private_atomic};
+use crate::fsutil::write_private;
+use crate::ledger::Ledger;
 use crate::ts;
 
 /// The high-water file of (repo, env).
@@ -78,7 +79,7 @@ impl HighWater {
         m.insert("v".into(), Value::from(1));
         m.insert("max_seen_ts".into(), Value::from(top.clone()));
         let text = serde_json::to_string_pretty(&Value::Object(m)).unwrap_or_default();
-        write_private_atomic(&self.path, text.as_bytes())?;
+        write_private(&self.path, text.as_bytes())?;
         self.stored.raise(&top);
         Ok(true)
     }

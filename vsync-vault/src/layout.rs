@@ -23,10 +23,9 @@ impl Prefix {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
         if !repo_ok {
-            return Err(VaultError::Invalid(format!(
-                "`{}` is not a valid repo identity ([a-z0-9._], at most 100 characters)",
-                crate::ts::printable(repo)
-            )));
+            return Err(VaultError::BadRepoIdentity {
+                text: crate::ts::printable(repo),
+            });
         }
         let env_ok = !env.is_empty()
             && env.len() <= crate::names::MAX_ENV_NAME_LEN
@@ -34,10 +33,9 @@ impl Prefix {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !env_ok {
-            return Err(VaultError::Invalid(format!(
-                "`{}` is not a valid env name (expected ^[a-z][a-z0-9_-]*$)",
-                crate::ts::printable(env)
-            )));
+            return Err(VaultError::BadEnvName {
+                text: crate::ts::printable(env),
+            });
         }
         Ok(Self(format!("{repo}/{}/", env.to_ascii_lowercase())))
     }
@@ -58,10 +56,9 @@ impl Prefix {
                 .split('/')
                 .any(|s| s.is_empty() || s == "." || s == "..");
         if bad {
-            return Err(VaultError::Invalid(format!(
-                "`{}` is not a usable key prefix",
-                crate::ts::printable(raw)
-            )));
+            return Err(VaultError::BadPrefix {
+                text: crate::ts::printable(raw),
+            });
         }
         Ok(Self(format!("{body}/")))
     }

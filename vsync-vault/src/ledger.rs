@@ -1,8 +1,9 @@
 //! The ledger (docs/formats.md §9.6): the per-machine snapshot of the vault at the last successful push
 //! or pull, used for the dirty check and the push guard.
 //!
-//! Compatible with upstream: pretty JSON (2 spaces), no trailing newline, atomic write through
-//! `<path>.tmp` (0600) in a 0700 directory, integral numbers written without a fraction.
+//! Compatible with upstream: pretty JSON (2 spaces), no trailing newline, written atomically
+//! ([`crate::fsutil::write_private`]: a temp file (0600) beside it, then rename) in a 0700
+//! directory, integral numbers written without a fraction.
 //! Unknown fields (top level and per file) round-trip in place. We add `max_seen_ts`, the highest
 //! `BUNDLE_TS` this machine has seen (docs/decisions.md §2), which upstream readers ignore — and drop
 //! when they rewrite the file, hence [`crate::highwater`].
@@ -252,68 +253,13 @@ impl Ledger {
         }
     }
 
-    /// Write atomically: `<path>.tmp` (0600), then rename; the parent is created 0700.
+    /// Write atomically: a temp file (0600) beside it, then rename; the parent is created 0700.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_private_atomic(path, self.to_json().as_bytes())
+        Ok(crate::fsutil::write_private(
+            path,
+            self.to_json().as_bytes(),
+        )?)
     }
-}
-
-/// Write `bytes` to `path` atomically through `<path>.tmp` (mode 0600), creating the parent
-/// directory with mode 0700.
-pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        create_private_dir_all(parent)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = o
-            .open(&tmp)
-            .map_err(|e| VaultError::io("create", &tmp, e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = f.set_permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        f.write_all(bytes)
-            .map_err(|e| VaultError::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| VaultError::io("sync", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| VaultError::io("rename", path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `mkdir -p` with mode 0700 for every directory created; an existing leaf is chmod'ed to 0700.
-pub fn create_private_dir_all(dir: &Path) -> Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
-        .map_err(|e| VaultError::io("create directory", dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-    }
-    Ok(())
 }
 
 /// Result of the dirty check.

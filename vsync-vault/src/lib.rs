@@ -10,6 +10,7 @@
 //! | [`layout`] | object keys under `<repo>/<env>/` (docs/formats.md §11.3) |
 //! | [`ledger`] | the ledger and the dirty check (docs/formats.md §9.6) |
 //! | [`freshness`] | the one read path for `latest`: the rollback floor every reader applies |
+//! | [`fsutil`] | atomic private writes (temp + rename, files 0600, folders 0700) for every local file |
 //! | [`highwater`] | this machine's high-water mark, in a file upstream does not rewrite |
 //! | [`audit`] | `audit.csv` rows, meta cell, reader, conditional append (docs/formats.md §12) |
 //! | [`store`] | [`store::Bucket`]: `file://`, `s3://`, `gs://`, `az://` with create-only and compare-and-swap |
@@ -27,21 +28,19 @@
 #![deny(missing_docs)]
 
 pub mod audit;
-pub mod cloud;
 pub mod display;
 pub mod envfile;
 pub mod error;
-mod file_store;
 pub mod freshness;
+pub mod fsutil;
 pub mod highwater;
 pub mod identity;
+mod js_whitespace;
 pub mod layout;
 pub mod ledger;
 pub mod limits;
-mod listing;
 pub mod names;
 pub mod remote;
-mod stale_temp;
 pub mod store;
 pub mod ts;
 pub mod vault_folder;
@@ -52,4 +51,5 @@ mod zip_write;
 pub use error::{Category, Result, StoreError, VaultError};
 pub use layout::Prefix;
 pub use remote::{Pointer, Remote, pull_bundle};
+pub use store::cloud;
 pub use store::{Bucket, Expected, Fetched, StoreSpec};

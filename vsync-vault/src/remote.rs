@@ -213,10 +213,10 @@ impl Remote {
             && !p.ts.is_empty()
             && ts <= p.ts.as_str()
         {
-            return Err(VaultError::Invalid(format!(
-                "new version {ts} must be newer than the current {}; check the clock",
-                p.ts
-            )));
+            return Err(VaultError::NotNewer {
+                ts: ts.to_owned(),
+                current: p.ts.clone(),
+            });
         }
         let swap = match expected {
             None => Expected::Absent,

@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 use crate::error::{Result, VaultError};
 
 /// Length of a `BUNDLE_TS` in characters.
-pub const BUNDLE_TS_LEN: usize = 15;
+pub const BUNDLE_TS_LEN: usize = vsync_crypto::rqem0001::TS_LEN;
 /// Length of an `ISO_TS` in characters.
 pub const ISO_TS_LEN: usize = 24;
 
@@ -67,9 +67,11 @@ fn clamp(at: OffsetDateTime) -> OffsetDateTime {
     }
 }
 
-/// `true` when `s` has exactly the `BUNDLE_TS` shape and names a real calendar second.
+/// `true` when `s` has exactly the `BUNDLE_TS` shape and names a real calendar second from 1970
+/// on. The one rule is the seal's ([`vsync_crypto::rqem0001::is_bundle_ts`]): a name the vault
+/// accepts is one the seal check accepts too.
 pub fn is_bundle_ts(s: &str) -> bool {
-    parse_bundle_ts(s).is_ok()
+    vsync_crypto::rqem0001::is_bundle_ts(s)
 }
 
 /// Parse a `BUNDLE_TS` (strict: 15 ASCII characters, valid date and time).
@@ -78,11 +80,7 @@ pub fn parse_bundle_ts(s: &str) -> Result<OffsetDateTime> {
         text: printable(s),
         what: "BUNDLE_TS",
     };
-    let b = s.as_bytes();
-    if b.len() != BUNDLE_TS_LEN
-        || b[8] != b'-'
-        || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit)
-    {
+    if !is_bundle_ts(s) {
         return Err(bad());
     }
     PrimitiveDateTime::parse(s, BUNDLE_FMT)

@@ -79,10 +79,10 @@ pub(crate) fn walk_tree(root: &Path) -> Result<Vec<TreeEntry>> {
     match std::fs::metadata(root) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
-            return Err(VaultError::Invalid(format!(
-                "vault folder {} is not a directory; move the file away",
-                root.display()
-            )));
+            return Err(VaultError::VaultFolderNotDirectory {
+                path: root.to_path_buf(),
+                advice: "; move the file away",
+            });
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(VaultError::io("read", root, e)),

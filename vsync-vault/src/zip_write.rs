@@ -32,19 +32,16 @@ pub fn build(vroot: &Path, vault_folder: &str) -> Result<Zeroizing<Vec<u8>>> {
     let root = vroot.join(&folder);
     let root_meta = std::fs::metadata(&root).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            VaultError::Invalid(format!(
-                "vault folder {} does not exist; create it and add the .env file",
-                root.display()
-            ))
+            VaultError::VaultFolderMissing { path: root.clone() }
         } else {
             VaultError::io("read", &root, e)
         }
     })?;
     if !root_meta.is_dir() {
-        return Err(VaultError::Invalid(format!(
-            "vault folder {} is not a directory",
-            root.display()
-        )));
+        return Err(VaultError::VaultFolderNotDirectory {
+            path: root,
+            advice: "",
+        });
     }
     let tree = walk_tree(&root)?;
 
@@ -185,10 +182,9 @@ impl Scratch {
                 })?;
         }
         if total != len {
-            return Err(VaultError::Invalid(format!(
-                "{} changed while it was being pushed; push again",
-                path.display()
-            )));
+            return Err(VaultError::ChangedDuringPush {
+                path: path.to_path_buf(),
+            });
         }
         Ok(())
     }

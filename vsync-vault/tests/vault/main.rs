@@ -11,6 +11,7 @@
 mod cloud;
 mod common;
 mod envfile;
+mod error_classes;
 mod identity;
 mod no_panic;
 mod remote;

@@ -110,7 +110,7 @@ async fn publish_and_pull(tb: TestBucket) {
     // Not newer than the pointer.
     assert!(matches!(
         r.publish(&ts(2), b"x".to_vec(), Some(&p2)).await,
-        Err(VaultError::Invalid(_))
+        Err(VaultError::NotNewer { .. })
     ));
     assert_eq!(r.list_versions().await.unwrap(), vec![ts(2), ts(1)]);
     assert_eq!(&*pull_version(&r, &k, &ts(1)).await.unwrap(), &*zip);

@@ -7,6 +7,7 @@
 
 use futures::StreamExt;
 
+use super::server_reply;
 use crate::error::StoreError;
 use crate::remote::Remote;
 use crate::store::Bucket;
@@ -41,19 +42,23 @@ impl Bucket {
         } else {
             Some(self.path("list", prefix)?)
         };
-        let mut out = Listing::default();
-        let mut stream = self.store.list(p.as_ref());
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(meta) => out.keys.push(meta.location.to_string()),
-                Err(e) => match bad_entry_name(&e) {
-                    Some(shown) => out.skipped.push(shown),
-                    None => return Err(self.map_error("list", prefix, e)),
-                },
+        let walk = async {
+            let mut out = Listing::default();
+            let mut stream = self.store.list(p.as_ref());
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(meta) => out.keys.push(meta.location.to_string()),
+                    Err(e) => match bad_entry_name(&e) {
+                        Some(shown) => out.skipped.push(shown),
+                        None => return Err(e),
+                    },
+                }
             }
-        }
-        out.keys.sort();
-        Ok(out)
+            out.keys.sort();
+            Ok(out)
+        };
+        let (res, reply) = server_reply::capture(walk).await;
+        res.map_err(|e| self.map_error("list", prefix, e, reply))
     }
 }
 

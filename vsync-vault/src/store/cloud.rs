@@ -21,8 +21,9 @@ use object_store::ObjectStore;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 
+use super::server_reply::RecordingConnector;
+use super::{StoreSpec, cli_client_options};
 use crate::error::StoreError;
-use crate::store::{StoreSpec, cli_client_options};
 
 /// Which value identifies one revision of an object for compare-and-swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,28 +110,73 @@ pub(crate) fn valid_azure_account(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// A safe short reason for a builder error. Builder messages can quote a decoding error of a
-/// key (a byte and its offset), so only known, fixed texts are passed on.
-fn builder_reason(text: &str, scheme: &str) -> String {
-    let t = text.to_ascii_lowercase();
-    let reason = if t.contains("service account file") || t.contains("decode service account") {
-        "cannot read or decode the Google credentials file (GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT)"
-    } else if t.contains("service account path and key") {
+/// The value of the first non-empty variable that a builder reads as `key` (object_store's
+/// `from_env` rule: `<PREFIX>_…` names parsed as config keys, plus `extra` for a bare name).
+fn config_var<'a, K: std::str::FromStr + PartialEq>(
+    vars: &'a [(String, String)],
+    prefix: &str,
+    key: K,
+    extra: Option<&str>,
+) -> Option<&'a str> {
+    vars.iter()
+        .find(|(k, v)| {
+            !v.is_empty()
+                && (Some(k.as_str()) == extra
+                    || k.starts_with(prefix)
+                        && k.to_ascii_lowercase().parse::<K>().ok().as_ref() == Some(&key))
+        })
+        .map(|(_, v)| v.as_str())
+}
+
+fn google_var(vars: &[(String, String)], key: GoogleConfigKey) -> Option<&str> {
+    let bare = (key == GoogleConfigKey::ServiceAccount).then_some("SERVICE_ACCOUNT");
+    config_var(vars, "GOOGLE_", key, bare)
+}
+
+fn azure_var(vars: &[(String, String)], key: AzureConfigKey) -> Option<&str> {
+    config_var(vars, "AZURE_", key, None)
+}
+
+/// Why the GCS builder refused the settings, judged from the settings themselves: the
+/// builder's own error is never read (it can quote a decoding error of a key).
+fn gcs_builder_reason(vars: &[(String, String)]) -> &'static str {
+    let path = google_var(vars, GoogleConfigKey::ServiceAccount);
+    let key = google_var(vars, GoogleConfigKey::ServiceAccountKey);
+    let adc = google_var(vars, GoogleConfigKey::ApplicationCredentials);
+    let readable_json = |file: &str| {
+        std::fs::read(file)
+            .ok()
+            .is_some_and(|b| serde_json::from_slice::<serde_json::Value>(&b).is_ok())
+    };
+    if path.is_some() && key.is_some() {
         "both GOOGLE_SERVICE_ACCOUNT and GOOGLE_SERVICE_ACCOUNT_KEY are set; keep one"
-    } else if t.contains("account must be specified") {
-        "no storage account: set AZURE_STORAGE_ACCOUNT_NAME or record it in the URL (?account=NAME)"
-    } else if t.contains("sas") {
-        "AZURE_STORAGE_SAS_TOKEN is not a valid SAS token"
-    } else if t.contains("access key") || t.contains("decode") || t.contains("base64") {
-        "AZURE_STORAGE_ACCOUNT_KEY is not a valid base64 account key"
-    } else if t.contains("url") || t.contains("endpoint") {
-        "the endpoint is not a valid URL"
-    } else if scheme == "gs" {
+    } else if path.is_some_and(|f| !readable_json(f))
+        || adc.is_some_and(|f| !readable_json(f))
+        || key.is_some_and(|k| serde_json::from_str::<serde_json::Value>(k).is_err())
+    {
+        "cannot read or decode the Google credentials file (GOOGLE_APPLICATION_CREDENTIALS or GOOGLE_SERVICE_ACCOUNT)"
+    } else {
         "the Google Cloud Storage settings or credentials are invalid"
+    }
+}
+
+/// Why the Azure builder refused the settings (see [`gcs_builder_reason`]).
+fn azure_builder_reason(vars: &[(String, String)], account: Option<&str>) -> &'static str {
+    use base64::Engine as _;
+    let emulator = azure_var(vars, AzureConfigKey::UseEmulator)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let access_key = azure_var(vars, AzureConfigKey::AccessKey);
+    if account.is_none() && azure_var(vars, AzureConfigKey::AccountName).is_none() && !emulator {
+        "no storage account: set AZURE_STORAGE_ACCOUNT_NAME or record it in the URL (?account=NAME)"
+    } else if azure_var(vars, AzureConfigKey::SasKey).is_some() {
+        "AZURE_STORAGE_SAS_TOKEN is not a valid SAS token"
+    } else if access_key
+        .is_some_and(|k| base64::engine::general_purpose::STANDARD.decode(k).is_err())
+    {
+        "AZURE_STORAGE_ACCOUNT_KEY is not a valid base64 account key"
     } else {
         "the Azure Storage settings or credentials are invalid"
-    };
-    reason.to_owned()
+    }
 }
 
 /// Build the GCS store. `vars` is the environment (only `GOOGLE_*` and `SERVICE_ACCOUNT` are
@@ -159,13 +205,14 @@ pub(crate) fn open_gcs(
     b = b
         .with_bucket_name(bucket)
         .with_client_options(client.with_allow_http(allow_http))
-        .with_retry(retry);
+        .with_retry(retry)
+        .with_http_connector(RecordingConnector);
     if let Some(e) = endpoint {
         b = b.with_base_url(e);
     }
-    let store = b.build().map_err(|e| StoreError::InvalidUrl {
+    let store = b.build().map_err(|_| StoreError::InvalidUrl {
         url: spec.label(),
-        reason: builder_reason(&e.to_string(), "gs"),
+        reason: gcs_builder_reason(vars).to_owned(),
     })?;
     Ok(Arc::new(store))
 }
@@ -198,16 +245,17 @@ pub(crate) fn open_azure(
     b = b
         .with_container_name(container)
         .with_client_options(client.with_allow_http(allow_http))
-        .with_retry(retry);
+        .with_retry(retry)
+        .with_http_connector(RecordingConnector);
     if let Some(a) = account {
         b = b.with_account(a);
     }
     if let Some(e) = endpoint {
         b = b.with_endpoint(e.trim_end_matches('/').to_owned());
     }
-    let store = b.build().map_err(|e| StoreError::InvalidUrl {
+    let store = b.build().map_err(|_| StoreError::InvalidUrl {
         url: spec.label(),
-        reason: builder_reason(&e.to_string(), "az"),
+        reason: azure_builder_reason(vars, account).to_owned(),
     })?;
     Ok(Arc::new(store))
 }
@@ -322,8 +370,24 @@ mod tests {
     }
 
     #[test]
-    fn builder_reasons_never_echo_the_text() {
-        let r = builder_reason("Invalid symbol 45, offset 3 in access key zzsecretzz", "az");
-        assert!(!r.contains("zzsecretzz") && !r.contains("45"), "{r}");
+    fn builder_reasons_come_from_the_settings() {
+        let v = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert!(azure_builder_reason(&v(&[]), None).starts_with("no storage account"));
+        let bad_key = v(&[("AZURE_STORAGE_ACCOUNT_KEY", "zz!secret!zz")]);
+        let r = azure_builder_reason(&bad_key, Some("acct"));
+        assert!(r.contains("not a valid base64 account key"), "{r}");
+        assert!(!r.contains("secret"));
+        let both = v(&[
+            ("GOOGLE_SERVICE_ACCOUNT", "/nonexistent/sa.json"),
+            ("GOOGLE_SERVICE_ACCOUNT_KEY", "{}"),
+        ]);
+        assert!(gcs_builder_reason(&both).ends_with("keep one"));
+        let missing = v(&[("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/sa.json")]);
+        assert!(gcs_builder_reason(&missing).starts_with("cannot read or decode"));
     }
 }

@@ -1,7 +1,7 @@
 //! Removing the staging files a killed writer left in a `file://` bucket.
 //!
 //! A write goes to `<object>#<n>` first and is then renamed or linked into place
-//! ([`crate::file_store`]); `n` is `pid << 20` plus a counter, so the writing process can be told
+//! ([`super::file_store`]); `n` is `pid << 20` plus a counter, so the writing process can be told
 //! from the name. A push killed with SIGKILL between the two steps leaves the staging file behind
 //! for ever (listings hide `#<digits>` names). The next write into the same folder removes such
 //! files, but only when no live writer can own them:

@@ -120,7 +120,7 @@ fn write_and_publish(
         .unwrap_or_default();
     mkdir_private(&parent).map_err(generic)?;
     // Under the store lock: the staging files a killed writer left here can go now.
-    crate::stale_temp::clean(&parent, SystemTime::now());
+    super::stale_temp::clean(&parent, SystemTime::now());
     let prev_mtime = std::fs::metadata(&dest).and_then(|m| m.modified()).ok();
     let (mut file, staging) = {
         let mut n: u64 = u64::from(std::process::id()) << 20;
