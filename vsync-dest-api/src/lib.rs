@@ -7,6 +7,8 @@
 //! - [`Plan`], [`Change`], [`ChangeOp`], [`ApplyReport`]: value-free planning and results.
 //! - [`DestError`] / [`DestErrorKind`]: typed failures; the engine branches on `retryable()`.
 //! - [`name_rules`]: regex-free validation and collision helpers.
+//! - [`SecretItem::text_value`] and friends: the value checks ([`ValueError`]).
+//! - [`whole_map`]: for destinations keeping a target's keys in one map secret.
 //! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs.
 
 mod env_source;
@@ -14,6 +16,8 @@ mod error;
 pub mod name_rules;
 mod secret;
 mod types;
+mod value_rule;
+pub mod whole_map;
 
 #[cfg(feature = "plugin")]
 #[allow(unsafe_code)]
@@ -30,6 +34,7 @@ pub use types::{
     OptionMap, Plan, PlanOptions, RemoteName, Resolved, Routing, RoutingField, RoutingSchema,
     SecretItem, WriteMode, resolve_by_schema, routing_str,
 };
+pub use value_rule::ValueError;
 
 /// The plugin ABI version this crate speaks (docs/sync-contract.md §15.8).
 pub const ABI_VERSION: u32 = 1;
@@ -37,8 +42,9 @@ pub const ABI_VERSION: u32 = 1;
 /// A secret manager vsync can sync to. Object-safe; used as `Arc<dyn Destination>`.
 ///
 /// The engine calls, per target: `resolve_routing` → `map_name` for every key (offline, before
-/// any write) → `preflight` → `list` / `read_values` / `plan` → `apply_one` per change (or
-/// `apply_bulk` once) → `delete_one` for pruned names.
+/// any write) → `preflight` → `list` / `read_values` / `plan` → `apply_one` per write (or
+/// `apply_bulk` once) → `delete_one` for pruned names. It never sends `apply_one` an
+/// `Unchanged` change; see [`Destination::apply_one`].
 #[async_trait::async_trait]
 pub trait Destination: Send + Sync + Debug {
     /// Canonical id (`github`, `aws`, `jsonfile`, …).
@@ -121,11 +127,44 @@ pub trait Destination: Send + Sync + Debug {
     }
 
     /// Apply one change (PerKey destinations). Returns the op actually performed.
+    ///
+    /// The engine calls it only for writes (`Create`, `Update`, `Upsert`): it answers
+    /// `Unchanged` itself and prunes through [`Self::delete_one`]. This provided method also
+    /// takes the other ops, for callers that hand it a whole plan: `Unchanged` (and an op this
+    /// version does not know) is answered without a call, `Delete` goes to `delete_one`, and a
+    /// write goes to [`Self::write_one`] with its item. Implement `write_one`; override this
+    /// only to forward the change unchanged (the plugin host does).
     async fn apply_one(
+        &self,
+        routing: &Routing,
+        change: &Change,
+        item: Option<&SecretItem>,
+        ctx: &Ctx,
+    ) -> Result<ChangeOp, DestError> {
+        let name = change.remote.as_str();
+        match change.op {
+            ChangeOp::Unchanged | ChangeOp::Unknown => Ok(change.op),
+            ChangeOp::Delete => self
+                .delete_one(routing, &change.remote, ctx)
+                .await
+                .map(|()| ChangeOp::Delete),
+            ChangeOp::Create | ChangeOp::Update | ChangeOp::Upsert => {
+                let item = item.ok_or_else(|| {
+                    DestError::internal(format!("no value given for {name}")).with_key(name)
+                })?;
+                self.write_one(routing, change, item, ctx).await
+            }
+        }
+    }
+
+    /// Write one item under `change.remote` (PerKey destinations); `change.op` is `Create`,
+    /// `Update` or `Upsert`. Returns the op actually performed (`Upsert` is refined to `Create`
+    /// or `Update` where the service says which, or `Unchanged` where it found the same value).
+    async fn write_one(
         &self,
         _routing: &Routing,
         _change: &Change,
-        _item: Option<&SecretItem>,
+        _item: &SecretItem,
         _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
         Err(DestError::unsupported("this destination writes in bulk"))
@@ -150,5 +189,103 @@ pub trait Destination: Send + Sync + Debug {
         _ctx: &Ctx,
     ) -> Result<(), DestError> {
         Err(DestError::unsupported(format!("cannot delete {name}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Records which required method the provided `apply_one` reached.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl Destination for Recorder {
+        fn id(&self) -> &str {
+            "rec"
+        }
+        fn display_name(&self) -> &str {
+            "Recorder"
+        }
+        fn capabilities(&self, _: &Routing) -> Capabilities {
+            Capabilities::default()
+        }
+        fn routing_schema(&self) -> RoutingSchema {
+            Vec::new()
+        }
+        fn map_name(&self, _: &Routing, key: &str) -> Result<RemoteName, DestError> {
+            Ok(RemoteName(key.into()))
+        }
+        async fn preflight(&self, _: &Routing, _: &Ctx) -> Result<(), DestError> {
+            Ok(())
+        }
+        async fn list(&self, _: &Routing, _: &Ctx) -> Result<Option<Vec<RemoteName>>, DestError> {
+            Ok(None)
+        }
+        async fn write_one(
+            &self,
+            _: &Routing,
+            change: &Change,
+            item: &SecretItem,
+            _: &Ctx,
+        ) -> Result<ChangeOp, DestError> {
+            let line = format!("write {} {}", change.remote, item.key);
+            self.0.lock().unwrap().push(line);
+            Ok(ChangeOp::Create)
+        }
+        async fn delete_one(
+            &self,
+            _: &Routing,
+            name: &RemoteName,
+            _: &Ctx,
+        ) -> Result<(), DestError> {
+            self.0.lock().unwrap().push(format!("delete {name}"));
+            Ok(())
+        }
+    }
+
+    fn change(op: ChangeOp) -> Change {
+        Change {
+            source_key: Some("K".into()),
+            remote: RemoteName("N".into()),
+            op,
+        }
+    }
+
+    #[tokio::test]
+    async fn apply_one_routes_every_op_to_one_place() {
+        let d = Recorder::default();
+        let (r, ctx) = (Routing::new(), Ctx::new("dev", "app"));
+        let item = SecretItem::plain("K", SecretBytes::from_str_value("v"));
+        let apply = |op, item| {
+            let c = change(op);
+            let d = &d;
+            let (r, ctx) = (&r, &ctx);
+            async move { d.apply_one(r, &c, item, ctx).await }
+        };
+        assert_eq!(
+            apply(ChangeOp::Unchanged, Some(&item)).await,
+            Ok(ChangeOp::Unchanged)
+        );
+        assert_eq!(
+            apply(ChangeOp::Unknown, Some(&item)).await,
+            Ok(ChangeOp::Unknown)
+        );
+        assert_eq!(apply(ChangeOp::Delete, None).await, Ok(ChangeOp::Delete));
+        for op in [ChangeOp::Create, ChangeOp::Update, ChangeOp::Upsert] {
+            assert_eq!(apply(op, Some(&item)).await, Ok(ChangeOp::Create));
+        }
+        let e = apply(ChangeOp::Create, None).await.unwrap_err();
+        assert_eq!(
+            (e.kind, e.key.as_deref()),
+            (DestErrorKind::Internal, Some("N"))
+        );
+        assert_eq!(
+            *d.0.lock().unwrap(),
+            ["delete N", "write N K", "write N K", "write N K"]
+        );
     }
 }
