@@ -9,7 +9,11 @@
 //! - [`name_rules`]: regex-free validation and collision helpers.
 //! - [`SecretItem::text_value`] and friends: the value checks ([`ValueError`]).
 //! - [`whole_map`]: for destinations keeping a target's keys in one map secret.
-//! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs.
+//! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs, and
+//!   the host's frame and reply parsers.
+
+// `unsafe` is allowed in one module only: `abi::ffi` (raw buffers at the C boundary).
+#![deny(unsafe_code)]
 
 mod env_source;
 mod error;
@@ -20,7 +24,6 @@ mod value_rule;
 pub mod whole_map;
 
 #[cfg(feature = "plugin")]
-#[allow(unsafe_code)]
 pub mod abi;
 
 use std::collections::BTreeMap;
@@ -189,103 +192,5 @@ pub trait Destination: Send + Sync + Debug {
         _ctx: &Ctx,
     ) -> Result<(), DestError> {
         Err(DestError::unsupported(format!("cannot delete {name}")))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    /// Records which required method the provided `apply_one` reached.
-    #[derive(Debug, Default)]
-    struct Recorder(Mutex<Vec<String>>);
-
-    #[async_trait::async_trait]
-    impl Destination for Recorder {
-        fn id(&self) -> &str {
-            "rec"
-        }
-        fn display_name(&self) -> &str {
-            "Recorder"
-        }
-        fn capabilities(&self, _: &Routing) -> Capabilities {
-            Capabilities::default()
-        }
-        fn routing_schema(&self) -> RoutingSchema {
-            Vec::new()
-        }
-        fn map_name(&self, _: &Routing, key: &str) -> Result<RemoteName, DestError> {
-            Ok(RemoteName(key.into()))
-        }
-        async fn preflight(&self, _: &Routing, _: &Ctx) -> Result<(), DestError> {
-            Ok(())
-        }
-        async fn list(&self, _: &Routing, _: &Ctx) -> Result<Option<Vec<RemoteName>>, DestError> {
-            Ok(None)
-        }
-        async fn write_one(
-            &self,
-            _: &Routing,
-            change: &Change,
-            item: &SecretItem,
-            _: &Ctx,
-        ) -> Result<ChangeOp, DestError> {
-            let line = format!("write {} {}", change.remote, item.key);
-            self.0.lock().unwrap().push(line);
-            Ok(ChangeOp::Create)
-        }
-        async fn delete_one(
-            &self,
-            _: &Routing,
-            name: &RemoteName,
-            _: &Ctx,
-        ) -> Result<(), DestError> {
-            self.0.lock().unwrap().push(format!("delete {name}"));
-            Ok(())
-        }
-    }
-
-    fn change(op: ChangeOp) -> Change {
-        Change {
-            source_key: Some("K".into()),
-            remote: RemoteName("N".into()),
-            op,
-        }
-    }
-
-    #[tokio::test]
-    async fn apply_one_routes_every_op_to_one_place() {
-        let d = Recorder::default();
-        let (r, ctx) = (Routing::new(), Ctx::new("dev", "app"));
-        let item = SecretItem::plain("K", SecretBytes::from_str_value("v"));
-        let apply = |op, item| {
-            let c = change(op);
-            let d = &d;
-            let (r, ctx) = (&r, &ctx);
-            async move { d.apply_one(r, &c, item, ctx).await }
-        };
-        assert_eq!(
-            apply(ChangeOp::Unchanged, Some(&item)).await,
-            Ok(ChangeOp::Unchanged)
-        );
-        assert_eq!(
-            apply(ChangeOp::Unknown, Some(&item)).await,
-            Ok(ChangeOp::Unknown)
-        );
-        assert_eq!(apply(ChangeOp::Delete, None).await, Ok(ChangeOp::Delete));
-        for op in [ChangeOp::Create, ChangeOp::Update, ChangeOp::Upsert] {
-            assert_eq!(apply(op, Some(&item)).await, Ok(ChangeOp::Create));
-        }
-        let e = apply(ChangeOp::Create, None).await.unwrap_err();
-        assert_eq!(
-            (e.kind, e.key.as_deref()),
-            (DestErrorKind::Internal, Some("N"))
-        );
-        assert_eq!(
-            *d.0.lock().unwrap(),
-            ["delete N", "write N K", "write N K", "write N K"]
-        );
     }
 }
