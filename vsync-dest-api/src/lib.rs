@@ -7,17 +7,24 @@
 //! - [`Plan`], [`Change`], [`ChangeOp`], [`ApplyReport`]: value-free planning and results.
 //! - [`DestError`] / [`DestErrorKind`]: typed failures; the engine branches on `retryable()`.
 //! - [`name_rules`]: regex-free validation and collision helpers.
-//! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs.
+//! - [`SecretItem::text_value`] and friends: the value checks ([`ValueError`]).
+//! - [`whole_map`]: for destinations keeping a target's keys in one map secret.
+//! - `abi` (feature `plugin`): the C ABI wire types and [`export_destination!`] for cdylibs, and
+//!   the host's frame and reply parsers.
 //! - `conformance` (feature `conformance`): the destination conformance suite.
+
+// `unsafe` is allowed in one module only: `abi::ffi` (raw buffers at the C boundary).
+#![deny(unsafe_code)]
 
 mod env_source;
 mod error;
 pub mod name_rules;
 mod secret;
 mod types;
+mod value_rule;
+pub mod whole_map;
 
 #[cfg(feature = "plugin")]
-#[allow(unsafe_code)]
 pub mod abi;
 
 #[cfg(feature = "conformance")]
@@ -34,6 +41,7 @@ pub use types::{
     OptionMap, Plan, PlanOptions, RemoteName, Resolved, Routing, RoutingField, RoutingSchema,
     SecretItem, WriteMode, resolve_by_schema, routing_str,
 };
+pub use value_rule::ValueError;
 
 /// The plugin ABI version this crate speaks (docs/sync-contract.md §15.8).
 pub const ABI_VERSION: u32 = 1;
@@ -41,8 +49,9 @@ pub const ABI_VERSION: u32 = 1;
 /// A secret manager vsync can sync to. Object-safe; used as `Arc<dyn Destination>`.
 ///
 /// The engine calls, per target: `resolve_routing` → `map_name` for every key (offline, before
-/// any write) → `preflight` → `list` / `read_values` / `plan` → `apply_one` per change (or
-/// `apply_bulk` once) → `delete_one` for pruned names.
+/// any write) → `preflight` → `list` / `read_values` / `plan` → `apply_one` per write (or
+/// `apply_bulk` once) → `delete_one` for pruned names. It never sends `apply_one` an
+/// `Unchanged` change; see [`Destination::apply_one`].
 #[async_trait::async_trait]
 pub trait Destination: Send + Sync + Debug {
     /// Canonical id (`github`, `aws`, `jsonfile`, …).
@@ -125,11 +134,44 @@ pub trait Destination: Send + Sync + Debug {
     }
 
     /// Apply one change (PerKey destinations). Returns the op actually performed.
+    ///
+    /// The engine calls it only for writes (`Create`, `Update`, `Upsert`): it answers
+    /// `Unchanged` itself and prunes through [`Self::delete_one`]. This provided method also
+    /// takes the other ops, for callers that hand it a whole plan: `Unchanged` (and an op this
+    /// version does not know) is answered without a call, `Delete` goes to `delete_one`, and a
+    /// write goes to [`Self::write_one`] with its item. Implement `write_one`; override this
+    /// only to forward the change unchanged (the plugin host does).
     async fn apply_one(
+        &self,
+        routing: &Routing,
+        change: &Change,
+        item: Option<&SecretItem>,
+        ctx: &Ctx,
+    ) -> Result<ChangeOp, DestError> {
+        let name = change.remote.as_str();
+        match change.op {
+            ChangeOp::Unchanged | ChangeOp::Unknown => Ok(change.op),
+            ChangeOp::Delete => self
+                .delete_one(routing, &change.remote, ctx)
+                .await
+                .map(|()| ChangeOp::Delete),
+            ChangeOp::Create | ChangeOp::Update | ChangeOp::Upsert => {
+                let item = item.ok_or_else(|| {
+                    DestError::internal(format!("no value given for {name}")).with_key(name)
+                })?;
+                self.write_one(routing, change, item, ctx).await
+            }
+        }
+    }
+
+    /// Write one item under `change.remote` (PerKey destinations); `change.op` is `Create`,
+    /// `Update` or `Upsert`. Returns the op actually performed (`Upsert` is refined to `Create`
+    /// or `Update` where the service says which, or `Unchanged` where it found the same value).
+    async fn write_one(
         &self,
         _routing: &Routing,
         _change: &Change,
-        _item: Option<&SecretItem>,
+        _item: &SecretItem,
         _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
         Err(DestError::unsupported("this destination writes in bulk"))

@@ -218,6 +218,40 @@ pub struct RoutingField {
     pub default: Option<String>,
 }
 
+impl RoutingField {
+    /// An optional option `name` (its key in `sync.<id>`), given on the command line as
+    /// `--flag`, described by `prompt`.
+    pub fn new(name: &str, flag: &str, prompt: &str) -> Self {
+        Self {
+            name: name.into(),
+            flag: flag.into(),
+            prompt: prompt.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Needed: resolution fails without it.
+    #[must_use]
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Other accepted flag spellings.
+    #[must_use]
+    pub fn aliases(mut self, aliases: &[&str]) -> Self {
+        self.aliases = aliases.iter().map(|a| (*a).to_owned()).collect();
+        self
+    }
+
+    /// The value when neither a flag nor the config gives one.
+    #[must_use]
+    pub fn default_value(mut self, value: &str) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+}
+
 /// A destination's routing options.
 pub type RoutingSchema = Vec<RoutingField>;
 

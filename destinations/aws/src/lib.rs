@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::Current;
 use vsync_dest_api::{
-    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, DestErrorKind, Destination,
-    ItemOutcome, Plan, PlanOptions, RemoteName, Routing, RoutingField, RoutingSchema, SecretBytes,
-    SecretItem, WriteMode,
+    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, DestErrorKind, Destination, Plan,
+    PlanOptions, RemoteName, Routing, RoutingField, RoutingSchema, SecretBytes, SecretItem,
+    WriteMode, whole_map, whole_map::MapWrite,
 };
 
 pub use vsync_dest_api::EnvSource;
@@ -82,54 +82,12 @@ impl AwsSecretsManager {
     }
 }
 
-fn value_str(item: &SecretItem) -> Result<&str, DestError> {
-    let v = item.value.expose_str().ok_or_else(|| {
-        DestError::new(
-            DestErrorKind::InvalidValue,
-            "AWS SecretString values must be UTF-8 text",
-        )
-        .with_key(&item.key)
-    })?;
-    if v.len() > VALUE_MAX {
-        return Err(DestError::new(
-            DestErrorKind::InvalidValue,
-            format!(
-                "value of {} is larger than 64 KiB (the AWS limit)",
-                item.key
-            ),
-        )
-        .with_key(&item.key));
-    }
-    Ok(v)
-}
-
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= NAME_MAX
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/_+=.@-".contains(&b))
-}
-
-fn classify_map(
-    remote: &BTreeMap<String, String>,
-    items: &[SecretItem],
-) -> Result<Vec<Change>, DestError> {
-    let mut changes = Vec::new();
-    for item in items {
-        let v = value_str(item)?;
-        let op = match remote.get(&item.key) {
-            None => ChangeOp::Create,
-            Some(cur) if cur == v => ChangeOp::Unchanged,
-            Some(_) => ChangeOp::Update,
-        };
-        changes.push(Change {
-            source_key: Some(item.key.clone()),
-            remote: RemoteName(item.key.clone()),
-            op,
-        });
-    }
-    Ok(changes)
 }
 
 #[async_trait::async_trait]
@@ -164,51 +122,33 @@ impl Destination for AwsSecretsManager {
     }
 
     fn routing_schema(&self) -> RoutingSchema {
-        let f = |name: &str, flag: &str, aliases: &[&str], prompt: &str, default: Option<&str>| {
-            RoutingField {
-                name: name.into(),
-                required: false,
-                flag: flag.into(),
-                aliases: aliases.iter().map(|s| (*s).to_string()).collect(),
-                prompt: prompt.into(),
-                default: default.map(Into::into),
-            }
-        };
         vec![
-            f(
+            RoutingField::new(
                 "region",
                 "aws-region",
-                &[],
                 "AWS region (else the AWS chain: AWS_REGION, profile)",
-                None,
             ),
-            f(
+            RoutingField::new(
                 "secretPrefix",
                 "aws-secret-prefix",
-                &["aws-prefix"],
                 "Prefix for secret names, e.g. myapp/prod/",
-                None,
-            ),
-            f(
+            )
+            .aliases(&["aws-prefix"]),
+            RoutingField::new(
                 "mode",
                 "aws-mode",
-                &[],
                 "per-key (one secret per key) or json (one JSON secret)",
-                Some("per-key"),
-            ),
-            f(
+            )
+            .default_value("per-key"),
+            RoutingField::new(
                 "secret_name",
                 "aws-secret-name",
-                &[],
                 "Secret name for mode=json",
-                None,
             ),
-            f(
+            RoutingField::new(
                 "kms_key_id",
                 "aws-kms-key-id",
-                &[],
                 "KMS key for created secrets",
-                None,
             ),
         ]
     }
@@ -313,7 +253,7 @@ impl Destination for AwsSecretsManager {
                 let mut wanted = BTreeSet::new();
                 for item in items {
                     let name = self.map_name(routing, &item.key)?.0;
-                    let v = value_str(item)?;
+                    let v = item.text_value(VALUE_MAX)?;
                     let op = match core::get_value(&c, &name).await? {
                         Current::Missing => ChangeOp::Create,
                         Current::PendingDeletion => {
@@ -340,22 +280,14 @@ impl Destination for AwsSecretsManager {
                     Current::PendingDeletion => return Err(core::pending_deletion(secret_name)),
                     Current::Value(s) => core::parse_json_map(secret_name, &s)?,
                 };
-                if !opts.prune {
-                    let extra: Vec<&str> = remote
-                        .keys()
-                        .filter(|k| !items.iter().any(|i| &i.key == *k))
-                        .map(String::as_str)
-                        .collect();
-                    if !extra.is_empty() {
-                        warnings.push(format!(
-                            "{} key(s) in {secret_name} are not in the env file and are kept (use --prune to drop them): {}",
-                            extra.len(),
-                            extra.join(", ")
-                        ));
-                    }
+                if !opts.prune
+                    && let Some(w) =
+                        whole_map::kept_keys_warning(&remote, items, &format!("in {secret_name}"))
+                {
+                    warnings.push(w);
                 }
                 // deletions (prune) come from the engine: `list` + `delete_one`
-                classify_map(&remote, items)?
+                whole_map::classify(&remote, items, VALUE_MAX)?
             }
         };
         Ok(Plan {
@@ -432,50 +364,28 @@ impl Destination for AwsSecretsManager {
         }
     }
 
-    async fn apply_one(
+    async fn write_one(
         &self,
         routing: &Routing,
         change: &Change,
-        item: Option<&SecretItem>,
+        item: &SecretItem,
         _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
         let cfg = self.config(routing)?;
-        let name = change.remote.0.as_str();
-        match (&change.op, &cfg.mode) {
-            (_, AwsMode::Json { .. }) => Err(DestError::new(
+        if let AwsMode::Json { .. } = cfg.mode {
+            return Err(DestError::new(
                 DestErrorKind::Unsupported,
                 "aws mode=json writes the whole map at once (apply_bulk)",
-            )),
-            (ChangeOp::Unchanged, _) => Ok(ChangeOp::Unchanged),
-            (ChangeOp::Delete, AwsMode::PerKey { prefix }) => {
-                if prefix.is_empty() || !name.starts_with(prefix.as_str()) {
-                    return Err(DestError::new(
-                        DestErrorKind::Unsupported,
-                        format!("refusing to delete {name}: outside the managed prefix"),
-                    )
-                    .with_key(name));
-                }
-                let c = self.client(&cfg).await?;
-                core::delete(&c, name).await.map(|()| ChangeOp::Delete)
-            }
-            (_, AwsMode::PerKey { .. }) => {
-                let item = item.ok_or_else(|| {
-                    DestError::new(
-                        DestErrorKind::Internal,
-                        format!("no value given for {name}"),
-                    )
-                    .with_key(name)
-                })?;
-                let v = value_str(item)?;
-                let c = self.client(&cfg).await?;
-                let created = core::put(&c, &cfg, name, v).await?;
-                Ok(if created {
-                    ChangeOp::Create
-                } else {
-                    ChangeOp::Update
-                })
-            }
+            ));
         }
+        let v = item.text_value(VALUE_MAX)?;
+        let c = self.client(&cfg).await?;
+        let created = core::put(&c, &cfg, change.remote.as_str(), v).await?;
+        Ok(if created {
+            ChangeOp::Create
+        } else {
+            ChangeOp::Update
+        })
     }
 
     async fn apply_bulk(
@@ -500,43 +410,11 @@ impl Destination for AwsSecretsManager {
         };
         // Secrets Manager has no check-and-set: the ops come from a fresh read just before the
         // single write (a writer in the gap of one round trip is not detected; documented).
-        let deletes: Vec<&str> = plan
-            .changes
-            .iter()
-            .filter(|c| c.op == ChangeOp::Delete)
-            .map(|c| c.remote.0.as_str())
-            .collect();
-        let now = classify_map(&remote, items)?;
-        let op_of = |name: &RemoteName| -> ChangeOp {
-            if deletes.contains(&name.0.as_str()) {
-                return ChangeOp::Delete;
-            }
-            now.iter()
-                .find(|c| &c.remote == name)
-                .map(|c| c.op)
-                .unwrap_or(ChangeOp::Unchanged)
-        };
-        let mut map = remote.clone();
-        for k in &deletes {
-            map.remove(*k);
+        let write = MapWrite::new(&remote, exists, plan, items, VALUE_MAX)?;
+        if !write.changed {
+            return Ok(write.report(&Ok(())));
         }
-        for item in items {
-            map.insert(item.key.clone(), value_str(item)?.to_string());
-        }
-        let ops: Vec<(RemoteName, ChangeOp)> = plan
-            .changes
-            .iter()
-            .map(|c| (c.remote.clone(), op_of(&c.remote)))
-            .collect();
-        if exists && map == remote {
-            return Ok(ApplyReport {
-                outcomes: ops
-                    .into_iter()
-                    .map(|(n, op)| (n, ItemOutcome::Ok(op)))
-                    .collect(),
-            });
-        }
-        let body = serde_json::to_string(&map).map_err(|e| {
+        let body = serde_json::to_string(&write.map).map_err(|e| {
             DestError::new(
                 DestErrorKind::Internal,
                 format!("encoding {secret_name}: {e}"),
@@ -548,18 +426,7 @@ impl Destination for AwsSecretsManager {
                 format!("the JSON for {secret_name} is larger than 64 KiB (the AWS limit)"),
             ));
         }
-        let res = core::put(&c, &cfg, secret_name, &body).await;
-        Ok(ApplyReport {
-            outcomes: ops
-                .into_iter()
-                .map(|(n, op)| {
-                    let out = match &res {
-                        Ok(_) => ItemOutcome::Ok(op),
-                        Err(e) => ItemOutcome::Failed(e.clone().with_key(&n.0)),
-                    };
-                    (n, out)
-                })
-                .collect(),
-        })
+        let res = core::put(&c, &cfg, secret_name, &body).await.map(|_| ());
+        Ok(write.report(&res))
     }
 }

@@ -1,6 +1,9 @@
 //! azure_core errors → the docs/sync-contract.md §15.7 kinds. Messages name the secret and the status, never a value
 //! (Key Vault's error messages carry names, not values).
 
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
 use std::time::Duration;
 
 use azure_core::error::ErrorKind;
@@ -8,6 +11,49 @@ use azure_core::http::headers::{HeaderName, RETRY_AFTER};
 use vsync_dest_api::{DestError, DestErrorKind};
 
 use crate::config::AzureConfig;
+
+/// What a failed request was doing; a request without a body can only be refused for its URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Read,
+    Write,
+    Delete,
+    List,
+}
+
+impl Op {
+    fn has_body(self) -> bool {
+        self == Self::Write
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Delete => "delete",
+            Self::List => "list",
+        })
+    }
+}
+
+/// Whether the chain of causes holds rustls' refusal of the server's certificate. The TLS layer
+/// reports it inside `io::Error`s (nested), whose `source` skips the error they wrap, so the
+/// walk steps into them.
+pub(crate) fn untrusted_certificate(e: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(rustls::Error::InvalidCertificate(_)) = c.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        cause = match c.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => c.source(),
+        };
+    }
+    false
+}
 
 /// What the HTTP status and Key Vault error code of a failure were, if it was a response.
 pub(crate) fn status_code(e: &azure_core::Error) -> (Option<u16>, Option<String>) {
@@ -76,7 +122,7 @@ pub(crate) fn map(
     e: &azure_core::Error,
     cfg: &AzureConfig,
     key: Option<&str>,
-    op: &str,
+    op: Op,
 ) -> DestError {
     let err = map_kind(e, cfg, key.unwrap_or("the secrets"), op);
     match key {
@@ -85,7 +131,7 @@ pub(crate) fn map(
     }
 }
 
-fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> DestError {
+fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: Op) -> DestError {
     let vault = &cfg.vault_url;
     let (status, code) = status_code(e);
     let (kind, msg) = match (e.kind(), status, code.as_deref()) {
@@ -121,7 +167,8 @@ fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> D
                 None => err,
             };
         }
-        (_, Some(400), Some("BadParameter")) if e.to_string().contains("name") => (
+        // a request without a body (read, delete) can only be refused for its name
+        (_, Some(400), Some("BadParameter")) if !op.has_body() => (
             DestErrorKind::InvalidName,
             format!("Key Vault rejected the name {name}: {e}"),
         ),
@@ -133,23 +180,21 @@ fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> D
             DestErrorKind::Transient,
             format!("Key Vault {vault}: the {op} of {name} failed with HTTP {s}"),
         ),
-        (ErrorKind::Connection | ErrorKind::Io, _, _) => {
-            let why = chain(e);
-            if why.contains("certificate") {
-                // not transient: retrying cannot make an untrusted certificate trusted
-                (
-                    DestErrorKind::Config,
-                    format!(
-                        "Key Vault {vault}: TLS certificate not trusted ({why}); a private CA can be added with VSYNC_AZURE_CA_FILE"
-                    ),
-                )
-            } else {
-                (
-                    DestErrorKind::Transient,
-                    format!("cannot reach Key Vault {vault} for the {op} of {name}: {why}"),
-                )
-            }
-        }
+        // not transient: retrying cannot make an untrusted certificate trusted
+        (ErrorKind::Connection | ErrorKind::Io, _, _) if untrusted_certificate(e) => (
+            DestErrorKind::Config,
+            format!(
+                "Key Vault {vault}: TLS certificate not trusted ({}); a private CA can be added with VSYNC_AZURE_CA_FILE",
+                chain(e)
+            ),
+        ),
+        (ErrorKind::Connection | ErrorKind::Io, _, _) => (
+            DestErrorKind::Transient,
+            format!(
+                "cannot reach Key Vault {vault} for the {op} of {name}: {}",
+                chain(e)
+            ),
+        ),
         (_, Some(s), _) => (
             DestErrorKind::Internal,
             format!(
@@ -157,7 +202,9 @@ fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> D
                 code.as_deref().unwrap_or("no error code")
             ),
         ),
-        (ErrorKind::Other, None, _) if e.to_string().contains("challenge") => {
+        // The SDK's own refusals before an answer counts (the 401 challenge's scope or
+        // audience does not fit the vault URL): how the vault is addressed, not a bug.
+        (ErrorKind::Other | ErrorKind::DataConversion, None, _) => {
             (DestErrorKind::Config, format!("Key Vault {vault}: {e}"))
         }
         _ => (
@@ -166,4 +213,19 @@ fn map_kind(e: &azure_core::Error, cfg: &AzureConfig, name: &str, op: &str) -> D
         ),
     };
     DestError::new(kind, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_certificate_is_found_inside_nested_io_errors() {
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let nested = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, tls));
+        assert!(untrusted_certificate(&nested));
+        // a message that only mentions a certificate is not one
+        let text = io::Error::other("certificate? invalid peer certificate");
+        assert!(!untrusted_certificate(&text));
+    }
 }

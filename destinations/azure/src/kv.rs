@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use vsync_dest_api::{DestError, DestErrorKind};
 
 use crate::config::AzureConfig;
-use crate::errors;
+use crate::errors::{self, Op};
 
 pub(crate) const MANAGED_TAG_KEY: &str = "managed-by";
 pub(crate) const MANAGED_TAG_VALUE: &str = "vsync";
@@ -42,7 +42,7 @@ pub(crate) async fn get(
         Ok(rsp) => {
             let s = rsp
                 .into_model()
-                .map_err(|e| errors::map(&e, cfg, Some(name), "read"))?;
+                .map_err(|e| errors::map(&e, cfg, Some(name), Op::Read))?;
             Ok(Current::Value {
                 value: s.value.unwrap_or_default(),
                 tags: s.tags.unwrap_or_default(),
@@ -57,10 +57,10 @@ pub(crate) async fn get(
                 Err(e) if errors::status_code(&e).0 == Some(404) => Ok(Current::Missing),
                 // a vault without soft delete, or no right to see deleted secrets: treat as new
                 Err(e) if errors::status_code(&e).0 == Some(403) => Ok(Current::Missing),
-                Err(e) => Err(errors::map(&e, cfg, Some(name), "read")),
+                Err(e) => Err(errors::map(&e, cfg, Some(name), Op::Read)),
             }
         }
-        Err(e) => Err(errors::map(&e, cfg, Some(name), "read")),
+        Err(e) => Err(errors::map(&e, cfg, Some(name), Op::Read)),
     }
 }
 
@@ -88,7 +88,7 @@ pub(crate) async fn set(
     c.set_secret(name, body, None)
         .await
         .map(|_| ())
-        .map_err(|e| errors::map(&e, cfg, Some(name), "write"))
+        .map_err(|e| errors::map(&e, cfg, Some(name), Op::Write))
 }
 
 /// Soft delete (recoverable for the vault's retention period; never purged here).
@@ -100,7 +100,7 @@ pub(crate) async fn delete(
     match c.delete_secret(name, None).await {
         Ok(_) => Ok(()),
         Err(e) if errors::status_code(&e).0 == Some(404) => Ok(()),
-        Err(e) => Err(errors::map(&e, cfg, Some(name), "delete")),
+        Err(e) => Err(errors::map(&e, cfg, Some(name), Op::Delete)),
     }
 }
 
@@ -115,11 +115,11 @@ pub(crate) async fn list_managed(
             maxresults: Some(25),
             ..Default::default()
         }))
-        .map_err(|e| errors::map(&e, cfg, None, "list"))?;
+        .map_err(|e| errors::map(&e, cfg, None, Op::List))?;
     while let Some(p) = pager
         .try_next()
         .await
-        .map_err(|e| errors::map(&e, cfg, None, "list"))?
+        .map_err(|e| errors::map(&e, cfg, None, Op::List))?
     {
         let Some(name) =
             p.id.as_deref()
@@ -143,11 +143,11 @@ pub(crate) async fn probe(c: &SecretClient, cfg: &AzureConfig) -> Result<(), Des
             maxresults: Some(1),
             ..Default::default()
         }))
-        .map_err(|e| errors::map(&e, cfg, None, "list"))?
+        .map_err(|e| errors::map(&e, cfg, None, Op::List))?
         .into_pages();
     pages
         .try_next()
         .await
         .map(|_| ())
-        .map_err(|e| errors::map(&e, cfg, None, "list"))
+        .map_err(|e| errors::map(&e, cfg, None, Op::List))
 }

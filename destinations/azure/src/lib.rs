@@ -103,27 +103,6 @@ impl AzureKeyVault {
     }
 }
 
-fn value_str(item: &SecretItem) -> Result<&str, DestError> {
-    let v = item.value.expose_str().ok_or_else(|| {
-        DestError::new(
-            DestErrorKind::InvalidValue,
-            "Key Vault secret values must be UTF-8 text",
-        )
-        .with_key(&item.key)
-    })?;
-    if v.len() > VALUE_MAX {
-        return Err(DestError::new(
-            DestErrorKind::InvalidValue,
-            format!(
-                "value of {} is larger than 25 KB (the Key Vault limit)",
-                item.key
-            ),
-        )
-        .with_key(&item.key));
-    }
-    Ok(v)
-}
-
 fn managed_tags() -> HashMap<String, String> {
     HashMap::from([(
         kv::MANAGED_TAG_KEY.to_string(),
@@ -156,45 +135,30 @@ impl Destination for AzureKeyVault {
     }
 
     fn routing_schema(&self) -> RoutingSchema {
-        let f = |name: &str, required: bool, flag: &str, prompt: &str, default: Option<&str>| {
-            RoutingField {
-                name: name.into(),
-                required,
-                flag: flag.into(),
-                aliases: Vec::new(),
-                prompt: prompt.into(),
-                default: default.map(Into::into),
-            }
-        };
         vec![
-            f(
+            RoutingField::new(
                 "vaultName",
-                true,
                 "azure-vault",
                 "Key Vault name, or its https:// URL",
-                None,
-            ),
-            f(
+            )
+            .required(),
+            RoutingField::new(
                 "nameMap",
-                false,
                 "azure-name-map",
                 "none (keys with '_' are refused) or dash ('_' becomes '-')",
-                Some("none"),
-            ),
-            f(
+            )
+            .default_value("none"),
+            RoutingField::new(
                 "prefix",
-                false,
                 "azure-prefix",
                 "Prefix for secret names (letters, digits, '-'), e.g. myapp-prod-",
-                None,
             ),
-            f(
+            RoutingField::new(
                 "credential",
-                false,
                 "azure-credential",
                 "auto, client-secret, managed-identity or cli",
-                Some("auto"),
-            ),
+            )
+            .default_value("auto"),
         ]
     }
 
@@ -242,7 +206,7 @@ impl Destination for AzureKeyVault {
         let mut mapped = Vec::with_capacity(items.len());
         for item in items {
             mapped.push((item, cfg.map_name(&item.key)?));
-            value_str(item)?;
+            item.text_value(VALUE_MAX)?;
         }
         let groups = name_rules::collisions(mapped.iter().map(|(i, n)| (i.key.as_str(), n)), true);
         if let Some((name, keys)) = groups.first() {
@@ -258,7 +222,7 @@ impl Destination for AzureKeyVault {
         let mut warnings = Vec::new();
         let mut changes = Vec::with_capacity(items.len());
         for (item, name) in mapped {
-            let v = value_str(item)?;
+            let v = item.text_value(VALUE_MAX)?;
             let op = match kv::get(&c, &cfg, &name.0, true).await? {
                 Current::Missing => ChangeOp::Create,
                 Current::SoftDeleted => {
@@ -299,33 +263,16 @@ impl Destination for AzureKeyVault {
         Ok(Some(out))
     }
 
-    async fn apply_one(
+    async fn write_one(
         &self,
         routing: &Routing,
         change: &Change,
-        item: Option<&SecretItem>,
-        ctx: &Ctx,
+        item: &SecretItem,
+        _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
-        let name = change.remote.0.as_str();
-        match change.op {
-            ChangeOp::Unchanged => return Ok(ChangeOp::Unchanged),
-            ChangeOp::Delete => {
-                return self
-                    .delete_one(routing, &change.remote, ctx)
-                    .await
-                    .map(|()| ChangeOp::Delete);
-            }
-            _ => {}
-        }
+        let name = change.remote.as_str();
         let cfg = self.config(routing)?;
-        let item = item.ok_or_else(|| {
-            DestError::new(
-                DestErrorKind::Internal,
-                format!("no value given for {name}"),
-            )
-            .with_key(name)
-        })?;
-        let v = value_str(item)?;
+        let v = item.text_value(VALUE_MAX)?;
         let c = self.client(&cfg)?;
         // read just before writing: the op reported, and the tags to carry into the new version
         let (tags, op) = match kv::get(&c, &cfg, name, false).await? {

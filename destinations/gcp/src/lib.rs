@@ -86,25 +86,6 @@ impl GcpSecretManager {
     }
 }
 
-fn value_of<'a>(item: &'a SecretItem, name: &str) -> Result<&'a [u8], DestError> {
-    let v = item.value.expose();
-    if v.is_empty() {
-        return Err(DestError::new(
-            DestErrorKind::InvalidValue,
-            format!("{name}: Secret Manager does not store empty values"),
-        )
-        .with_key(&item.key));
-    }
-    if v.len() > VALUE_MAX {
-        return Err(DestError::new(
-            DestErrorKind::InvalidValue,
-            format!("{name}: value larger than 64 KiB (the Secret Manager limit)"),
-        )
-        .with_key(&item.key));
-    }
-    Ok(v)
-}
-
 /// The op for `ours` given what `latest` holds.
 fn classify(cur: &Current, ours: &[u8]) -> ChangeOp {
     match cur {
@@ -112,23 +93,6 @@ fn classify(cur: &Current, ours: &[u8]) -> ChangeOp {
         Current::NoValue => ChangeOp::Update,
         Current::Value(v) if v.as_slice() == ours => ChangeOp::Unchanged,
         Current::Value(_) => ChangeOp::Update,
-    }
-}
-
-fn field(
-    name: &str,
-    flag: &str,
-    required: bool,
-    prompt: &str,
-    default: Option<&str>,
-) -> RoutingField {
-    RoutingField {
-        name: name.into(),
-        required,
-        flag: flag.into(),
-        aliases: Vec::new(),
-        prompt: prompt.into(),
-        default: default.map(Into::into),
     }
 }
 
@@ -160,40 +124,26 @@ impl Destination for GcpSecretManager {
 
     fn routing_schema(&self) -> RoutingSchema {
         vec![
-            field(
-                "project",
-                "gcp-project",
-                true,
-                "GCP project ID for sync",
-                None,
-            ),
-            field(
+            RoutingField::new("project", "gcp-project", "GCP project ID for sync").required(),
+            RoutingField::new(
                 "prefix",
                 "gcp-prefix",
-                false,
                 "Prefix for secret ids, e.g. myapp_prod_",
-                None,
             ),
-            field(
+            RoutingField::new(
                 "replication",
                 "gcp-replication",
-                false,
                 "automatic, or a comma-separated list of regions (for created secrets)",
-                None,
             ),
-            field(
+            RoutingField::new(
                 "labels",
                 "gcp-labels",
-                false,
                 "Extra labels for created secrets, k1=v1,k2=v2",
-                None,
             ),
-            field(
+            RoutingField::new(
                 "destroy_old_versions",
                 "gcp-destroy-old-versions",
-                false,
                 "true: destroy older versions after each write",
-                None,
             ),
         ]
     }
@@ -269,7 +219,7 @@ impl Destination for GcpSecretManager {
         let mut named = Vec::with_capacity(items.len());
         for item in items {
             let id = self.map_name(routing, &item.key)?.0;
-            value_of(item, &id)?;
+            item.non_empty_value(VALUE_MAX)?;
             named.push((item, id));
         }
         let c = if opts.offline {
@@ -305,28 +255,18 @@ impl Destination for GcpSecretManager {
         })
     }
 
-    async fn apply_one(
+    async fn write_one(
         &self,
         routing: &Routing,
         change: &Change,
-        item: Option<&SecretItem>,
-        ctx: &Ctx,
+        item: &SecretItem,
+        _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
         let cfg = self.config(routing)?;
-        let id = change.remote.0.as_str();
-        match change.op {
-            ChangeOp::Unchanged => return Ok(ChangeOp::Unchanged),
-            ChangeOp::Delete => {
-                self.delete_one(routing, &change.remote, ctx).await?;
-                return Ok(ChangeOp::Delete);
-            }
-            _ => {}
-        }
-        let item = item
-            .ok_or_else(|| DestError::internal(format!("no value given for {id}")).with_key(id))?;
+        let id = change.remote.as_str();
         // the id was validated by map_name; re-check in case a caller built the change itself
         SECRET_ID.check(&item.key, id)?;
-        let value = value_of(item, id)?;
+        let value = item.non_empty_value(VALUE_MAX)?;
         let c = self.client().await?;
         let mut created = false;
         match change.op {

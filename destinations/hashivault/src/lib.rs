@@ -12,11 +12,11 @@ pub use crate::core::{KvVersion, VaultConfig};
 
 use std::collections::BTreeMap;
 
-use crate::core::{Remote, VaultBackend};
+use crate::core::VaultBackend;
 use vsync_dest_api::{
-    ApplyReport, Capabilities, Change, ChangeOp, Ctx, DestError, DestErrorKind, Destination,
-    ItemOutcome, Plan, PlanOptions, RemoteName, Routing, RoutingField, RoutingSchema, SecretBytes,
-    SecretItem, WriteMode,
+    ApplyReport, Capabilities, Ctx, DestError, DestErrorKind, Destination, Plan, PlanOptions,
+    RemoteName, Routing, RoutingField, RoutingSchema, SecretBytes, SecretItem, WriteMode,
+    whole_map, whole_map::MapWrite,
 };
 
 pub use vsync_dest_api::EnvSource;
@@ -42,16 +42,6 @@ impl HashiVault {
     }
 }
 
-fn value_str(item: &SecretItem) -> Result<&str, DestError> {
-    item.value.expose_str().ok_or_else(|| {
-        DestError::new(
-            DestErrorKind::InvalidValue,
-            "Vault KV values must be UTF-8 text",
-        )
-        .with_key(&item.key)
-    })
-}
-
 const VERSION_TAG: &str = " (version ";
 
 /// The KV version a plan made by [`HashiVault::plan`] saw, from its routing summary.
@@ -59,26 +49,6 @@ fn plan_version(plan: &Plan) -> Option<u64> {
     let s = plan.routing_summary.strip_suffix(')')?;
     let i = s.rfind(VERSION_TAG)?;
     s[i + VERSION_TAG.len()..].parse().ok()
-}
-
-/// Classifies every item against the remote map; remote keys without an item become `Delete`
-/// only when pruning.
-fn classify(remote: &Remote, items: &[SecretItem]) -> Result<Vec<Change>, DestError> {
-    let mut changes = Vec::with_capacity(items.len());
-    for item in items {
-        let v = value_str(item)?;
-        let op = match remote.map.get(&item.key) {
-            None => ChangeOp::Create,
-            Some(cur) if cur == v => ChangeOp::Unchanged,
-            Some(_) => ChangeOp::Update,
-        };
-        changes.push(Change {
-            source_key: Some(item.key.clone()),
-            remote: RemoteName(item.key.clone()),
-            op,
-        });
-    }
-    Ok(changes)
 }
 
 #[async_trait::async_trait]
@@ -108,61 +78,25 @@ impl Destination for HashiVault {
     }
 
     fn routing_schema(&self) -> RoutingSchema {
-        let f = |name: &str,
-                 flag: &str,
-                 aliases: &[&str],
-                 prompt: &str,
-                 default: Option<&str>,
-                 required: bool| {
-            RoutingField {
-                name: name.into(),
-                required,
-                flag: flag.into(),
-                aliases: aliases.iter().map(|s| (*s).to_string()).collect(),
-                prompt: prompt.into(),
-                default: default.map(Into::into),
-            }
-        };
         vec![
-            f(
-                "addr",
-                "vault-addr",
-                &["hashivault-addr"],
-                "Vault address (else VAULT_ADDR)",
-                None,
-                false,
-            ),
-            f(
-                "mount",
-                "vault-mount",
-                &["hashivault-mount"],
-                "KV mount",
-                Some("secret"),
-                false,
-            ),
-            f(
-                "secretPath",
-                "vault-path",
-                &["hashivault-path"],
-                "Secret path inside the mount",
-                None,
-                true,
-            ),
-            f(
+            RoutingField::new("addr", "vault-addr", "Vault address (else VAULT_ADDR)")
+                .aliases(&["hashivault-addr"]),
+            RoutingField::new("mount", "vault-mount", "KV mount")
+                .aliases(&["hashivault-mount"])
+                .default_value("secret"),
+            RoutingField::new("secretPath", "vault-path", "Secret path inside the mount")
+                .aliases(&["hashivault-path"])
+                .required(),
+            RoutingField::new(
                 "kv_version",
                 "hashivault-kv-version",
-                &[],
                 "KV engine version (2 or 1)",
-                Some("2"),
-                false,
-            ),
-            f(
+            )
+            .default_value("2"),
+            RoutingField::new(
                 "namespace",
                 "hashivault-namespace",
-                &[],
                 "Vault namespace (else VAULT_NAMESPACE)",
-                None,
-                false,
             ),
         ]
     }
@@ -203,23 +137,16 @@ impl Destination for HashiVault {
         let backend = self.backend(routing)?;
         let remote = backend.read().await?;
         // Deletions (prune) are added by the engine from `list` and applied with `delete_one`.
-        let changes = classify(&remote, items)?;
+        let changes = whole_map::classify(&remote.map, items, usize::MAX)?;
         let mut warnings = Vec::new();
-        if !opts.prune {
-            let extra: Vec<&str> = remote
-                .map
-                .keys()
-                .filter(|k| !items.iter().any(|i| &i.key == *k))
-                .map(String::as_str)
-                .collect();
-            if !extra.is_empty() {
-                warnings.push(format!(
-                    "{} key(s) at {} are not in the env file and are kept (use --prune to drop them): {}",
-                    extra.len(),
-                    backend.cfg.display(),
-                    extra.join(", ")
-                ));
-            }
+        if !opts.prune
+            && let Some(w) = whole_map::kept_keys_warning(
+                &remote.map,
+                items,
+                &format!("at {}", backend.cfg.display()),
+            )
+        {
+            warnings.push(w);
         }
         Ok(Plan {
             target: self.id().to_string(),
@@ -258,12 +185,6 @@ impl Destination for HashiVault {
         _ctx: &Ctx,
     ) -> Result<ApplyReport, DestError> {
         let backend = self.backend(routing)?;
-        let deletes: Vec<&str> = plan
-            .changes
-            .iter()
-            .filter(|c| c.op == ChangeOp::Delete)
-            .map(|c| c.remote.0.as_str())
-            .collect();
         // Fresh read: its map decides each key's op; the version the plan saw is the
         // check-and-set guard, so a write between plan and apply is a Conflict, not overwritten.
         let remote = backend.read().await?;
@@ -278,54 +199,15 @@ impl Destination for HashiVault {
                     remote.version
                 ),
             );
-            return Ok(ApplyReport {
-                outcomes: plan
-                    .changes
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.remote.clone(),
-                            ItemOutcome::Failed(e.clone().with_key(&c.remote.0)),
-                        )
-                    })
-                    .collect(),
-            });
+            return Ok(ApplyReport::all_failed(plan, &e));
         }
-        let now = classify(&remote, items)?;
-        let mut map = remote.map.clone();
-        for k in &deletes {
-            map.remove(*k);
-        }
-        for item in items {
-            map.insert(item.key.clone(), value_str(item)?.to_string());
-        }
-        let op_of = |name: &RemoteName| -> ChangeOp {
-            if deletes.contains(&name.0.as_str()) {
-                return ChangeOp::Delete;
-            }
-            now.iter()
-                .find(|c| &c.remote == name)
-                .map(|c| c.op)
-                .unwrap_or(ChangeOp::Unchanged)
-        };
-        let names: Vec<RemoteName> = plan.changes.iter().map(|c| c.remote.clone()).collect();
-        let res = if remote.exists && map == remote.map {
-            Ok(()) // nothing to write: no new version
+        let write = MapWrite::new(&remote.map, remote.exists, plan, items, usize::MAX)?;
+        let res = if write.changed {
+            backend.write(&write.map, remote.version).await
         } else {
-            backend.write(&map, remote.version).await
+            Ok(()) // nothing to write: no new version
         };
-        Ok(ApplyReport {
-            outcomes: names
-                .into_iter()
-                .map(|n| {
-                    let out = match &res {
-                        Ok(()) => ItemOutcome::Ok(op_of(&n)),
-                        Err(e) => ItemOutcome::Failed(e.clone().with_key(&n.0)),
-                    };
-                    (n, out)
-                })
-                .collect(),
-        })
+        Ok(write.report(&res))
     }
 
     async fn delete_one(

@@ -7,7 +7,7 @@
 //! into `~/.config/vsync/plugins/` (or pass `--plugin PATH`).
 //!
 //! Test hook: the routing option `fail_mode` makes it misbehave on purpose (`panic`,
-//! `auth`, `fail_key:<NAME>`, `slow`; in `apply_one` also `abort`, `exit` (status 0), `hang`
+//! `auth`, `fail_key:<NAME>`, `slow`; in `write_one` (`apply_one`) also `abort`, `exit` (status 0), `hang`
 //! and `chatty`, which prints each value to stdout and stderr and then writes normally), so the
 //! host's error paths can be tested.
 
@@ -22,6 +22,9 @@ use vsync_dest_api::{
     Routing, RoutingField, RoutingSchema, SecretBytes, SecretItem, WriteMode, name_rules,
     routing_str,
 };
+
+/// The largest value it stores.
+const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// The destination.
 #[derive(Debug, Default)]
@@ -113,7 +116,7 @@ impl Destination for JsonFile {
             can_delete: true,
             versioned: false,
             binary_values: false,
-            max_value_bytes: Some(64 * 1024),
+            max_value_bytes: Some(MAX_VALUE_BYTES),
             max_concurrency: Some(4),
             requests_per_second: Some(200.0),
             case_insensitive_names: routing_str(routing, "case_insensitive") == Some("true"),
@@ -194,11 +197,11 @@ impl Destination for JsonFile {
         ))
     }
 
-    async fn apply_one(
+    async fn write_one(
         &self,
         routing: &Routing,
         change: &Change,
-        item: Option<&SecretItem>,
+        item: &SecretItem,
         _ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
         if let Some(k) = fail_mode(routing).strip_prefix("fail_key:")
@@ -215,20 +218,13 @@ impl Destination for JsonFile {
             },
             _ => {}
         }
-        let item = item.ok_or_else(|| DestError::internal("apply_one without a value"))?;
         if fail_mode(routing) == "chatty" {
             // what a careless plugin might do: the host must keep its channel and scrub this
             let v = String::from_utf8_lossy(item.value.expose());
             println!("jsonfile: writing {} = {v}", item.key);
             eprintln!("jsonfile: wrote {} = {v}", item.key);
         }
-        let value = item.value.expose_str().ok_or_else(|| {
-            DestError::new(
-                DestErrorKind::InvalidValue,
-                "binary values are not supported",
-            )
-            .with_key(&item.key)
-        })?;
+        let value = item.text_value(MAX_VALUE_BYTES)?;
         let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = load(routing)?;
         let existed = map

@@ -95,11 +95,11 @@ impl Backend {
     }
 
     /// Stores `value` under `name`; `true` when it replaced an existing secret.
-    pub fn put(&self, name: &str, value: &SecretBytes) -> Result<bool, DestError> {
+    pub fn put(&self, name: &str, value: &[u8]) -> Result<bool, DestError> {
         self.ensure_dir()?;
         let path = self.path(name)?;
         let existed = path.exists();
-        write_atomic(&path, value.expose())?;
+        write_atomic(&path, value)?;
         let _guard = INDEX_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut names = self.list_managed()?;
         if names.insert(name.to_owned()) {

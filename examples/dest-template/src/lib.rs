@@ -39,6 +39,9 @@ const NAME_RULE: name_rules::NameRule = name_rules::NameRule {
     forbidden_prefixes: &[],
 };
 
+/// The largest value it stores.
+const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
 /// The destination. It holds no state: every call gets its routing.
 #[derive(Debug, Default)]
 pub struct Template;
@@ -72,7 +75,7 @@ impl Destination for Template {
             can_delete: true,
             versioned: false,
             binary_values: true,
-            max_value_bytes: Some(1024 * 1024),
+            max_value_bytes: Some(MAX_VALUE_BYTES),
             // What your API tolerates; the engine never exceeds either.
             max_concurrency: Some(4),
             requests_per_second: Some(100.0),
@@ -147,19 +150,21 @@ impl Destination for Template {
         Ok(Some(out))
     }
 
-    async fn apply_one(
+    // `apply_one` (provided) answers `unchanged` and routes deletions to `delete_one`; only
+    // writes reach this.
+    async fn write_one(
         &self,
         routing: &Routing,
         change: &Change,
-        item: Option<&SecretItem>,
+        item: &SecretItem,
         ctx: &Ctx,
     ) -> Result<ChangeOp, DestError> {
         if ctx.is_cancelled() {
             return Err(DestError::new(DestErrorKind::Cancelled, "cancelled"));
         }
-        let item = item.ok_or_else(|| DestError::internal("apply_one without a value"))?;
+        let value = item.bytes_value(MAX_VALUE_BYTES)?;
         let existed = backend(routing)?
-            .put(&change.remote.0, &item.value)
+            .put(&change.remote.0, value)
             .map_err(|e| e.with_key(&item.key))?;
         Ok(if existed {
             ChangeOp::Update

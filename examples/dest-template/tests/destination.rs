@@ -17,15 +17,27 @@ fn item(key: &str, value: &str) -> SecretItem {
     SecretItem::plain(key, SecretBytes::from_str_value(value))
 }
 
-async fn write(d: &Template, r: &Routing, key: &str, value: &str) -> ChangeOp {
-    let it = item(key, value);
+/// `key`'s change with `op`, through the trait's provided `apply_one` (which routes it).
+async fn apply(
+    d: &Template,
+    r: &Routing,
+    op: ChangeOp,
+    key: &str,
+    value: Option<&str>,
+) -> Result<ChangeOp, vsync_dest_api::DestError> {
+    let it = value.map(|v| item(key, v));
     let remote = d.map_name(r, key).unwrap();
     let change = Change {
         source_key: Some(key.into()),
         remote,
-        op: ChangeOp::Upsert,
+        op,
     };
-    d.apply_one(r, &change, Some(&it), &Ctx::new("dev", "app"))
+    d.apply_one(r, &change, it.as_ref(), &Ctx::new("dev", "app"))
+        .await
+}
+
+async fn write(d: &Template, r: &Routing, key: &str, value: &str) -> ChangeOp {
+    apply(d, r, ChangeOp::Upsert, key, Some(value))
         .await
         .unwrap()
 }
@@ -84,4 +96,41 @@ async fn bad_names_and_a_missing_folder_are_clear_errors() {
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::NotFound);
     assert!(e.message.contains("mkdir"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn apply_one_answers_unchanged_routes_deletes_and_needs_a_value_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = routing(dir.path(), "");
+    let d = Template;
+    let file = dir.path().join("TOKEN");
+    assert_eq!(write(&d, &r, "TOKEN", "t-1").await, ChangeOp::Create);
+
+    // unchanged (and an op this version does not know): answered, nothing written
+    for op in [ChangeOp::Unchanged, ChangeOp::Unknown] {
+        assert_eq!(apply(&d, &r, op, "TOKEN", Some("t-2")).await, Ok(op));
+        assert_eq!(std::fs::read(&file).unwrap(), b"t-1");
+    }
+    // a write without its value is a bug of the caller, reported, never a panic
+    let e = apply(&d, &r, ChangeOp::Update, "TOKEN", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.key.as_deref()),
+        (DestErrorKind::Internal, Some("TOKEN"))
+    );
+    // create, update and upsert all write
+    for (op, v) in [(ChangeOp::Update, "t-3"), (ChangeOp::Create, "t-4")] {
+        assert_eq!(
+            apply(&d, &r, op, "TOKEN", Some(v)).await,
+            Ok(ChangeOp::Update)
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), v.as_bytes());
+    }
+    // a delete goes to delete_one
+    assert_eq!(
+        apply(&d, &r, ChangeOp::Delete, "TOKEN", None).await,
+        Ok(ChangeOp::Delete)
+    );
+    assert!(!file.exists());
 }
