@@ -94,13 +94,13 @@ fn not_utf8(bytes: &[u8], bad_at: usize) -> VaultError {
             reason: "not valid UTF-8 (a comment or a line without `=`)",
         };
     };
-    if start + eq < bad_at {
-        if let Ok(key) = std::str::from_utf8(&text[..eq]) {
-            return VaultError::EnvValueNotUtf8 {
-                line,
-                key: crate::display::escape_short(js_trim(key)),
-            };
-        }
+    if start + eq < bad_at
+        && let Ok(key) = std::str::from_utf8(&text[..eq])
+    {
+        return VaultError::EnvValueNotUtf8 {
+            line,
+            key: crate::display::escape_short(js_trim(key)),
+        };
     }
     VaultError::EnvFile {
         line,

@@ -53,10 +53,10 @@ pub(crate) fn clean(dir: &Path, now: SystemTime) -> usize {
             .unwrap_or(Duration::ZERO);
         let pid = n >> 20;
         let dead = pid != 0 && writer_is_gone(pid);
-        if (dead && age >= DEAD_WRITER_GRACE) || age >= ABANDONED_AFTER {
-            if std::fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
-            }
+        if ((dead && age >= DEAD_WRITER_GRACE) || age >= ABANDONED_AFTER)
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
         }
     }
     removed

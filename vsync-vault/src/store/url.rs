@@ -78,13 +78,16 @@ impl StoreSpec {
     }
 }
 
+/// A bucket/container name and its decoded query pairs.
+type Authority<'a> = (&'a str, Vec<(&'a str, String)>);
+
 /// Split `name[/][?k=v&…]` into the name (trailing `/` removed) and its decoded query pairs;
 /// user-info (`…@`) is refused with `no_credentials`.
 fn split_authority<'a>(
     rest: &'a str,
     no_credentials: &str,
     invalid: &dyn Fn(&str) -> StoreError,
-) -> Result<(&'a str, Vec<(&'a str, String)>), StoreError> {
+) -> Result<Authority<'a>, StoreError> {
     let (authority, query) = match rest.split_once('?') {
         Some((a, q)) => (a, Some(q)),
         None => (rest, None),
