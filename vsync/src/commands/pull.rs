@@ -72,17 +72,9 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
     let zip = ctx.open_bundle(&object, &ts).await?;
     crate::latest::record(&ctx, &ts);
 
-    let parent = vault_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| ctx.checkout.vroot.clone());
-    fsutil::ensure_private_dir(&parent)
-        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
-    clean_stale_staging(&parent, &env);
-    let staging = parent.join(format!(".vsync-pull-{env}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let staged = Staging(staging.clone());
-    let report = zip_bundle::extract_vault(&zip, &staging, &zip_bundle::ZipLimits::default())?;
+    // before staging: the sweep matches this pull's own staging name too
+    clean_stale_staging(&vault_parent(&ctx, &vault_dir), &env);
+    let (staged, report) = stage_beside_vault(&ctx, &zip, &vault_dir, "pull")?;
     if let Some(folder) = report.folder.as_deref()
         && folder != ctx.vault_folder()
     {
@@ -97,7 +89,7 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
 
     let mut kept = Vec::new();
     if vault_exists && !args.force && !args.backup {
-        kept = keep_local_only(&vault_dir, &staging)?;
+        kept = keep_local_only(&vault_dir, &staged.0)?;
     }
     let backup_dir = if args.backup && vault_exists {
         Some(backup(&ctx, &vault_dir)?)
@@ -105,7 +97,7 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
         None
     };
 
-    swap_into_place(&staging, &vault_dir)?;
+    swap_into_place(&staged.0, &vault_dir)?;
     drop(staged);
 
     let files = walk::walk(&vault_dir)?;
@@ -176,6 +168,33 @@ fn local_dirty(env: &str, vault_dir: &Path, l: &Ledger, d: &ledger::Changes) -> 
 
 /// Removes the staging folder when the pull stops early.
 pub(crate) struct Staging(pub(crate) PathBuf);
+
+/// The folder holding the vault folder: staging folders go there, so the swap is one rename.
+fn vault_parent(ctx: &EnvContext, vault_dir: &Path) -> PathBuf {
+    vault_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| ctx.checkout.vroot.clone())
+}
+
+/// Unpack `zip` into a fresh private staging folder `.vsync-<kind>-<env>-<pid>` next to
+/// `vault_dir` (pull and restore-backup), so the vault is replaced whole by
+/// [`swap_into_place`] or not at all; the guard removes the folder if the caller stops early.
+pub(crate) fn stage_beside_vault(
+    ctx: &EnvContext,
+    zip: &[u8],
+    vault_dir: &Path,
+    kind: &str,
+) -> Result<(Staging, zip_bundle::ExtractReport), CliError> {
+    let parent = vault_parent(ctx, vault_dir);
+    fsutil::ensure_private_dir(&parent)
+        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let staging = parent.join(format!(".vsync-{kind}-{}-{}", ctx.env, std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let staged = Staging(staging);
+    let report = zip_bundle::extract_vault(zip, &staged.0, &zip_bundle::ZipLimits::default())?;
+    Ok((staged, report))
+}
 
 impl Drop for Staging {
     fn drop(&mut self) {

@@ -11,11 +11,10 @@ use std::path::{Path, PathBuf};
 
 use vsync_vault::zip_bundle::{self, ZipLimits};
 
-use crate::commands::pull::{Staging, swap_into_place};
+use crate::commands::pull::{Staging, stage_beside_vault, swap_into_place};
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::backups::{self, Entry, Origin};
-use crate::local::fsutil;
 use crate::output;
 use crate::settings::verbs::RestoreBackupSettings;
 use crate::settings::{Global, env, keyless};
@@ -169,16 +168,7 @@ async fn restore_into_vault(
     zip: &[u8],
     vault_dir: &Path,
 ) -> Result<(), CliError> {
-    let parent = vault_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| ctx.checkout.vroot.clone());
-    fsutil::ensure_private_dir(&parent)
-        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
-    let staging = parent.join(format!(".vsync-restore-{}-{}", ctx.env, std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let staged = Staging(staging.clone());
-    let report = zip_bundle::extract_vault(zip, &staging, &ZipLimits::default())?;
+    let (staged, report) = stage_beside_vault(ctx, zip, vault_dir, "restore")?;
     if let Some(folder) = report.folder.as_deref()
         && folder != ctx.vault_folder()
     {
@@ -189,7 +179,7 @@ async fn restore_into_vault(
     }
     // Not pruned: the backup being restored may be the oldest one kept.
     backup_current_vault(ctx, false).await?;
-    swap_into_place(&staging, vault_dir)?;
+    swap_into_place(&staged.0, vault_dir)?;
     drop(staged);
     Ok(())
 }
