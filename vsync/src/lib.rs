@@ -21,6 +21,7 @@ pub mod plugins;
 pub mod reference;
 pub mod run;
 pub mod settings;
+mod staging;
 pub mod sync;
 pub mod version_name;
 
