@@ -15,6 +15,7 @@ pub mod key_proof;
 pub mod keychain;
 pub mod latest;
 pub mod local;
+mod locked_dir;
 pub mod output;
 pub mod passphrase;
 pub mod plugins;

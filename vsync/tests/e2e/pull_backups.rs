@@ -318,7 +318,11 @@ fn killed_runs_leftover(parent: &Path, name: &str, with_lock: bool) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(".env.dev"), "TOKEN=leftover-plaintext\n").unwrap();
     if with_lock {
-        std::fs::write(parent.join(format!("{name}.lock")), "").unwrap();
+        std::fs::write(parent.join(format!("{name}.lock")), "pid 1").unwrap();
+    } else {
+        // an older vsync's, without a lock file: swept only once a minute old
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        std::fs::File::open(&dir).unwrap().set_modified(old).unwrap();
     }
     dir
 }
@@ -343,7 +347,13 @@ fn staging_left_by_killed_runs_is_swept_and_a_live_runs_staging_is_spared() {
         .unwrap();
     held.try_lock().unwrap();
 
+    // a lockless folder that young may be an older vsync's live one
+    let young = parent.join(".vsync-pull-dev-999997");
+    std::fs::create_dir(&young).unwrap();
+
     b.vsync(&["pull", "dev"]).ok();
+    assert!(young.exists());
+    std::fs::remove_dir(&young).unwrap();
     for dir in &killed {
         assert!(!dir.exists(), "{} was left", dir.display());
     }
