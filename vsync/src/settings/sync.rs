@@ -238,7 +238,9 @@ mod tests {
         assert_eq!(s.targets_at_once, 1);
         let s = settings(&["dev", "--to", "github,aws", "--targets-at-once", "9"]).unwrap();
         assert_eq!(s.targets_at_once, 2);
-        let e = settings(&["dev", "gh", "--targets-at-once", "0"]).err().unwrap();
+        let e = settings(&["dev", "gh", "--targets-at-once", "0"])
+            .err()
+            .unwrap();
         assert_eq!(e.kind, ExitKind::Usage);
     }
 }

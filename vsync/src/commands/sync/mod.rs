@@ -100,7 +100,10 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
         .collect();
     let lost_ids = targets.clone();
     let mut runs = fanout::InOrder::new(jobs, at_once, move |i| Done {
-        report: TargetReport::failed(&lost_ids[i], vec!["internal error: the target stopped".into()]),
+        report: TargetReport::failed(
+            &lost_ids[i],
+            vec!["internal error: the target stopped".into()],
+        ),
         save: None,
         block: Block::new(),
     });
