@@ -62,3 +62,48 @@ pub(super) fn keep(stream: Stream, text: String) -> Option<String> {
         Err(_) => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl Block {
+        fn kept(&self) -> Vec<(Stream, String)> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_stay_with_the_target_that_printed_them() {
+        let (a, b) = (Block::new(), Block::new());
+        // the two futures take turns at every await, as targets running at once do
+        tokio::join!(
+            a.capture(async {
+                crate::output::line("a1");
+                tokio::task::yield_now().await;
+                crate::output::warn("a2");
+            }),
+            b.capture(async {
+                crate::output::line("b1");
+                tokio::task::yield_now().await;
+                crate::output::note("b2");
+            }),
+        );
+        assert_eq!(
+            a.kept(),
+            [
+                (Stream::Out, "a1".to_owned()),
+                (Stream::Err, "warning: a2".to_owned())
+            ]
+        );
+        assert_eq!(
+            b.kept(),
+            [
+                (Stream::Out, "b1".to_owned()),
+                (Stream::Err, "b2".to_owned())
+            ]
+        );
+        a.print();
+        assert!(a.kept().is_empty(), "printed once, then forgotten");
+    }
+}
