@@ -435,6 +435,10 @@ pub struct SyncArgs {
     /// Parallel requests per target (capped by the destination).
     #[arg(long, default_value_t = 6)]
     pub jobs: usize,
+    /// How many targets run at the same time (default: all of them; 1 runs them one after
+    /// another). Each target's lines are printed together, in the order of --to.
+    #[arg(long, value_name = "N")]
+    pub targets_at_once: Option<usize>,
     /// Requests per second per target (default: the destination's published quota).
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,

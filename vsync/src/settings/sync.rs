@@ -60,6 +60,8 @@ pub struct SyncSettings {
     pub no_progress: bool,
     /// Audit controls.
     pub audit: AuditSettings,
+    /// How many targets run at the same time (at least 1, at most the number of targets).
+    pub targets_at_once: usize,
 }
 
 impl SyncSettings {
@@ -89,6 +91,17 @@ impl SyncSettings {
                 .with_hint(format!("vsync sync {} --to github,aws", a.env)));
         }
         let options = collect_options(&a)?;
+        let targets_at_once = match a.targets_at_once {
+            None => targets.len(),
+            Some(0) => {
+                return Err(CliError::new(
+                    ExitKind::Usage,
+                    "--targets-at-once 0: at least one target must run",
+                )
+                .with_hint("--targets-at-once 1 runs the targets one after another"));
+            }
+            Some(n) => n.min(targets.len()),
+        };
         Ok(Self {
             targets,
             mode,
@@ -108,6 +121,7 @@ impl SyncSettings {
             audit: AuditSettings::resolve(a.audit, env),
             plugins: a.plugin,
             env: a.env,
+            targets_at_once,
         })
     }
 
@@ -213,6 +227,20 @@ mod tests {
         assert_eq!(s.options["github"]["repo"], "b/opt");
         assert_eq!(s.timeout, Duration::from_secs(1));
         let e = settings(&["dev", "gh", "--opt", "nodot=1"]).err().unwrap();
+        assert_eq!(e.kind, ExitKind::Usage);
+    }
+
+    #[test]
+    fn targets_at_once_defaults_to_all_and_zero_is_a_usage_error() {
+        let s = settings(&["dev", "--to", "github,aws,gcp"]).unwrap();
+        assert_eq!(s.targets_at_once, 3);
+        let s = settings(&["dev", "--to", "github,aws", "--targets-at-once", "1"]).unwrap();
+        assert_eq!(s.targets_at_once, 1);
+        let s = settings(&["dev", "--to", "github,aws", "--targets-at-once", "9"]).unwrap();
+        assert_eq!(s.targets_at_once, 2);
+        let e = settings(&["dev", "gh", "--targets-at-once", "0"])
+            .err()
+            .unwrap();
         assert_eq!(e.kind, ExitKind::Usage);
     }
 }

@@ -28,16 +28,24 @@ pub(super) struct RunInputs<'a> {
     pub(super) json: bool,
 }
 
-/// Sync one destination; `config_dirty` is set when its routing was added to the config.
+/// The routing a target asks to have saved in the config's `sync.<key>` block. Targets run at
+/// the same time, so each hands its own back and the run saves them all once, at the end.
+#[derive(Debug)]
+pub(super) struct SavedRouting {
+    pub(super) key: String,
+    pub(super) routing: Routing,
+}
+
+/// Sync one destination; `save` is set when its routing should be added to the config.
 pub(super) async fn run(
     dest: Arc<dyn Destination>,
-    ctx: &mut EnvContext,
+    ctx: &EnvContext,
     run: &RunInputs<'_>,
-    config_dirty: &mut bool,
+    save: &mut Option<SavedRouting>,
 ) -> TargetReport {
     let id = dest.id().to_owned();
     let mut report = TargetReport::failed(&id, Vec::new());
-    let routing = match routing(dest.as_ref(), ctx, run.settings, config_dirty) {
+    let routing = match routing(dest.as_ref(), ctx, run.settings, save) {
         Ok(r) => r,
         Err(problem) => {
             report.problems.push(problem);
@@ -82,9 +90,9 @@ pub(super) async fn run(
 /// The routing: the flags over the config's `sync.<id>` block, as the destination resolves them.
 fn routing(
     dest: &dyn Destination,
-    ctx: &mut EnvContext,
+    ctx: &EnvContext,
     s: &SyncSettings,
-    config_dirty: &mut bool,
+    save: &mut Option<SavedRouting>,
 ) -> Result<Routing, String> {
     let id = dest.id();
     let given = normalise(dest, s.options.get(id).unwrap_or(&OptionMap::new()));
@@ -94,11 +102,10 @@ fn routing(
         .resolve_routing(stored.as_ref(), &given)
         .map_err(|e| format!("routing: {}", e.message))?;
     if resolved.persist && !s.plan_only() {
-        ctx.config
-            .sync
-            .get_or_insert_with(Default::default)
-            .insert(ckey, serde_json::Value::Object(resolved.routing.clone()));
-        *config_dirty = true;
+        *save = Some(SavedRouting {
+            key: ckey,
+            routing: resolved.routing.clone(),
+        });
     }
     Ok(resolved.routing)
 }
