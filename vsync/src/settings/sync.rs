@@ -60,13 +60,19 @@ pub struct SyncSettings {
     pub no_progress: bool,
     /// Audit controls.
     pub audit: AuditSettings,
+    /// `--plan-out FILE`: plan, and save the plan there.
+    pub plan_out: Option<PathBuf>,
+    /// `--apply FILE`: apply exactly this saved plan.
+    pub apply_plan: Option<PathBuf>,
+    /// `--format md`: the plan as Markdown on stdout.
+    pub markdown: bool,
 }
 
 impl SyncSettings {
     /// Check and type the flags (errors in the order the verb always reported them).
     pub fn resolve(a: SyncArgs, env: &Environment) -> Result<Self, CliError> {
         let mode = match a.dry_run.as_deref() {
-            None if a.plan => SyncMode::Plan,
+            None if a.plan || a.plan_out.is_some() => SyncMode::Plan,
             None => SyncMode::Apply,
             Some("online") => SyncMode::Plan,
             Some("offline") => SyncMode::OfflinePlan,
@@ -84,9 +90,11 @@ impl SyncSettings {
                 targets.push(c);
             }
         }
-        if targets.is_empty() {
+        let env_name = a.env.clone().unwrap_or_default();
+        // with --apply the plan names the targets (and the env)
+        if targets.is_empty() && a.apply.is_none() {
             return Err(CliError::new(ExitKind::Usage, "no target given")
-                .with_hint(format!("vsync sync {} --to github,aws", a.env)));
+                .with_hint(format!("vsync sync {env_name} --to github,aws")));
         }
         let options = collect_options(&a)?;
         Ok(Self {
@@ -107,7 +115,10 @@ impl SyncSettings {
             no_progress: a.no_progress,
             audit: AuditSettings::resolve(a.audit, env),
             plugins: a.plugin,
-            env: a.env,
+            env: env_name,
+            plan_out: a.plan_out,
+            apply_plan: a.apply,
+            markdown: a.format.as_deref() == Some("md"),
         })
     }
 

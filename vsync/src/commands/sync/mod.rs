@@ -8,6 +8,7 @@
 
 mod destinations;
 mod items;
+mod pinned;
 mod report;
 mod target;
 
@@ -28,6 +29,9 @@ use target::RunInputs;
 
 /// Run `vsync sync`.
 pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
+    if s.plan_out.is_some() || s.apply_plan.is_some() {
+        return pinned::run(s, g).await;
+    }
     let json = g.json;
     let audit = s.audit.opts()?;
     let mut ctx = EnvContext::for_read(g.repo(), &s.env)?;
