@@ -3,6 +3,7 @@
 //! through its own API, never through vsync.
 
 mod bench;
+mod pinned;
 mod servers;
 
 use servers::{Servers, helper};
