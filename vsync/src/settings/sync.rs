@@ -226,4 +226,33 @@ mod tests {
         let e = settings(&["dev", "gh", "--opt", "nodot=1"]).err().unwrap();
         assert_eq!(e.kind, ExitKind::Usage);
     }
+
+    #[test]
+    fn plan_out_is_a_plan_and_apply_takes_env_and_targets_from_the_file() {
+        let s = settings(&["dev", "--to", "gh", "--plan-out", "p.json"]).unwrap();
+        assert_eq!(s.mode, SyncMode::Plan);
+        assert!(!s.markdown);
+        let s = settings(&["dev", "gh", "--plan-out", "p.json", "--format", "md"]).unwrap();
+        assert!(s.markdown);
+        let s = settings(&["--apply", "p.json"]).unwrap();
+        assert_eq!(s.mode, SyncMode::Apply);
+        assert!(s.env.is_empty() && s.targets.is_empty());
+        assert_eq!(
+            s.apply_plan.as_deref(),
+            Some(std::path::Path::new("p.json"))
+        );
+        // mixed modes, a format without a plan, and no env without a plan are grammar errors
+        for argv in [
+            &["dev", "gh", "--plan-out", "p", "--apply", "q"][..],
+            &["dev", "gh", "--plan-out", "p", "--dry-run=offline"],
+            &["dev", "gh", "--plan-out", "p", "--from-local"],
+            &["--apply", "p", "--plan"],
+            &["dev", "gh", "--format", "md"],
+            &["dev", "gh", "--plan-out", "p", "--format", "html"],
+            &[],
+        ] {
+            let parsed = Cli::try_parse_from(["vsync", "sync"].iter().chain(argv));
+            assert!(parsed.is_err(), "{argv:?}");
+        }
+    }
 }
