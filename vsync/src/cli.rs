@@ -406,8 +406,9 @@ pub struct ImportArgs {
 /// `vsync sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Environment name.
-    pub env: String,
+    /// Environment name (with --apply: taken from the plan).
+    #[arg(required_unless_present = "apply")]
+    pub env: Option<String>,
     /// One target (upstream form); use --to for several.
     #[arg(conflicts_with = "to")]
     pub target: Option<String>,
@@ -432,6 +433,21 @@ pub struct SyncArgs {
     /// Do not ask before pruning (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Plan as --plan does (nothing written to any destination) and save the plan to FILE (0600)
+    /// for a later `--apply`: the bundle, per target the routing, every operation with a keyed
+    /// fingerprint of its value (never a value), and the remote state it was planned against.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["apply", "dry_run", "from_local"])]
+    pub plan_out: Option<PathBuf>,
+    /// Apply exactly the operations of a plan saved by --plan-out (env and targets come from
+    /// it). Refused with exit 5, naming what moved, when the vault, the routing or a remote
+    /// changed since; exit 4 when the file was edited. Deletions need --yes or a yes at the
+    /// terminal.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["plan", "dry_run", "from_local"])]
+    pub apply: Option<PathBuf>,
+    /// With --plan-out: `md` prints a Markdown summary of the plan on stdout instead of the text
+    /// plan (for a pull-request comment; names and shortened fingerprints, no values).
+    #[arg(long, value_name = "text|md", requires = "plan_out", value_parser = ["text", "md"])]
+    pub format: Option<String>,
     /// Parallel requests per target (capped by the destination).
     #[arg(long, default_value_t = 6)]
     pub jobs: usize,

@@ -2,6 +2,7 @@
 //! receipts. `commands::sync` drives it and prints.
 
 pub mod engine;
+pub mod plan_file;
 pub mod policy;
 pub mod progress;
 pub mod receipt;

@@ -4,6 +4,7 @@
 
 mod bench;
 mod concurrent;
+mod pinned;
 mod servers;
 
 use servers::{Servers, helper};

@@ -19,15 +19,31 @@ pub(super) async fn load(
     allow_rollback: bool,
     policy: &Policy,
 ) -> Result<policy::Parsed, CliError> {
+    Ok(load_with_ts(ctx, from_local, allow_rollback, policy)
+        .await?
+        .0)
+}
+
+/// As [`load`], with the timestamp of the pushed bundle read (empty when nothing was pushed).
+pub(super) async fn load_with_ts(
+    ctx: &EnvContext,
+    from_local: bool,
+    allow_rollback: bool,
+    policy: &Policy,
+) -> Result<(policy::Parsed, String), CliError> {
     let vault_root = ctx.vault_dir();
     let local_text = std::fs::read(vault_root.join(format!(".env.{}", ctx.env)))
         .ok()
         .map(Zeroizing::new);
+    let mut bundle_ts = String::new();
     let pushed = match crate::latest::open_if_pushed(ctx, allow_rollback).await? {
-        Some((_, zip)) => Some(vsync_vault::zip_bundle::read_bundle(
-            &zip,
-            &Default::default(),
-        )?),
+        Some((pointer, zip)) => {
+            bundle_ts = pointer.ts;
+            Some(vsync_vault::zip_bundle::read_bundle(
+                &zip,
+                &Default::default(),
+            )?)
+        }
         None => None,
     };
     let pushed_env = pushed
@@ -68,8 +84,9 @@ pub(super) async fn load(
     };
     // A value that is not UTF-8 is refused (key named), never synced as U+FFFD.
     let pairs = vsync_vault::envfile::parse(vsync_vault::envfile::decode(&text)?);
-    policy::apply(&pairs, policy, &roots, files.as_ref())
-        .map_err(|bad| CliError::new(ExitKind::Failed, policy::bad_refs_message(&bad)))
+    let parsed = policy::apply(&pairs, policy, &roots, files.as_ref())
+        .map_err(|bad| CliError::new(ExitKind::Failed, policy::bad_refs_message(&bad)))?;
+    Ok((parsed, bundle_ts))
 }
 
 /// `--from-local`: the working copy's env file, with a warning when it is not what was pushed.

@@ -15,6 +15,7 @@
 mod destinations;
 mod fanout;
 mod items;
+mod pinned;
 mod report;
 mod target;
 
@@ -37,6 +38,9 @@ use target::{RunInputs, SavedRouting};
 
 /// Run `vsync sync`.
 pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
+    if s.plan_out.is_some() || s.apply_plan.is_some() {
+        return pinned::run(s, g).await;
+    }
     let json = g.json;
     let audit = s.audit.opts()?;
     let ctx = EnvContext::for_read(g.repo(), &s.env)?;
@@ -69,7 +73,7 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
     // plugins named by id start here, one after another, before any target runs
     let found: Vec<_> = s.targets.iter().map(|id| dests.get(id)).collect();
     let targets = s.targets.clone();
-    let at_once = s.targets_at_once;
+    let at_once = s.at_once(targets.len());
     let shared = Arc::new(Shared {
         settings: s,
         items,

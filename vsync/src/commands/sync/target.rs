@@ -88,7 +88,7 @@ pub(super) async fn run(
 }
 
 /// The routing: the flags over the config's `sync.<id>` block, as the destination resolves them.
-fn routing(
+pub(super) fn routing(
     dest: &dyn Destination,
     ctx: &EnvContext,
     s: &SyncSettings,
@@ -133,7 +133,7 @@ fn normalise(dest: &dyn Destination, given: &OptionMap) -> OptionMap {
 }
 
 /// Every name mapped and checked, the last receipt (not read offline), and the plan.
-async fn plan(
+pub(super) async fn plan(
     dest: &dyn Destination,
     ctx: &EnvContext,
     routing: &Routing,
@@ -162,7 +162,7 @@ async fn plan(
 }
 
 /// Deletes go ahead only when confirmed: `--yes`, or a yes at the terminal.
-fn confirm_prune(plan: &Plan, id: &str, yes: bool) -> Result<(), String> {
+pub(super) fn confirm_prune(plan: &Plan, id: &str, yes: bool) -> Result<(), String> {
     let deletes = plan
         .changes
         .iter()
@@ -183,7 +183,7 @@ fn confirm_prune(plan: &Plan, id: &str, yes: bool) -> Result<(), String> {
     })
 }
 
-async fn apply(
+pub(super) async fn apply(
     dest: Arc<dyn Destination>,
     routing: &Routing,
     plan: &Plan,
@@ -203,7 +203,7 @@ async fn apply(
 }
 
 /// The receipt after `results`: what the destination now holds, as far as we know.
-fn updated_receipt(
+pub(super) fn updated_receipt(
     mut rec: Receipt,
     names: &[RemoteName],
     results: &[KeyResult],
@@ -225,7 +225,7 @@ fn updated_receipt(
 }
 
 /// ok, partial, or failed (keys left unattempted by a cancel or the deadline).
-fn status_of(results: &[KeyResult], dctx: &Ctx, problems: &mut Vec<String>) -> &'static str {
+pub(super) fn status_of(results: &[KeyResult], dctx: &Ctx, problems: &mut Vec<String>) -> &'static str {
     let failed = results.iter().filter(|r| r.status == "failed").count();
     let not_attempted = results
         .iter()
