@@ -60,6 +60,12 @@ pub struct SyncSettings {
     pub no_progress: bool,
     /// Audit controls.
     pub audit: AuditSettings,
+    /// `--release`: the release recorded in the provenance entry (else the tag at HEAD).
+    pub release: Option<String>,
+    /// `--attest`: where to write the in-toto Statement of this sync.
+    pub attest: Option<PathBuf>,
+    /// The CI run recorded in the provenance entry, when the environment names one.
+    pub ci: Option<crate::sync::provenance::entry::CiRun>,
 }
 
 impl SyncSettings {
@@ -89,6 +95,17 @@ impl SyncSettings {
                 .with_hint(format!("vsync sync {} --to github,aws", a.env)));
         }
         let options = collect_options(&a)?;
+        let release = a
+            .release
+            .as_deref()
+            .map(super::provenance::release_name)
+            .transpose()?;
+        if a.attest.is_some() && (mode != SyncMode::Apply || a.from_local) {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                "--attest describes what a sync wrote from a pushed version: not with --plan, --dry-run or --from-local",
+            ));
+        }
         Ok(Self {
             targets,
             mode,
@@ -107,6 +124,9 @@ impl SyncSettings {
             no_progress: a.no_progress,
             audit: AuditSettings::resolve(a.audit, env),
             plugins: a.plugin,
+            release,
+            attest: a.attest,
+            ci: super::provenance::ci_run(env),
             env: a.env,
         })
     }

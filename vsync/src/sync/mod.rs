@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod policy;
 pub mod progress;
+pub mod provenance;
 pub mod receipt;
 pub mod registry;
 pub mod retry;

@@ -7,7 +7,8 @@
 //! [`destinations`] finds each target, [`target`] syncs one, [`report`] says how it went.
 
 mod destinations;
-mod items;
+pub(crate) mod items;
+mod provenance;
 mod report;
 mod target;
 
@@ -34,7 +35,8 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
     if !json {
         items::print_policy(&s.policy);
     }
-    let parsed = items::load(&ctx, s.from_local, s.allow_rollback, &s.policy).await?;
+    let items::Loaded { parsed, version } =
+        items::load(&ctx, s.from_local, s.allow_rollback, &s.policy).await?;
     if !json {
         for k in &parsed.skipped {
             output::line(format!("  skipped (excluded): {k}"));
@@ -91,6 +93,21 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
         }
         reports.push(report);
     }
+    // one entry per writing run, after every target reported (docs/provenance.md)
+    let recorded = match s.plan_only() {
+        true => Ok(()),
+        false => {
+            let rec = provenance::RunRecord {
+                settings: &s,
+                items: &items,
+                fingerprints: &fingerprints,
+                dk: &dk,
+                version: version.as_ref(),
+                json,
+            };
+            provenance::record(&ctx, &rec, &reports).await
+        }
+    };
     if config_dirty
         && !ctx.is_keyless()
         && let Err(e) = ctx.config.save(&ctx.config_path)
@@ -102,7 +119,7 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
     if json {
         output::json(&reports);
     }
-    report::outcome(&reports)
+    report::outcome(&reports).and(recorded)
 }
 
 /// A cancel flag raised by Ctrl-C: keys not started yet are reported not attempted.
