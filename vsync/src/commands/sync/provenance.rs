@@ -150,6 +150,7 @@ fn target_record(
     Some(TargetRecord {
         target: r.target.clone(),
         routing: plan.routing_summary.clone(),
+        options: r.routing.clone().unwrap_or_default(),
         status: r.status.to_owned(),
         not_written: r.results.iter().filter(|res| res.status != "ok").count(),
         keys,

@@ -107,6 +107,10 @@ pub struct TargetRecord {
     /// The destination's routing summary (`repo=o/r, environment=prod`; never a value).
     #[serde(default)]
     pub routing: String,
+    /// The resolved routing options (which repo, path, prefix…): with the target, what tells
+    /// one destination from another (the summary may carry changing details).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub options: serde_json::Map<String, serde_json::Value>,
     /// ok | partial | failed.
     pub status: String,
     /// Keys that failed or were not attempted (not in `keys`).
@@ -118,13 +122,15 @@ pub struct TargetRecord {
 }
 
 impl TargetRecord {
-    /// The destination: the target and its routing (the same target id may point at several).
-    pub fn destination(&self) -> String {
-        if self.routing.is_empty() {
-            self.target.clone()
+    /// What identifies the destination: the target id and its routing options (the same
+    /// target id may point at several).
+    pub fn destination_id(&self) -> (String, String) {
+        let options = if self.options.is_empty() {
+            self.routing.clone()
         } else {
-            format!("{} ({})", self.target, self.routing)
-        }
+            serde_json::Value::Object(self.options.clone()).to_string()
+        };
+        (self.target.clone(), options)
     }
 }
 

@@ -175,14 +175,14 @@ pub fn why(
     point_text: &str,
     current_fp: Option<Option<&str>>,
 ) -> Result<Vec<Live>, QueryError> {
-    let records = |e: &'_ Entry| -> Vec<(String, String, KeyRecord)> {
+    let records = |e: &'_ Entry| -> Vec<((String, String), String, KeyRecord)> {
         e.targets
             .iter()
             .flat_map(|t| {
                 t.keys
                     .iter()
                     .filter(|k| k.key.as_deref() == Some(key))
-                    .map(|k| (t.target.clone(), t.routing.clone(), k.clone()))
+                    .map(|k| (t.destination_id(), t.routing.clone(), k.clone()))
             })
             .collect()
     };
@@ -191,20 +191,18 @@ pub fn why(
             key: key.to_owned(),
         });
     }
-    // destination → (newest record and its entry, the writer of that value)
-    let mut found: BTreeMap<(String, String), (KeyRecord, &Entry, Option<&Entry>)> =
-        BTreeMap::new();
+    // destination → (its routing summary, newest record and its entry, the writer of that value)
+    type Slot<'e> = (String, KeyRecord, &'e Entry, Option<&'e Entry>);
+    let mut found: BTreeMap<(String, String), Slot<'_>> = BTreeMap::new();
     for &e in entries
         .iter()
         .rev()
         .filter(|e| at_or_before(&e.time, cutoff))
     {
-        for (target, routing, rec) in records(e) {
-            let slot = found
-                .entry((target, routing))
-                .or_insert((rec.clone(), e, None));
-            if slot.2.is_none() && rec.wrote() && rec.fp == slot.0.fp {
-                slot.2 = Some(e);
+        for (dest, routing, rec) in records(e) {
+            let slot = found.entry(dest).or_insert((routing, rec.clone(), e, None));
+            if slot.3.is_none() && rec.wrote() && rec.fp == slot.1.fp {
+                slot.3 = Some(e);
             }
         }
     }
@@ -216,7 +214,7 @@ pub fn why(
     }
     Ok(found
         .into_iter()
-        .map(|((target, routing), (rec, newest, writer))| {
+        .map(|((target, _), (routing, rec, newest, writer))| {
             let writer = writer.unwrap_or(newest);
             let current = match current_fp {
                 None => Current::Unknown,
@@ -319,6 +317,31 @@ mod tests {
         assert_eq!(gh.current, Current::Same);
         let aws = live.iter().find(|l| l.target == "aws").unwrap();
         assert_eq!(aws.fp.as_deref(), Some("f1"));
+    }
+
+    #[test]
+    fn a_destination_is_its_target_and_routing_options_not_its_summary() {
+        let mut h = history();
+        for (e, (summary, repo)) in h.iter_mut().zip([
+            ("version 0", "a/r"),
+            ("", ""),
+            ("version 1", "a/r"),
+            ("version 2", "b/r"),
+        ]) {
+            e.targets[0].routing = summary.into();
+            if !repo.is_empty() {
+                e.targets[0].options.insert("repo".into(), repo.into());
+            }
+        }
+        let refs: Vec<&Entry> = h.iter().collect();
+        let live = why(&refs, "K", None, "now", None).unwrap();
+        let gh: Vec<&Live> = live.iter().filter(|l| l.target == "github").collect();
+        assert_eq!(gh.len(), 2, "a/r and b/r: {live:?}");
+        let a = gh
+            .iter()
+            .find(|l| l.written.time.starts_with("2026-12-06T11"))
+            .unwrap();
+        assert_eq!(a.routing, "version 1", "the newest summary of a/r");
     }
 
     #[test]
