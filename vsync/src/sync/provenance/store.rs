@@ -126,3 +126,77 @@ impl History {
             .count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use vsync_vault::layout::Prefix;
+    use vsync_vault::store::{Bucket, StoreSpec};
+
+    use super::super::entry::FORMAT;
+    use super::*;
+
+    fn remote(dir: &std::path::Path) -> Remote {
+        let spec = StoreSpec::parse_url(&format!("file://{}", dir.display())).unwrap();
+        Remote::new(
+            Bucket::open(&spec).unwrap(),
+            Prefix::new("acme", "dev").unwrap(),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_syncs_in_the_same_millisecond_each_keep_their_entry() {
+        let d = tempfile::tempdir().unwrap();
+        let r = remote(d.path());
+        let key = DerivedKey::from_bytes([3; 32]);
+        let e = Entry {
+            format: FORMAT.into(),
+            time: "2026-12-06T11:00:00.000Z".into(),
+            repo: "acme".into(),
+            env: "dev".into(),
+            ..Default::default()
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (r, key, mut e) = (r.clone(), key.clone(), e.clone());
+            e.release = Some(format!("r{i}"));
+            set.spawn(async move { write(&r, &key, &e, 0).await.unwrap() });
+        }
+        let mut names = BTreeSet::new();
+        while let Some(n) = set.join_next().await {
+            names.insert(n.unwrap());
+        }
+        assert_eq!(names.len(), 8);
+        let h = History::from_stored(read_all(&r, &key, "acme", "dev", 0).await.unwrap());
+        assert_eq!(h.entries.len(), 8);
+        let releases: BTreeSet<_> = h.entries.iter().filter_map(|e| e.release.clone()).collect();
+        assert_eq!(releases.len(), 8, "no entry overwrote another");
+        assert_eq!(h.suspicious(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_entry_that_does_not_open_is_suspicious_unless_it_predates_a_rotation() {
+        let d = tempfile::tempdir().unwrap();
+        let r = remote(d.path());
+        let old_key = DerivedKey::from_bytes([1; 32]);
+        let e = Entry {
+            format: FORMAT.into(),
+            time: "2026-12-06T11:00:00.000Z".into(),
+            repo: "acme".into(),
+            env: "dev".into(),
+            ..Default::default()
+        };
+        write(&r, &old_key, &e, 0).await.unwrap();
+        let new_key = DerivedKey::from_bytes([2; 32]);
+        // after a rotation to generation 1: noted, not suspicious
+        let h = History::from_stored(read_all(&r, &new_key, "acme", "dev", 1).await.unwrap());
+        assert_eq!(h.unreadable.len(), 1);
+        assert_eq!(h.unreadable[0].1, Unreadable::OlderGeneration(0));
+        assert_eq!(h.suspicious(), 0);
+        // same generation, another key: tampering or a foreign key
+        let h = History::from_stored(read_all(&r, &new_key, "acme", "dev", 0).await.unwrap());
+        assert_eq!(h.unreadable[0].1, Unreadable::Sealed);
+        assert_eq!(h.suspicious(), 1);
+    }
+}
