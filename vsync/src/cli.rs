@@ -117,6 +117,37 @@ pub enum Command {
     Docs(DocsArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// List the syncs recorded for an env (provenance), newest first: time, release, commit,
+    /// who, CI run, targets and number of keys.
+    ///
+    /// Every `vsync sync` that writes records one encrypted entry in the bucket
+    /// (docs/provenance.md). Entries that do not decrypt or parse are listed as unreadable and
+    /// make the exit code 4 after the list is printed (entries sealed before a key rotation are
+    /// noted, not counted).
+    Releases(EnvArg),
+    /// Which value of KEY each destination held at a release or time, who wrote it from which
+    /// bundle, and whether the vault still holds it (same / changed since / removed).
+    ///
+    /// Values are compared by keyed fingerprint (HMAC under a key derived from the vault key),
+    /// never shown. Exit 3 when the key or the release was never recorded (or nothing was
+    /// recorded at or before --at); exit 4 after the answer when some entries are unreadable.
+    Why(WhyArgs),
+}
+
+/// `vsync why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The vault key (as synced: after --inline-file-suffix, e.g. `TLS_CERT`).
+    pub key: String,
+    /// Environment name (default: the env `./.env` links to, or the repo's only configured env).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// As of the newest sync recorded for this release (`--release` or the tag of the synced checkout).
+    #[arg(long, value_name = "NAME", conflicts_with = "at")]
+    pub release: Option<String>,
+    /// As of this UTC time: ISO-8601 at any precision (2026-12-06, 2026-12-06T11:00:00Z) or YYYYMMDD-HHMMSS.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 /// A verb that takes one env name.
@@ -537,6 +568,14 @@ pub struct SyncArgs {
     /// Audit controls.
     #[command(flatten)]
     pub audit: AuditArgs2,
+    /// The release this sync ships, recorded in its provenance entry (default: the git tag at
+    /// HEAD, if any); `vsync why KEY --release NAME` asks about it later.
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// Also write an in-toto Statement of this sync to FILE (0600): the bundle's digest, the
+    /// targets, remote names and keyed fingerprints, for signing (docs/attestation.md).
+    #[arg(long, value_name = "FILE")]
+    pub attest: Option<PathBuf>,
 }
 
 /// `vsync status`.

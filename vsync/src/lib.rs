@@ -132,6 +132,8 @@ async fn dispatch(verb: Verb, g: &Global) -> Result<(), CliError> {
         }
         Verb::CiMask { env } => commands::ci::mask(&env, g).await,
         Verb::Docs { topic } => docs(topic.as_deref()),
+        Verb::Releases(s) => commands::releases::run(s, g).await,
+        Verb::Why(s) => commands::why::run(s, g).await,
     }
 }
 

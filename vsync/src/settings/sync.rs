@@ -68,6 +68,12 @@ pub struct SyncSettings {
     pub apply_plan: Option<PathBuf>,
     /// `--format md`: the plan as Markdown on stdout.
     pub markdown: bool,
+    /// `--release`: the release recorded in the provenance entry (else the tag at HEAD).
+    pub release: Option<String>,
+    /// `--attest`: where to write the in-toto Statement of this sync.
+    pub attest: Option<PathBuf>,
+    /// The CI run recorded in the provenance entry, when the environment names one.
+    pub ci: Option<crate::sync::provenance::entry::CiRun>,
 }
 
 impl SyncSettings {
@@ -116,6 +122,17 @@ impl SyncSettings {
             }
             Some(n) => Some(n),
         };
+        let release = a
+            .release
+            .as_deref()
+            .map(super::provenance::release_name)
+            .transpose()?;
+        if a.attest.is_some() && (mode != SyncMode::Apply || a.from_local) {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                "--attest describes what a sync wrote from a pushed version: not with --plan, --dry-run or --from-local",
+            ));
+        }
         Ok(Self {
             targets,
             mode,
@@ -139,6 +156,9 @@ impl SyncSettings {
             plan_out: a.plan_out,
             apply_plan: a.apply,
             markdown: a.format.as_deref() == Some("md"),
+            release,
+            attest: a.attest,
+            ci: super::provenance::ci_run(env),
         })
     }
 

@@ -5,6 +5,7 @@ pub mod engine;
 pub mod plan_file;
 pub mod policy;
 pub mod progress;
+pub mod provenance;
 pub mod receipt;
 pub mod registry;
 pub mod retry;

@@ -14,8 +14,9 @@
 
 mod destinations;
 mod fanout;
-mod items;
+pub(crate) mod items;
 mod pinned;
+mod provenance;
 mod report;
 mod target;
 
@@ -47,7 +48,8 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
     if !json {
         items::print_policy(&s.policy);
     }
-    let parsed = items::load(&ctx, s.from_local, s.allow_rollback, &s.policy).await?;
+    let items::Loaded { parsed, version } =
+        items::load(&ctx, s.from_local, s.allow_rollback, &s.policy).await?;
     if !json {
         for k in &parsed.skipped {
             output::line(format!("  skipped (excluded): {k}"));
@@ -119,10 +121,25 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
         saves.extend(done.save);
     }
     save_routings(&shared.ctx, saves);
+    // one entry per writing run, after every target reported (docs/provenance.md)
+    let recorded = match shared.settings.plan_only() {
+        true => Ok(()),
+        false => {
+            let rec = provenance::RunRecord {
+                settings: &shared.settings,
+                items: &shared.items,
+                fingerprints: &shared.fingerprints,
+                dk: &shared.dk,
+                version: version.as_ref(),
+                json,
+            };
+            provenance::record(&shared.ctx, &rec, &reports).await
+        }
+    };
     if json {
         output::json(&reports);
     }
-    report::outcome(&reports)
+    report::outcome(&reports).and(recorded)
 }
 
 /// What every target of one run shares; targets only read it.

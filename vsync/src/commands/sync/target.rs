@@ -52,6 +52,7 @@ pub(super) async fn run(
             return report;
         }
     };
+    report.routing = Some(routing.clone());
     let (names, old_receipt, plan) = match plan(dest.as_ref(), ctx, &routing, run).await {
         Ok(p) => p,
         Err(problems) => {

@@ -51,7 +51,9 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
     if !quiet {
         items::print_policy(&s.policy);
     }
-    let (parsed, bundle_ts) = items::load_with_ts(&ctx, false, s.allow_rollback, &s.policy).await?;
+    let items::Loaded { parsed, version } =
+        items::load(&ctx, false, s.allow_rollback, &s.policy).await?;
+    let bundle_ts = version.as_ref().map(|v| v.ts.clone()).unwrap_or_default();
     if !quiet {
         for k in &parsed.skipped {
             output::line(format!("  skipped (excluded): {k}"));
@@ -87,11 +89,11 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
         dctx: &dctx,
         json: quiet,
     };
-    let mut config_dirty = false;
+    let mut saves = Vec::new();
     let mut planned = Vec::new();
     let mut unplanned = Vec::new();
     for id in &s.targets {
-        match plan_target(&mut dests, id, &mut ctx, &run, &mut config_dirty).await {
+        match plan_target(&mut dests, id, &ctx, &run, &mut saves).await {
             Ok(p) => planned.push(p),
             Err(problems) => unplanned.push(TargetReport::failed(id, problems)),
         }
@@ -113,31 +115,36 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
     };
     refuse_if_moved(&s, &pinned, &now, &unplanned)?;
     let reports = exact::apply(&pinned, planned, &mut ctx, &run, &dests, &audit).await;
-    if config_dirty
-        && !ctx.is_keyless()
-        && let Err(e) = ctx.config.save(&ctx.config_path)
-    {
-        output::warn(format!(
-            "could not save the sync routing to the config: {e}"
-        ));
-    }
+    super::save_routings(&ctx, saves);
+    // an applied plan is a writing sync like any other (docs/provenance.md)
+    let rec = super::provenance::RunRecord {
+        settings: &s,
+        items: &items,
+        fingerprints: &fingerprints,
+        dk: &dk,
+        version: version.as_ref(),
+        json: quiet,
+    };
+    let recorded = super::provenance::record(&ctx, &rec, &reports).await;
     if g.json {
         output::json(&reports);
     }
-    report::outcome(&reports)
+    report::outcome(&reports).and(recorded)
 }
 
 /// Routing, plan and remote state of one target; why not, when it cannot be planned.
 async fn plan_target(
     dests: &mut Destinations,
     id: &str,
-    ctx: &mut EnvContext,
+    ctx: &EnvContext,
     run: &RunInputs<'_>,
-    config_dirty: &mut bool,
+    saves: &mut Vec<super::SavedRouting>,
 ) -> Result<Planned, Vec<String>> {
     let dest = dests.get(id).map_err(|e| vec![e])?;
+    let mut save = None;
     let routing =
-        target::routing(dest.as_ref(), ctx, run.settings, config_dirty).map_err(|p| vec![p])?;
+        target::routing(dest.as_ref(), ctx, run.settings, &mut save).map_err(|p| vec![p])?;
+    saves.extend(save);
     let (names, old_receipt, plan) = target::plan(dest.as_ref(), ctx, &routing, run).await?;
     let remote = record::remote_state(
         dest.as_ref(),
