@@ -6,6 +6,7 @@
 //! read, so the cell always links to the row that really precedes it.
 
 use super::chain::{ChainKey, chain_row};
+use super::csv_codec::header_line_end;
 use super::{
     APPEND_ATTEMPTS, AuditRow, CHAIN_COLUMN, HEADER, header_columns, parse_audit, parse_csv,
 };
@@ -112,22 +113,18 @@ pub fn appended_body(existing: Option<&str>, row: &AuditRow, chain: Option<&Chai
             .collect();
         return format!("{HEADER},{CHAIN_COLUMN}\n{}", row.to_csv_line_for(&columns));
     };
-    let rows = parse_audit(text);
     let mut columns = header_columns(text);
     let mut body = text.to_owned();
-    if !columns.iter().any(|c| c == CHAIN_COLUMN) {
-        let bom = if body.starts_with('\u{FEFF}') {
-            '\u{FEFF}'.len_utf8()
-        } else {
-            0
-        };
-        let end = body[bom..]
-            .find(['\n', '\r'])
-            .map_or(body.len(), |i| i + bom);
+    if !columns.iter().any(|c| c == CHAIN_COLUMN)
+        && let Some(end) = header_line_end(&body)
+    {
         body.insert_str(end, &format!(",{CHAIN_COLUMN}"));
         columns.push(CHAIN_COLUMN.to_owned());
     }
-    // MAC the row as it will read back: a field the header has no column for is not written.
+    // Chain off the rows as they read under the header being written (a stray 11th field of an
+    // old row becomes its chain cell once the header names the column), and MAC the row as it
+    // will read back: a field the header has no column for is not written.
+    let rows = parse_audit(&body);
     row.keep_only(&columns);
     chain_row(key, &rows, &mut row);
     if !body.ends_with('\n') {
@@ -196,6 +193,16 @@ mod tests {
             assert_eq!(again.matches(CHAIN_COLUMN).count(), 1);
             assert!(walk(&key, &parse_audit(&again)).findings.is_empty());
         }
+        // An old row with a stray 11th field: once the header names `chain`, that field is its
+        // (malformed) cell, and the new row links to it, so the new row still verifies.
+        let odd = format!("{HEADER}\nT,pull,,h,,,,,,,stray\n");
+        let body = appended_body(Some(&odd), &row("push"), Some(&key));
+        let w = walk(&key, &parse_audit(&body));
+        assert_eq!(w.rows[1], crate::audit::RowCheck::Verified);
+        // A header with a quoted line break is left alone (the row is written unchained).
+        let quoted = "\"ts\nx\",action\nT,pull\n";
+        let body = appended_body(Some(quoted), &row("push"), Some(&key));
+        assert!(body.starts_with(quoted));
         // A log that is only blank lines starts over with a header.
         let body = appended_body(Some("\n\n"), &row("push"), Some(&key));
         assert!(body.starts_with(&format!("{HEADER},{CHAIN_COLUMN}\n")));

@@ -198,17 +198,32 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     records
 }
 
-/// The header's column names (trimmed); empty when the text has no header record.
+/// The header's column names (trimmed), as [`parse_audit`] sees them; empty when the text has no
+/// header record.
 pub fn header_columns(text: &str) -> Vec<String> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    let end = text.find(['\n', '\r']).unwrap_or(text.len());
-    parse_csv(&text[..end])
+    parse_csv(text)
         .into_iter()
         .next()
         .unwrap_or_default()
         .into_iter()
         .map(|h| h.trim().to_owned())
         .collect()
+}
+
+/// The byte offset where the header record ends, when the header is one physical line (a header
+/// with a quoted line break has none: nothing can be added to it safely).
+pub(super) fn header_line_end(text: &str) -> Option<usize> {
+    let bom = if text.starts_with('\u{FEFF}') {
+        '\u{FEFF}'.len_utf8()
+    } else {
+        0
+    };
+    let end = text[bom..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |i| i + bom);
+    let line = parse_csv(&text[bom..end]).into_iter().next();
+    (line.is_some() && line == parse_csv(&text[bom..]).into_iter().next()).then_some(end)
 }
 
 /// Parse `audit.csv` into rows; columns are located by header name, missing columns read as
