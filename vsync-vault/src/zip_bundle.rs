@@ -127,7 +127,7 @@ fn has_drive_letter(s: &str) -> bool {
     b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
 }
 
-pub use crate::zip_write::build;
+pub use crate::zip_write::{build, build_with_comment};
 
 /// A validated entry.
 struct Checked {
@@ -274,6 +274,12 @@ fn validate(archive: &mut ZipArchive<Cursor<&[u8]>>, limits: &ZipLimits) -> Resu
         }
     }
     Ok(out)
+}
+
+/// The archive comment of a bundle (empty when it has none); push seals the audit chain head
+/// there (docs/audit-chain.md).
+pub fn archive_comment(zip: &[u8]) -> Result<Vec<u8>> {
+    Ok(open(zip)?.comment().to_vec())
 }
 
 /// List the entries of a bundle (names validated).

@@ -28,6 +28,16 @@ use crate::walk::walk_tree;
 /// anywhere under it are refused; a vault over the bundle limits is refused before anything
 /// is read ([`VaultError::VaultTooBig`]).
 pub fn build(vroot: &Path, vault_folder: &str) -> Result<Zeroizing<Vec<u8>>> {
+    build_with_comment(vroot, vault_folder, None)
+}
+
+/// [`build`] with an archive comment (push seals the audit chain head there: inside the
+/// encryption, and ignored by upstream's `unzip -q`; docs/audit-chain.md).
+pub fn build_with_comment(
+    vroot: &Path,
+    vault_folder: &str,
+    comment: Option<&str>,
+) -> Result<Zeroizing<Vec<u8>>> {
     let folder = crate::vault_folder::normalize(vault_folder)?;
     let root = vroot.join(&folder);
     let root_meta = std::fs::metadata(&root).map_err(|e| {
@@ -90,6 +100,9 @@ pub fn build(vroot: &Path, vault_folder: &str) -> Result<Zeroizing<Vec<u8>>> {
                 .large_file(len >= u64::from(u32::MAX));
             zw.start_file(name, opts).map_err(zip_write_err)?;
             scratch.copy(&mut file, &mut zw, len, &path)?;
+        }
+        if let Some(c) = comment {
+            zw.set_comment(c).map_err(zip_write_err)?;
         }
         zw.finish().map_err(zip_write_err)?;
     }

@@ -52,13 +52,39 @@ pub async fn append(ctx: &EnvContext, action: &str, version_ts: &str, opts: &Aud
         meta: opts.cell(),
         extra: Vec::new(),
     };
+    // Chained when this machine has the vault key (every appending verb has used it already, so
+    // the derived key is cached); without it the row is written unchained, as upstream does.
+    let chain = chain_key(ctx).await;
     // Only a failure is reported: a read-only key may not write the log, and is skipped
     // silently, as upstream does.
-    let outcome =
-        vsync_vault::audit::append(&ctx.remote.bucket, &ctx.remote.prefix.audit_key(), &row).await;
+    let outcome = vsync_vault::audit::append_chained(
+        &ctx.remote.bucket,
+        &ctx.remote.prefix.audit_key(),
+        &row,
+        chain.as_ref(),
+    )
+    .await;
     if let vsync_vault::audit::AppendOutcome::Failed(e) = outcome {
         output::warn(format!("failed to record audit entry: {e}"));
     }
+}
+
+/// The audit chain key of this env, when the vault key is at hand (docs/audit-chain.md).
+pub async fn chain_key(ctx: &EnvContext) -> Option<vsync_vault::audit::ChainKey> {
+    let dk = ctx.derived_key().await.ok()?;
+    Some(vsync_vault::audit::ChainKey::derive(dk.expose()))
+}
+
+/// The chain head to seal into a bundle being pushed: the log as it is now (docs/audit-chain.md).
+/// `None` when auditing is off or the log cannot be read (the push goes on without a head).
+pub async fn sealed_head_comment(ctx: &EnvContext) -> Option<String> {
+    if !ctx.config.audit_enabled() {
+        return None;
+    }
+    let rows = vsync_vault::audit::read(&ctx.remote.bucket, &ctx.remote.prefix.audit_key())
+        .await
+        .ok()?;
+    vsync_vault::audit::SealedHead::of(&rows).to_comment()
 }
 
 fn hostname() -> String {

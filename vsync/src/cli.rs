@@ -603,6 +603,11 @@ pub struct AuditArgs {
     /// Print raw CSV.
     #[arg(long)]
     pub csv: bool,
+    /// Check the log's chain and the chain heads sealed in the bundle versions; exit 4 naming
+    /// the first row edited, removed or inserted. Needs the vault key. Rows written by tools that
+    /// do not chain are listed as unverified (docs/audit-chain.md).
+    #[arg(long, conflicts_with_all = ["csv", "action", "actor", "since"])]
+    pub verify: bool,
 }
 
 /// `vsync diff`.

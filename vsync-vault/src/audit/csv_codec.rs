@@ -31,7 +31,8 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
-    fn fields(&self) -> [&str; 10] {
+    /// The ten known fields in header order (what the chain MAC covers).
+    pub(super) fn fields(&self) -> [&str; 10] {
         [
             &self.ts,
             &self.action,
@@ -57,6 +58,70 @@ impl AuditRow {
             .join(",");
         line.push('\n');
         line
+    }
+
+    /// The CSV line for this row under a file header naming `columns` (any order): known columns
+    /// get their field, others the [`AuditRow::extra`] value of that name, or empty.
+    pub fn to_csv_line_for(&self, columns: &[String]) -> String {
+        let fields = self.fields();
+        let mut line = columns
+            .iter()
+            .map(|c| match COLUMNS.iter().position(|k| k == c) {
+                Some(i) => csv_field(fields[i]),
+                None => csv_field(self.extra_value(c)),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        line.push('\n');
+        line
+    }
+
+    /// Empty every known field that `columns` has no column for, and drop extra values that
+    /// have none (what a write under that header and a read back would give).
+    pub fn keep_only(&mut self, columns: &[String]) {
+        let has = |name: &str| columns.iter().any(|c| c == name);
+        let slots: [&mut String; 10] = [
+            &mut self.ts,
+            &mut self.action,
+            &mut self.version_ts,
+            &mut self.hostname,
+            &mut self.local_ip,
+            &mut self.os_user,
+            &mut self.git_email,
+            &mut self.vsync_version,
+            &mut self.bun_version,
+            &mut self.meta,
+        ];
+        for (slot, name) in slots.into_iter().zip(COLUMNS) {
+            if !has(name) {
+                slot.clear();
+            }
+        }
+        self.extra.retain(|(k, _)| has(k));
+    }
+
+    fn extra_value(&self, name: &str) -> &str {
+        self.extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The `chain` cell (docs/audit-chain.md); empty when the writer did not chain.
+    pub fn chain(&self) -> &str {
+        self.extra_value(super::CHAIN_COLUMN)
+    }
+
+    /// Set the `chain` cell.
+    pub fn set_chain(&mut self, cell: String) {
+        match self
+            .extra
+            .iter_mut()
+            .find(|(k, _)| k == super::CHAIN_COLUMN)
+        {
+            Some(slot) => slot.1 = cell,
+            None => self.extra.push((super::CHAIN_COLUMN.to_owned(), cell)),
+        }
     }
 }
 
@@ -131,6 +196,34 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
         end_record(&mut record, &mut field, &mut records);
     }
     records
+}
+
+/// The header's column names (trimmed), as [`parse_audit`] sees them; empty when the text has no
+/// header record.
+pub fn header_columns(text: &str) -> Vec<String> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    parse_csv(text)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|h| h.trim().to_owned())
+        .collect()
+}
+
+/// The byte offset where the header record ends, when the header is one physical line (a header
+/// with a quoted line break has none: nothing can be added to it safely).
+pub(super) fn header_line_end(text: &str) -> Option<usize> {
+    let bom = if text.starts_with('\u{FEFF}') {
+        '\u{FEFF}'.len_utf8()
+    } else {
+        0
+    };
+    let end = text[bom..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |i| i + bom);
+    let line = parse_csv(&text[bom..end]).into_iter().next();
+    (line.is_some() && line == parse_csv(&text[bom..]).into_iter().next()).then_some(end)
 }
 
 /// Parse `audit.csv` into rows; columns are located by header name, missing columns read as

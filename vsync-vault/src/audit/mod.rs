@@ -1,13 +1,21 @@
 //! `audit.csv` (docs/formats.md §12): the row, CSV quoting, the `meta` cell, a tolerant reader, and the
-//! append protocol with ETag-conditional writes and retries.
+//! append protocol with ETag-conditional writes and retries; the chain that makes edits visible
+//! (docs/audit-chain.md).
 
 mod append;
+mod chain;
 mod csv_codec;
 mod meta;
+mod verify;
 
-pub use append::{AppendOutcome, append, read};
-pub use csv_codec::{AuditRow, csv_field, parse_audit, parse_csv};
+pub use append::{AppendOutcome, append, append_chained, appended_body, read};
+pub use chain::{
+    CHAIN_COLUMN, CHAIN_LABEL, ChainCell, ChainKey, HEAD_TAG, SealedHead, canonical, chain_row,
+    tail,
+};
+pub use csv_codec::{AuditRow, csv_field, header_columns, parse_audit, parse_csv};
 pub use meta::{MetaBuilder, MetaUsageError, MetaWarning, js_stringify};
+pub use verify::{ChainWalk, Finding, RowCheck, RowNo, check_head, walk};
 
 /// The header row, exactly (without the newline).
 pub const HEADER: &str =

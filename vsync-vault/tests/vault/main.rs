@@ -8,6 +8,7 @@
 // Printing is allowed here: a test says on the console what it skipped.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod audit_chain;
 mod cloud;
 mod common;
 mod envfile;

@@ -12,6 +12,9 @@ use crate::settings::verbs::AuditLogSettings;
 pub async fn run(args: AuditLogSettings, g: &Global) -> Result<(), CliError> {
     let json_out = g.json;
     let ctx = EnvContext::for_read(g.repo(), &args.env)?;
+    if args.verify {
+        return super::audit_verify::run(&ctx, json_out).await;
+    }
     let since = args.since.as_deref().map(normalize_since).transpose()?;
     let all = vsync_vault::audit::read(&ctx.remote.bucket, &ctx.remote.prefix.audit_key()).await?;
     if all.is_empty() && !json_out && !args.csv {

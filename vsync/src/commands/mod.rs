@@ -1,6 +1,7 @@
 //! One module per verb.
 
 pub mod audit;
+pub mod audit_verify;
 pub mod ci;
 pub mod diff;
 pub mod doctor;

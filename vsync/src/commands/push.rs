@@ -60,7 +60,12 @@ pub async fn run(args: PushSettings, g: &Global) -> Result<(), CliError> {
     }
     crate::key_proof::ensure_key_opens_latest(&ctx, pointer.as_ref(), args.replace_key).await?;
     let dk = ctx.derived_key().await?;
-    let mut zip = Some(zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?);
+    // The audit chain head as it stands now, sealed inside the bundle (docs/audit-chain.md).
+    let head = audit_row::sealed_head_comment(&ctx).await;
+    let build = || {
+        zip_bundle::build_with_comment(&ctx.checkout.vroot, &ctx.vault_folder(), head.as_deref())
+    };
+    let mut zip = Some(build()?);
     let mut ts = crate::version_name::fresh(pointer.as_ref().map(|p| p.ts.as_str())).await?;
     let mut attempts = 0;
     let (new_pointer, size) = loop {
@@ -69,7 +74,7 @@ pub async fn run(args: PushSettings, g: &Global) -> Result<(), CliError> {
         // name (rare) zips the vault again.
         let plain = match zip.take() {
             Some(z) => z,
-            None => zip_bundle::build(&ctx.checkout.vroot, &ctx.vault_folder())?,
+            None => build()?,
         };
         let sealed = vsync_crypto::bundle::seal_owned(&dk, &ts, plain).map_err(|e| {
             CliError::new(ExitKind::Failed, format!("sealing the bundle failed: {e}"))

@@ -193,6 +193,7 @@ impl Settings {
                 actor: a.actor,
                 since: a.since,
                 csv: a.csv,
+                verify: a.verify,
             }),
             Command::Diff(a) => Verb::Diff {
                 env: a.env,

@@ -255,6 +255,8 @@ pub struct AuditLogSettings {
     pub since: Option<String>,
     /// `--csv`.
     pub csv: bool,
+    /// `--verify`.
+    pub verify: bool,
 }
 
 /// `vsync profile …`.

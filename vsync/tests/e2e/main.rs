@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod audit_chain;
 mod ci_logs;
 mod daily;
 mod hostile;

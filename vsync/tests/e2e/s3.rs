@@ -10,11 +10,11 @@ use std::time::Duration;
 use crate::harness::{World, exactly_one_push_wins};
 use crate::require_keychain;
 
-struct S3 {
-    endpoint: String,
-    bucket: String,
-    access: String,
-    secret: String,
+pub(crate) struct S3 {
+    pub(crate) endpoint: String,
+    pub(crate) bucket: String,
+    pub(crate) access: String,
+    pub(crate) secret: String,
 }
 
 fn s3() -> Option<S3> {
@@ -43,7 +43,7 @@ fn s3() -> Option<S3> {
 }
 
 /// The S3 server and a machine set up on it (`prod`), when the server is there.
-fn s3_setup() -> Option<(S3, World)> {
+pub(crate) fn s3_setup() -> Option<(S3, World)> {
     let s3 = s3()?;
     let w = s3_world(&s3, &s3.endpoint);
     Some((s3, w))
