@@ -130,28 +130,29 @@ impl Error {
     /// conformance corpus matches on it.
     #[must_use]
     pub fn class(&self) -> &'static str {
-        match self {
-            Self::ConfigMissing { .. } => "ConfigMissingError",
-            Self::ConfigUnsupportedVersion { .. } => "ConfigUnsupportedVersionError",
-            Self::S3Unreachable { .. } => "S3UnreachableError",
-            Self::ManifestNotFound { .. } => "ManifestNotFoundError",
-            Self::BundleCorrupt { .. } => "BundleCorruptError",
-            Self::WrongPassphrase => "WrongPassphraseError",
-            Self::UnsupportedSpecVersion { .. } => "UnsupportedSpecVersionError",
-        }
+        self.names().0
     }
 
     /// The upstream TypeScript `code` of the class, e.g. `"VSYNC_CONFIG_MISSING"`.
     #[must_use]
     pub fn code(&self) -> &'static str {
+        self.names().1
+    }
+
+    /// (class, code): the one table of both names per variant.
+    fn names(&self) -> (&'static str, &'static str) {
         match self {
-            Self::ConfigMissing { .. } => "VSYNC_CONFIG_MISSING",
-            Self::ConfigUnsupportedVersion { .. } => "VSYNC_CONFIG_UNSUPPORTED",
-            Self::S3Unreachable { .. } => "VSYNC_S3_UNREACHABLE",
-            Self::ManifestNotFound { .. } => "VSYNC_MANIFEST_NOT_FOUND",
-            Self::BundleCorrupt { .. } => "VSYNC_BUNDLE_CORRUPT",
-            Self::WrongPassphrase => "VSYNC_WRONG_PASSPHRASE",
-            Self::UnsupportedSpecVersion { .. } => "VSYNC_SPEC_UNSUPPORTED",
+            Self::ConfigMissing { .. } => ("ConfigMissingError", "VSYNC_CONFIG_MISSING"),
+            Self::ConfigUnsupportedVersion { .. } => {
+                ("ConfigUnsupportedVersionError", "VSYNC_CONFIG_UNSUPPORTED")
+            }
+            Self::S3Unreachable { .. } => ("S3UnreachableError", "VSYNC_S3_UNREACHABLE"),
+            Self::ManifestNotFound { .. } => ("ManifestNotFoundError", "VSYNC_MANIFEST_NOT_FOUND"),
+            Self::BundleCorrupt { .. } => ("BundleCorruptError", "VSYNC_BUNDLE_CORRUPT"),
+            Self::WrongPassphrase => ("WrongPassphraseError", "VSYNC_WRONG_PASSPHRASE"),
+            Self::UnsupportedSpecVersion { .. } => {
+                ("UnsupportedSpecVersionError", "VSYNC_SPEC_UNSUPPORTED")
+            }
         }
     }
 
@@ -206,19 +207,13 @@ mod tests {
     fn no_error_is_classified_by_its_class_name() {
         // Class names are for printing; branching uses the typed errors (CryptoError, VaultError).
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut bad = Vec::new();
-        for entry in std::fs::read_dir(&src).unwrap().flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-            for needle in [
-                concat!(".class()", " {"),
-                concat!("class() ", "=="),
-                "Error\" =>",
-            ] {
-                if text.contains(needle) {
-                    bad.push(format!("{}: {needle}", entry.path().display()));
-                }
-            }
-        }
+        // `match e.class() {`, `class() ==`, and a match arm on a class name
+        let needles = [
+            concat!(".class()", " {"),
+            concat!("class() ", "=="),
+            concat!("Error", "\" =>"),
+        ];
+        let bad = vsync_testkit::source::occurrences(&src, &needles);
         assert!(bad.is_empty(), "{bad:?}");
     }
 
