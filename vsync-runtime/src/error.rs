@@ -207,7 +207,7 @@ mod tests {
     fn no_error_is_classified_by_its_class_name() {
         // Class names are for printing; branching uses the typed errors (CryptoError, VaultError).
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        // `match e.class() {`, `class() ==`, and a match arm on a class name
+        // a match on the class, a comparison with it, and a match arm on a class name
         let needles = [
             concat!(".class()", " {"),
             concat!("class() ", "=="),
