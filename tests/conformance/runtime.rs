@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use vsync_crypto::cfg_blob::{self, RuntimeConfig};
 use vsync_crypto::kdf::DerivedKey;
 use vsync_crypto::secret::SecretText;
@@ -37,7 +37,7 @@ fn config(iterations: u32) -> RuntimeConfig {
         env: ENV.into(),
         salt: "AAAAAAAAAAAAAAAAAAAAAA==".into(),
         iterations,
-        extra: Map::new(),
+        extra: Default::default(),
     }
 }
 

@@ -4,17 +4,15 @@
 //! docs/formats.md §8.4 exactly; [`encode`] writes gzip level 6 with MTIME 0 and refuses a config that
 //! [`decode`] would reject.
 
-use core::fmt;
-
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::CryptoError;
 use crate::b64;
 use crate::buf::{SecretBuf, gunzip_capped, gzip};
 use crate::error::marker;
 use crate::secret::SecretText;
+use crate::{CryptoError, UnknownFields};
 
 /// The blob prefix.
 pub const PREFIX: &str = "vsync-cfg-v1:";
@@ -26,8 +24,8 @@ pub const MIN_SALT_CHARS: usize = 16;
 pub const MAX_JSON_LEN: usize = 1 << 20;
 
 /// The inner JSON of the blob (docs/formats.md §8.2), fields in written order. Unknown fields are kept in
-/// `extra`. `Debug` redacts the secret access key.
-#[derive(Clone, Serialize, Deserialize)]
+/// `extra`. `Debug` redacts the secret access key and shows only the names of unknown fields.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RuntimeConfig {
     /// Schema version, always [`VERSION`].
     pub v: u32,
@@ -53,25 +51,7 @@ pub struct RuntimeConfig {
     pub iterations: u32,
     /// Unknown fields, round-tripped.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl fmt::Debug for RuntimeConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RuntimeConfig")
-            .field("v", &self.v)
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key)
-            .field("prefix", &self.prefix)
-            .field("env", &self.env)
-            .field("salt", &self.salt)
-            .field("iterations", &self.iterations)
-            .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
-            .finish()
-    }
+    pub extra: UnknownFields,
 }
 
 /// Encode a config as a blob (no trailing newline).

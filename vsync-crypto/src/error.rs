@@ -63,6 +63,46 @@ impl CryptoError {
     }
 }
 
+/// The header of a versioned binary format (`RQE1`, `RQEM0001`): its magic, the family a newer
+/// version shares, the shortest valid input, and what to say when the input is too short or not
+/// this format.
+pub(crate) struct VersionedMagic {
+    /// This version's magic.
+    pub ours: &'static [u8],
+    /// The prefix every version shares; digits follow it.
+    pub family: &'static [u8],
+    /// The shortest input that can be valid.
+    pub min_len: usize,
+    /// The message for a shorter input.
+    pub short: &'static str,
+    /// The message for another magic.
+    pub wrong: &'static str,
+}
+
+impl VersionedMagic {
+    /// The checks every reader starts with, in this order: a newer version of the magic
+    /// (`RQE2…`, `RQEM0002…`) is `UnsupportedSpecVersion` ("upgrade", not "corrupt"); a short
+    /// input is `BundleCorrupt(short)`; another magic is `BundleCorrupt(wrong)`.
+    pub(crate) fn check(&self, bytes: &[u8]) -> Result<(), CryptoError> {
+        if let Some(magic) = bytes.get(..self.ours.len())
+            && magic != self.ours
+            && magic.starts_with(self.family)
+            && magic[self.family.len()..].iter().all(u8::is_ascii_digit)
+        {
+            return Err(CryptoError::UnsupportedSpecVersion {
+                found: String::from_utf8_lossy(magic).into_owned(),
+            });
+        }
+        if bytes.len() < self.min_len {
+            return Err(CryptoError::corrupt(self.short));
+        }
+        if !bytes.starts_with(self.ours) {
+            return Err(CryptoError::corrupt(self.wrong));
+        }
+        Ok(())
+    }
+}
+
 /// Shorten an untrusted marker for an error message (never more than 32 characters).
 pub(crate) fn marker(s: &str) -> String {
     let mut out: String = s

@@ -45,6 +45,8 @@ pub mod rqe1;
 pub mod rqem0001;
 pub mod secret;
 pub mod sls1;
+mod unknown_fields;
 pub mod vkt1;
 
 pub use error::CryptoError;
+pub use unknown_fields::UnknownFields;

@@ -9,6 +9,7 @@ use aes_gcm::{Aes256Gcm, KeyInit, Nonce, Tag};
 use zeroize::Zeroizing;
 
 use crate::CryptoError;
+use crate::error::VersionedMagic;
 use crate::kdf::DerivedKey;
 
 /// The envelope magic.
@@ -30,24 +31,14 @@ const HEADER_LEN: usize = 4 + IV_LEN;
 /// [`CryptoError::UnsupportedSpecVersion`] for `RQE<digit ≠ 1>`, [`CryptoError::BundleCorrupt`]
 /// for a wrong magic or fewer than 32 bytes.
 pub fn check_envelope(bytes: &[u8]) -> Result<(), CryptoError> {
-    if let Some(magic) = bytes.get(..4)
-        && magic != MAGIC
-        && magic.starts_with(b"RQE")
-        && magic[3].is_ascii_digit()
-    {
-        return Err(CryptoError::UnsupportedSpecVersion {
-            found: String::from_utf8_lossy(magic).into_owned(),
-        });
+    VersionedMagic {
+        ours: MAGIC,
+        family: b"RQE",
+        min_len: MIN_LEN,
+        short: "RQE1 envelope is shorter than 32 bytes (truncated)",
+        wrong: "not an RQE1 envelope (wrong magic)",
     }
-    if bytes.len() < MIN_LEN {
-        return Err(CryptoError::corrupt(
-            "RQE1 envelope is shorter than 32 bytes (truncated)",
-        ));
-    }
-    if !bytes.starts_with(MAGIC) {
-        return Err(CryptoError::corrupt("not an RQE1 envelope (wrong magic)"));
-    }
-    Ok(())
+    .check(bytes)
 }
 
 fn cipher(key: &DerivedKey) -> Aes256Gcm {

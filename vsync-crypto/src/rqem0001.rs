@@ -5,6 +5,7 @@
 //! names; a mismatch means rollback, rename or torn state and aborts the pull.
 
 use crate::CryptoError;
+use crate::error::VersionedMagic;
 
 /// The seal magic.
 pub const MAGIC: &[u8; 8] = b"RQEM0001";
@@ -72,23 +73,14 @@ pub fn wrap(ts: &str, payload: &[u8]) -> Result<Vec<u8>, CryptoError> {
 /// [`CryptoError::UnsupportedSpecVersion`] for a newer `RQEMnnnn` magic;
 /// [`CryptoError::BundleCorrupt`] for anything else that is not a seal.
 pub fn unwrap(sealed: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
-    if let Some(magic) = sealed.get(..8)
-        && magic != MAGIC
-        && magic.starts_with(b"RQEM")
-        && magic[4..].iter().all(u8::is_ascii_digit)
-    {
-        return Err(CryptoError::UnsupportedSpecVersion {
-            found: String::from_utf8_lossy(magic).into_owned(),
-        });
+    VersionedMagic {
+        ours: MAGIC,
+        family: b"RQEM",
+        min_len: HEADER_LEN,
+        short: "RQEM0001 seal is shorter than its 23-byte header",
+        wrong: "not an RQEM0001 seal (wrong magic)",
     }
-    if sealed.len() < HEADER_LEN {
-        return Err(CryptoError::corrupt(
-            "RQEM0001 seal is shorter than its 23-byte header",
-        ));
-    }
-    if !sealed.starts_with(MAGIC) {
-        return Err(CryptoError::corrupt("not an RQEM0001 seal (wrong magic)"));
-    }
+    .check(sealed)?;
     let (head, payload) = sealed.split_at(HEADER_LEN);
     let ts_bytes = &head[MAGIC.len()..];
     if !ts_bytes.iter().all(u8::is_ascii_graphic) {

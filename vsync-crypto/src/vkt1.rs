@@ -8,10 +8,10 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::CryptoError;
 use crate::buf::SecretBuf;
 use crate::kdf::DerivedKey;
 use crate::secret::SecretText;
+use crate::{CryptoError, UnknownFields};
 use crate::{frame, rqe1};
 
 /// The keytree magic.
@@ -22,7 +22,7 @@ pub const PAYLOAD_VERSION: u32 = 1;
 const WRONG_MAGIC: &str = "not a keytree file (wrong magic; a .share goes to `vsync import`)";
 
 /// The keytree payload. Unknown fields are kept in `extra` at every level.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Keytree {
     /// Always [`PAYLOAD_VERSION`].
     pub version: u32,
@@ -35,7 +35,7 @@ pub struct Keytree {
     pub profiles: Vec<KeytreeProfile>,
     /// Unknown fields, round-tripped.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: UnknownFields,
 }
 
 /// One (repo, env) pair with its config and key.
@@ -87,18 +87,6 @@ impl Keytree {
             return Err(CryptoError::corrupt("keytree profile has an empty name"));
         }
         Ok(())
-    }
-}
-
-impl fmt::Debug for Keytree {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keytree")
-            .field("version", &self.version)
-            .field("exported_at", &self.exported_at)
-            .field("entries", &self.entries)
-            .field("profiles", &self.profiles)
-            .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
-            .finish()
     }
 }
 

@@ -127,7 +127,7 @@ proptest! {
             "v", "endpoint", "region", "bucket", "accessKeyId", "secretAccessKey", "prefix", "env",
             "salt", "iterations",
         ];
-        cfg.extra = extra.into_iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).collect();
+        cfg.extra = extra.into_iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).collect::<serde_json::Map<_, _>>().into();
         let blob = cfg_blob::encode(&cfg).unwrap();
         prop_assert!(blob.starts_with(cfg_blob::PREFIX));
         let back = cfg_blob::decode(&blob).unwrap();

@@ -172,6 +172,17 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+impl Plan {
+    /// The remote names this plan deletes (prune), in plan order.
+    pub fn deletions(&self) -> Vec<&RemoteName> {
+        self.changes
+            .iter()
+            .filter(|c| c.op == ChangeOp::Delete)
+            .map(|c| &c.remote)
+            .collect()
+    }
+}
+
 /// Options for planning.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanOptions {

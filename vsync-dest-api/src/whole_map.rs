@@ -71,12 +71,7 @@ impl MapWrite {
         items: &[SecretItem],
         limit: usize,
     ) -> Result<Self, DestError> {
-        let deletes: Vec<&RemoteName> = plan
-            .changes
-            .iter()
-            .filter(|c| c.op == ChangeOp::Delete)
-            .map(|c| &c.remote)
-            .collect();
+        let deletes = plan.deletions();
         let now = classify(remote, items, limit)?;
         let mut map = remote.clone();
         for d in &deletes {

@@ -94,7 +94,7 @@ async fn main() {
         env: "dev".into(),
         salt: SALT.into(),
         iterations: vsync_crypto::kdf::ITERATIONS,
-        extra: serde_json::Map::new(),
+        extra: Default::default(),
     })
     .expect("blob");
 

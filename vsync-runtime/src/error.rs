@@ -130,28 +130,29 @@ impl Error {
     /// conformance corpus matches on it.
     #[must_use]
     pub fn class(&self) -> &'static str {
-        match self {
-            Self::ConfigMissing { .. } => "ConfigMissingError",
-            Self::ConfigUnsupportedVersion { .. } => "ConfigUnsupportedVersionError",
-            Self::S3Unreachable { .. } => "S3UnreachableError",
-            Self::ManifestNotFound { .. } => "ManifestNotFoundError",
-            Self::BundleCorrupt { .. } => "BundleCorruptError",
-            Self::WrongPassphrase => "WrongPassphraseError",
-            Self::UnsupportedSpecVersion { .. } => "UnsupportedSpecVersionError",
-        }
+        self.names().0
     }
 
     /// The upstream TypeScript `code` of the class, e.g. `"VSYNC_CONFIG_MISSING"`.
     #[must_use]
     pub fn code(&self) -> &'static str {
+        self.names().1
+    }
+
+    /// (class, code): the one table of both names per variant.
+    fn names(&self) -> (&'static str, &'static str) {
         match self {
-            Self::ConfigMissing { .. } => "VSYNC_CONFIG_MISSING",
-            Self::ConfigUnsupportedVersion { .. } => "VSYNC_CONFIG_UNSUPPORTED",
-            Self::S3Unreachable { .. } => "VSYNC_S3_UNREACHABLE",
-            Self::ManifestNotFound { .. } => "VSYNC_MANIFEST_NOT_FOUND",
-            Self::BundleCorrupt { .. } => "VSYNC_BUNDLE_CORRUPT",
-            Self::WrongPassphrase => "VSYNC_WRONG_PASSPHRASE",
-            Self::UnsupportedSpecVersion { .. } => "VSYNC_SPEC_UNSUPPORTED",
+            Self::ConfigMissing { .. } => ("ConfigMissingError", "VSYNC_CONFIG_MISSING"),
+            Self::ConfigUnsupportedVersion { .. } => {
+                ("ConfigUnsupportedVersionError", "VSYNC_CONFIG_UNSUPPORTED")
+            }
+            Self::S3Unreachable { .. } => ("S3UnreachableError", "VSYNC_S3_UNREACHABLE"),
+            Self::ManifestNotFound { .. } => ("ManifestNotFoundError", "VSYNC_MANIFEST_NOT_FOUND"),
+            Self::BundleCorrupt { .. } => ("BundleCorruptError", "VSYNC_BUNDLE_CORRUPT"),
+            Self::WrongPassphrase => ("WrongPassphraseError", "VSYNC_WRONG_PASSPHRASE"),
+            Self::UnsupportedSpecVersion { .. } => {
+                ("UnsupportedSpecVersionError", "VSYNC_SPEC_UNSUPPORTED")
+            }
         }
     }
 
@@ -191,20 +192,30 @@ impl From<CryptoError> for Error {
 }
 
 /// Map a vault error from reading the zip or the env file (the only vault calls made after
-/// decryption) to a runtime error.
+/// decryption) to a runtime error. Both readers work on plaintext the bundle's tag already
+/// authenticated and never decrypt, so whatever they refuse is corrupt content: a wrong key or a
+/// newer envelope is a typed [`CryptoError`] from `bundle::open`, mapped by the `From` above.
 pub(crate) fn from_bundle(e: &VaultError) -> Error {
-    match e.class() {
-        "WrongPassphraseError" => Error::WrongPassphrase,
-        "UnsupportedSpecVersionError" => Error::UnsupportedSpecVersion {
-            found: e.to_string(),
-        },
-        _ => Error::corrupt(e.to_string()),
-    }
+    Error::corrupt(e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_error_is_classified_by_its_class_name() {
+        // Class names are for printing; branching uses the typed errors (CryptoError, VaultError).
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        // a match on the class, a comparison with it, and a match arm on a class name
+        let needles = [
+            concat!(".class()", " {"),
+            concat!("class() ", "=="),
+            concat!("Error", "\" =>"),
+        ];
+        let bad = vsync_testkit::source::occurrences(&src, &needles);
+        assert!(bad.is_empty(), "{bad:?}");
+    }
 
     #[test]
     fn classes_and_codes() {

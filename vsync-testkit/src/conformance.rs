@@ -17,7 +17,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use vsync_dest_api::conformance::drive::{Engine, Outcome};
 pub use vsync_dest_api::conformance::*;
-use vsync_dest_api::{ChangeOp, Ctx, Destination, Routing, SecretBytes, SecretItem};
+use vsync_dest_api::{
+    ChangeOp, Ctx, DestError, Destination, Plan, PlanOptions, Routing, SecretBytes, SecretItem,
+};
 
 /// Runs the case called `name` against `fixture` and panics, listing every step, when a step
 /// failed, when the case reported nothing, or when the fixture cannot run it (a listed case must
@@ -79,6 +81,19 @@ pub async fn sync(
             Err(e) => panic!("{}: {e}", o.name),
         })
         .collect()
+}
+
+/// The plan the engine would ask for on a first run: default options (no prune, online) and
+/// the tests' [`ctx`].
+///
+/// # Errors
+/// The destination's planning error, as it answered.
+pub async fn plan(
+    d: &dyn Destination,
+    r: &Routing,
+    items: &[SecretItem],
+) -> Result<Plan, DestError> {
+    d.plan(r, items, &PlanOptions::default(), &ctx()).await
 }
 
 /// Plain text items.

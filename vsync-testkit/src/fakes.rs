@@ -14,7 +14,7 @@
 //! ```
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -124,4 +124,24 @@ impl PythonFake {
     pub fn url(&self) -> String {
         format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
+}
+
+/// The GCS fake (`tests/fakes/gcs_fake.py`) serving bucket `vsync-test`. It writes into `dir`
+/// the key file of the service account it trusts (`sa.json`) and of one it does not
+/// (`other-sa.json`).
+pub fn gcs_fake(dir: &Path) -> Option<PythonFake> {
+    let sa = dir.join("sa.json");
+    let other = dir.join("other-sa.json");
+    PythonFake::spawn(
+        "gcs_fake.py",
+        &["cryptography"],
+        &[
+            "--bucket",
+            "vsync-test",
+            "--service-account-out",
+            sa.to_str()?,
+            "--untrusted-service-account-out",
+            other.to_str()?,
+        ],
+    )
 }

@@ -6,4 +6,5 @@
 pub mod conformance;
 pub mod fakes;
 pub mod services;
+pub mod source;
 pub mod vectors;

@@ -88,19 +88,20 @@ impl Vector {
     /// The `inputs` object (empty when absent).
     #[must_use]
     pub fn inputs(&self) -> &Map<String, Value> {
-        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        self.meta
-            .get("inputs")
-            .and_then(Value::as_object)
-            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+        self.object("inputs")
     }
 
     /// The `expected` object (empty when absent).
     #[must_use]
     pub fn expected(&self) -> &Map<String, Value> {
+        self.object("expected")
+    }
+
+    /// The object under `name` in the metadata, empty when absent or not an object.
+    fn object(&self, name: &str) -> &Map<String, Value> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
         self.meta
-            .get("expected")
+            .get(name)
             .and_then(Value::as_object)
             .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }

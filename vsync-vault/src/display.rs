@@ -18,12 +18,19 @@ pub fn is_unsafe_char(c: char) -> bool {
 /// `text` with every unsafe character written as `\n`, `\t`, `\r`, `\u{1b}`, …; borrowed when
 /// there is nothing to escape.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe_char) {
+    escape_where(text, is_unsafe_char)
+}
+
+/// `text` with every character `unsafe_char` picks written as its escape (`\n`, `\u{1b}`, …);
+/// borrowed when there is none. For a caller that lets some control characters through (the
+/// CLI keeps its own line breaks and tabs).
+pub fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if is_unsafe_char(c) {
+        if unsafe_char(c) {
             out.extend(c.escape_debug());
         } else {
             out.push(c);

@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use crate::fsutil::FsError;
 use crate::identity::IdentityError;
 
 /// Errors of the bucket I/O layer ([`crate::store`]).
@@ -367,27 +368,19 @@ pub enum VaultError {
         text: String,
     },
 
-    /// A local file-system operation failed.
-    #[error("{op} {path}: {source}")]
-    Io {
-        /// What was being done (`read`, `write`, `create directory`, …).
-        op: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A local file-system operation failed (what was being done, the path, the OS error).
+    #[error(transparent)]
+    Io(#[from] FsError),
 }
 
 impl VaultError {
     /// Shorthand for [`VaultError::Io`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            op,
+        Self::Io(FsError {
+            action: op,
             path: path.into(),
             source,
-        }
+        })
     }
 
     /// The exit-code category (docs/decisions.md §6).
@@ -448,17 +441,7 @@ impl VaultError {
             | Self::BadRepoIdentity { .. }
             | Self::BadEnvName { .. }
             | Self::BadPrefix { .. } => "InvalidArgumentError",
-            Self::Io { .. } => "IoError",
-        }
-    }
-}
-
-impl From<crate::fsutil::FsError> for VaultError {
-    fn from(e: crate::fsutil::FsError) -> Self {
-        Self::Io {
-            op: e.action,
-            path: e.path,
-            source: e.source,
+            Self::Io(_) => "IoError",
         }
     }
 }

@@ -410,11 +410,7 @@ mod tests {
 
     #[test]
     fn dirty_and_write() {
-        let d = tempfile::tempdir().unwrap();
-        let vault = d.path().join("vault");
-        std::fs::create_dir_all(vault.join("sub")).unwrap();
-        std::fs::write(vault.join("a"), "1").unwrap();
-        std::fs::write(vault.join("sub/b"), "2").unwrap();
+        let (d, vault) = crate::walk::scratch_vault(&[("a", "1"), ("sub/b", "2")]);
         assert_eq!(dirty_check(None, &vault).unwrap(), DirtyState::Untracked);
         let files = walk::walk(&vault).unwrap();
         let l = Ledger::record(

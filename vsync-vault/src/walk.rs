@@ -148,24 +148,42 @@ fn join(rel: &str, name: &str) -> String {
     }
 }
 
+/// A vault folder in a fresh temporary folder holding `files` (path, text), parents created.
+/// Keep the `TempDir`: the folder goes when it drops.
+#[cfg(test)]
+pub(crate) fn scratch_vault(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let v = d.path().join("vault");
+    std::fs::create_dir_all(&v).unwrap();
+    for (path, text) in files {
+        let p = v.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    (d, v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn walk_sorted_dotfiles_missing() {
-        let d = tempfile::tempdir().unwrap();
-        let v = d.path().join("vault");
-        assert!(walk(&v).unwrap().is_empty());
-        std::fs::create_dir_all(v.join("tls/deep")).unwrap();
+        let (_d, v) = scratch_vault(&[]);
+        assert!(walk(&v.join("missing")).unwrap().is_empty());
         std::fs::create_dir_all(v.join("empty")).unwrap();
-        std::fs::write(v.join(".env.dev"), "A=1\n").unwrap();
-        std::fs::write(v.join("b.txt"), "bb").unwrap();
-        std::fs::write(v.join("B.txt"), "BBB").unwrap();
-        std::fs::write(v.join("tls/server.crt"), "x").unwrap();
-        std::fs::write(v.join("tls/deep/k"), "").unwrap();
-        std::fs::write(v.join("\u{FF5E}"), "").unwrap();
-        std::fs::write(v.join("\u{1F600}"), "").unwrap();
+        for (path, text) in [
+            (".env.dev", "A=1\n"),
+            ("b.txt", "bb"),
+            ("B.txt", "BBB"),
+            ("tls/server.crt", "x"),
+            ("tls/deep/k", ""),
+            ("\u{FF5E}", ""),
+            ("\u{1F600}", ""),
+        ] {
+            std::fs::create_dir_all(v.join(path).parent().unwrap()).unwrap();
+            std::fs::write(v.join(path), text).unwrap();
+        }
         let got: Vec<_> = walk(&v)
             .unwrap()
             .into_iter()
@@ -189,10 +207,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn symlink_anywhere_is_refused() {
-        let d = tempfile::tempdir().unwrap();
-        let v = d.path().join("vault");
+        let (_d, v) = scratch_vault(&[("a", "1")]);
         std::fs::create_dir_all(v.join("sub")).unwrap();
-        std::fs::write(v.join("a"), "1").unwrap();
         std::os::unix::fs::symlink("../a", v.join("sub/link")).unwrap();
         match walk(&v) {
             Err(VaultError::Symlink { path }) => assert_eq!(path, "sub/link"),

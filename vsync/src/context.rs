@@ -90,9 +90,6 @@ pub struct EnvContext {
     vault_dir: PathBuf,
     /// The derived bundle key, computed at most once per process.
     derived: tokio::sync::Mutex<Option<DerivedKey>>,
-    /// PBKDF2 iterations: the reference count, or what a keyless runtime token carries (the
-    /// runtime library honours the token's count, so the CLI must too or the two disagree).
-    iterations: u32,
 }
 
 /// The vault folder of `env` under `vroot`, refused when it could reach outside the checkout.
@@ -115,8 +112,25 @@ fn checked_vault_folder(
 pub enum KeySource {
     /// The OS keychain (the normal case).
     Keychain,
-    /// Keyless mode: `VSYNC_PASSPHRASE` (or its `_FILE` form).
-    Given(SecretText),
+    /// Keyless mode: `VSYNC_PASSPHRASE` (or its `_FILE` form), stretched with the runtime token's
+    /// PBKDF2 iteration count (the runtime library honours the token's count, so the CLI must too
+    /// or the two disagree).
+    Given {
+        /// The key text.
+        key: SecretText,
+        /// The token's iteration count.
+        iterations: u32,
+    },
+}
+
+impl KeySource {
+    /// PBKDF2 iterations for this key: the reference count, or what a keyless token carries.
+    fn iterations(&self) -> u32 {
+        match self {
+            Self::Keychain => vsync_crypto::kdf::ITERATIONS,
+            Self::Given { iterations, .. } => *iterations,
+        }
+    }
 }
 
 /// Keyless mode's inputs from the process environment ([`crate::settings::keyless::inputs`]).
@@ -191,24 +205,17 @@ impl EnvContext {
                 extra: Default::default(),
             });
         }
-        let (vault_folder, vault_dir) = checked_vault_folder(&checkout.vroot, &config, env)?;
+        let vault = checked_vault_folder(&checkout.vroot, &config, env)?;
         let bucket = open_bucket(&config)?;
         let remote = Remote::new(bucket, Prefix::from_raw(&rc.prefix)?);
         let base = base_dir().unwrap_or_else(|_| std::env::temp_dir().join("vsync"));
-        let config_path = paths::config_file(&base, &repo, env);
-        Ok(Self {
-            checkout,
-            env: env.to_owned(),
-            base,
-            config_path,
-            config,
-            remote,
-            key_source: KeySource::Given(SecretText::new(pass.to_string())),
-            vault_folder,
-            vault_dir,
-            derived: tokio::sync::Mutex::new(None),
+        let key_source = KeySource::Given {
+            key: SecretText::new(pass.to_string()),
             iterations: rc.iterations,
-        })
+        };
+        Ok(Self::assemble(
+            checkout, env, base, config, vault, remote, key_source,
+        ))
     }
 }
 
@@ -227,7 +234,7 @@ impl EnvContext {
                 )
                 .with_hint(format!("run `vsync init {env}` to start, or `vsync import {env} <file.share>` to join a teammate"))
             })?;
-        let (vault_folder, vault_dir) = checked_vault_folder(&checkout.vroot, &config, env)?;
+        let vault = checked_vault_folder(&checkout.vroot, &config, env)?;
         let bucket = open_bucket(&config)?;
         let prefix = Prefix::new(&checkout.repo, env)?;
         if let Some(p) = config.prefix.as_deref()
@@ -241,19 +248,36 @@ impl EnvContext {
             ));
         }
         let remote = Remote::new(bucket, prefix);
-        Ok(Self {
+        let keychain = KeySource::Keychain;
+        Ok(Self::assemble(
+            checkout, env, base, config, vault, remote, keychain,
+        ))
+    }
+
+    /// The context once its config, vault folder (checked), bucket and key source are known;
+    /// the config file is `<base>/…/<repo>/<env>` as [`paths::config_file`] names it.
+    fn assemble(
+        checkout: Checkout,
+        env: &str,
+        base: PathBuf,
+        config: EnvConfig,
+        (vault_folder, vault_dir): (String, PathBuf),
+        remote: Remote,
+        key_source: KeySource,
+    ) -> Self {
+        let config_path = paths::config_file(&base, &checkout.repo, env);
+        Self {
             checkout,
             env: env.to_owned(),
             base,
             config_path,
             config,
             remote,
-            key_source: KeySource::Keychain,
+            key_source,
             vault_folder,
             vault_dir,
             derived: tokio::sync::Mutex::new(None),
-            iterations: vsync_crypto::kdf::ITERATIONS,
-        })
+        }
     }
 
     /// The vault folder on disk (checked when the context was made: inside the checkout, no
@@ -279,7 +303,7 @@ impl EnvContext {
 
     /// Whether this context runs in keyless mode.
     pub fn is_keyless(&self) -> bool {
-        matches!(self.key_source, KeySource::Given(_))
+        matches!(self.key_source, KeySource::Given { .. })
     }
 
     /// This env's key text: from the keychain, or `VSYNC_PASSPHRASE` in keyless mode.
@@ -291,7 +315,7 @@ impl EnvContext {
                     .expose()
                     .to_owned(),
             )),
-            KeySource::Given(k) => Ok(SecretText::new(k.expose().to_owned())),
+            KeySource::Given { key, .. } => Ok(SecretText::new(key.expose().to_owned())),
         }
     }
 
@@ -304,7 +328,7 @@ impl EnvContext {
         let dk = derive(
             self.key().await?,
             self.config.encryption.salt.clone(),
-            self.iterations,
+            self.key_source.iterations(),
         )
         .await?;
         *slot = Some(dk.clone());
@@ -346,7 +370,7 @@ impl EnvContext {
         let pending_dk = derive(
             SecretText::new(text.to_string()),
             self.config.encryption.salt.clone(),
-            self.iterations,
+            self.key_source.iterations(),
         )
         .await?;
         let zip =

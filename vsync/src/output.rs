@@ -113,19 +113,9 @@ pub fn untrusted(text: &str) -> Cow<'_, str> {
 /// `text` with every control character except `\n` and `\t` escaped (ESC, CR, BEL, C1, bidi
 /// overrides), so no line we print can move the cursor, recolour or rewrite the screen.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c != '\n' && c != '\t' && vsync_vault::display::is_unsafe_char(c);
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if unsafe_char(c) {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    vsync_vault::display::escape_where(text, |c| {
+        c != '\n' && c != '\t' && vsync_vault::display::is_unsafe_char(c)
+    })
 }
 
 use serde::Serialize;

@@ -13,13 +13,14 @@ use std::net::TcpListener;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::types::Tag;
 use tokio::sync::MutexGuard;
 use vsync_dest_api::{
     ChangeOp, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, WriteMode,
 };
 use vsync_dest_aws::{AwsSecretsManager, EnvSource, StaticCredentials};
-use vsync_testkit::conformance::{Fixture, Tamper, ctx, items, sync, unique};
+use vsync_testkit::conformance::{Fixture, Tamper, ctx, items, plan, sync, unique};
 use vsync_testkit::services;
 
 // moto 5.2.5 answers HTTP 500 ("dictionary changed size during iteration") when Secrets
@@ -54,6 +55,11 @@ fn sdk(endpoint: &str) -> Client {
         .credentials_provider(Credentials::new("test", "test", None, None, "t"))
         .build();
     Client::from_conf(conf)
+}
+
+/// What Secrets Manager says about `name` (tags, deletion date), read with the test's own client.
+async fn describe(c: &Client, name: String) -> DescribeSecretOutput {
+    c.describe_secret().secret_id(name).send().await.unwrap()
 }
 
 fn routing(prefix: &str) -> Routing {
@@ -197,10 +203,10 @@ mod conformance_json {
 
 #[tokio::test]
 async fn tagged_created_and_prune_keeps_a_recovery_window() {
-    let _turn = MOTO_TURN.lock().await;
-    let Some(ep) = endpoint() else { return };
-    let d = dest(&ep);
-    let c = sdk(&ep);
+    // `m` holds the moto turn to the end of the test
+    let Some((d, m)) = Moto::start(false).await else {
+        return;
+    };
     let p = format!("{}/", unique("cycle"));
     let r = routing(&p);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::PerKey);
@@ -215,12 +221,7 @@ async fn tagged_created_and_prune_keeps_a_recovery_window() {
             (format!("{p}B"), ChangeOp::Create)
         ]
     );
-    let desc = c
-        .describe_secret()
-        .secret_id(format!("{p}A"))
-        .send()
-        .await
-        .unwrap();
+    let desc = describe(&m.c, format!("{p}A")).await;
     assert!(
         desc.tags()
             .iter()
@@ -231,12 +232,7 @@ async fn tagged_created_and_prune_keeps_a_recovery_window() {
     let v3 = items(&[("A", "1")]);
     let got = sync(&d, &r, &v3, true).await;
     assert_eq!(got.last().unwrap(), &(format!("{p}B"), ChangeOp::Delete));
-    let desc = c
-        .describe_secret()
-        .secret_id(format!("{p}B"))
-        .send()
-        .await
-        .unwrap();
+    let desc = describe(&m.c, format!("{p}B")).await;
     assert!(
         desc.deleted_date().is_some(),
         "deleted with a recovery window, not forced"
@@ -244,10 +240,7 @@ async fn tagged_created_and_prune_keeps_a_recovery_window() {
 
     // re-adding B while it is scheduled for deletion: Conflict, and it stays scheduled
     let v4 = items(&[("A", "1"), ("B", "back")]);
-    let plan = d
-        .plan(&r, &v4, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &v4).await.unwrap();
     assert_eq!(plan.changes[1].op, ChangeOp::Upsert);
     assert!(
         plan.warnings
@@ -263,20 +256,15 @@ async fn tagged_created_and_prune_keeps_a_recovery_window() {
         e.message.contains(&format!("{p}B")) && !e.message.contains("back"),
         "{e}"
     );
-    let desc = c
-        .describe_secret()
-        .secret_id(format!("{p}B"))
-        .send()
-        .await
-        .unwrap();
+    let desc = describe(&m.c, format!("{p}B")).await;
     assert!(desc.deleted_date().is_some(), "not silently restored");
 }
 
 #[tokio::test]
 async fn prune_refused_without_prefix_and_invalid_names() {
-    let _turn = MOTO_TURN.lock().await;
-    let Some(ep) = endpoint() else { return };
-    let d = dest(&ep);
+    let Some((d, _moto)) = Moto::start(false).await else {
+        return;
+    };
     let r = routing("");
     let e = d
         .plan(
@@ -307,15 +295,15 @@ async fn prune_refused_without_prefix_and_invalid_names() {
 
 #[tokio::test]
 async fn json_mode_is_one_bulk_secret() {
-    let _turn = MOTO_TURN.lock().await;
-    let Some(ep) = endpoint() else { return };
-    let d = dest(&ep);
-    let c = sdk(&ep);
+    let Some((d, m)) = Moto::start(true).await else {
+        return;
+    };
     let name = unique("json");
     let r = json_routing(&name);
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::BulkAtomic);
     sync(&d, &r, &items(&[("A", "1"), ("B", "2")]), false).await;
-    let stored: serde_json::Value = serde_json::from_str(&value(&c, &name).await.unwrap()).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&value(&m.c, &name).await.unwrap()).unwrap();
     assert_eq!(stored, serde_json::json!({"A": "1", "B": "2"}));
 }
 
@@ -352,13 +340,7 @@ async fn aws_error_responses_map_to_kinds() {
     let e = dest(&ep).preflight(&r, &ctx()).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Auth, "{e}");
     assert!(e.message.contains("credentials"), "{e}");
-    let e = dest(&ep)
-        .plan(
-            &r,
-            &items(&[("A", "s3cr3t")]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
+    let e = plan(&dest(&ep), &r, &items(&[("A", "s3cr3t")]))
         .await
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Auth);

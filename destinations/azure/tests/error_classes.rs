@@ -84,6 +84,14 @@ async fn read(d: &AzureKeyVault, r: &Routing, name: &str) -> DestError {
     d.read_values(r, &names, &ctx()).await.unwrap_err()
 }
 
+/// The error a read of `A` gets while a fresh fake answers requests with `fault`
+/// (`{"status": …, "count": …}`, see the fake's `/_fake/fail`).
+async fn read_while_failing(fault: serde_json::Value) -> Option<DestError> {
+    let v = start()?;
+    v.fail(fault).await;
+    Some(read(&v.trusted(), &v.routing(), "A").await)
+}
+
 #[tokio::test]
 async fn a_refused_credential_is_auth() {
     let Some(v) = start() else { return };
@@ -98,19 +106,19 @@ async fn a_refused_credential_is_auth() {
 
 #[tokio::test]
 async fn forbidden_is_auth() {
-    let Some(v) = start() else { return };
-    v.fail(serde_json::json!({"status": 403, "count": -1}))
-        .await;
-    let e = read(&v.trusted(), &v.routing(), "A").await;
+    let Some(e) = read_while_failing(serde_json::json!({"status": 403, "count": -1})).await else {
+        return;
+    };
     assert_eq!(e.kind, DestErrorKind::Auth, "{e}");
 }
 
 #[tokio::test]
 async fn throttling_is_rate_limited_with_the_servers_delay() {
-    let Some(v) = start() else { return };
-    v.fail(serde_json::json!({"status": 429, "count": -1, "retry_after": 3}))
-        .await;
-    let e = read(&v.trusted(), &v.routing(), "A").await;
+    let Some(e) =
+        read_while_failing(serde_json::json!({"status": 429, "count": -1, "retry_after": 3})).await
+    else {
+        return;
+    };
     assert_eq!(e.kind, DestErrorKind::RateLimited, "{e}");
     assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
     assert!(e.retryable());
@@ -118,10 +126,9 @@ async fn throttling_is_rate_limited_with_the_servers_delay() {
 
 #[tokio::test]
 async fn server_errors_are_transient() {
-    let Some(v) = start() else { return };
-    v.fail(serde_json::json!({"status": 503, "count": -1}))
-        .await;
-    let e = read(&v.trusted(), &v.routing(), "A").await;
+    let Some(e) = read_while_failing(serde_json::json!({"status": 503, "count": -1})).await else {
+        return;
+    };
     assert_eq!(e.kind, DestErrorKind::Transient, "{e}");
     assert!(e.retryable());
 }

@@ -12,11 +12,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use vsync_dest_api::{
-    ChangeOp, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, WriteMode,
-};
+use vsync_dest_api::{ChangeOp, DestErrorKind, Destination, RemoteName, Routing, WriteMode};
 use vsync_dest_azure::{AzureKeyVault, EnvSource};
-use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, items, sync};
+use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, items, plan, sync};
 use vsync_testkit::fakes::PythonFake;
 
 const TENANT: &str = "00000000-0000-0000-0000-000000000001";
@@ -122,6 +120,16 @@ fn writes(counts: &Value) -> u64 {
 /// none), and injected 429/500 answers to writes. Keys map `_` → `-` (`nameMap=dash`).
 struct Az {
     f: Fake,
+}
+
+/// A fresh fake vault where vsync already wrote `key` = `value`: the fake, the destination and
+/// the default routing.
+async fn vault_holding(key: &str, value: &str) -> Option<(Fake, AzureKeyVault, Routing)> {
+    let f = Fake::start()?;
+    let d = f.dest();
+    let r = f.routing(&[]);
+    sync(&d, &r, &items(&[(key, value)]), false).await;
+    Some((f, d, r))
 }
 
 async fn azure() -> Option<(AzureKeyVault, Az)> {
@@ -255,10 +263,7 @@ async fn tags_kept_foreign_secrets_updated_in_place_and_soft_delete_hints() {
     // DB comes back while soft-deleted: the plan warns, the write is a Conflict naming the
     // recover and purge commands, and the deleted secret is left as it was
     let v5 = items(&[("API-KEY", "k2"), ("DB", "new-value")]);
-    let plan = d
-        .plan(&r, &v5, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &v5).await.unwrap();
     assert_eq!(plan.changes[1].op, ChangeOp::Upsert);
     let recover = format!(
         "az keyvault secret recover --id {}/deletedsecrets/DB",
@@ -291,18 +296,14 @@ async fn tags_kept_foreign_secrets_updated_in_place_and_soft_delete_hints() {
 
 #[tokio::test]
 async fn soft_deleted_behind_our_back_is_reported() {
-    let Some(f) = Fake::start() else { return };
-    let d = f.dest();
-    let r = f.routing(&[]);
-    sync(&d, &r, &items(&[("A", "1")]), false).await;
+    let Some((f, d, r)) = vault_holding("A", "1").await else {
+        return;
+    };
     let (st, _) = f
         .ctl(reqwest::Method::POST, "secrets/A/softdelete", None)
         .await;
     assert_eq!(st, 204);
-    let plan = d
-        .plan(&r, &items(&[("A", "1")]), &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &items(&[("A", "1")])).await.unwrap();
     assert_eq!(plan.changes[0].op, ChangeOp::Upsert);
     assert!(plan.warnings[0].contains("recover"), "{:?}", plan.warnings);
     let e = d
@@ -323,13 +324,7 @@ async fn names_underscore_refused_dash_map_and_collisions() {
     let e = d.map_name(&r, "DB_URL").unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidName);
     assert!(e.message.contains("--azure-name-map dash"), "{e}");
-    let e = d
-        .plan(
-            &r,
-            &items(&[("OK", "1"), ("DB_URL", "2")]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
+    let e = plan(&d, &r, &items(&[("OK", "1"), ("DB_URL", "2")]))
         .await
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidName);
@@ -352,10 +347,7 @@ async fn names_underscore_refused_dash_map_and_collisions() {
     // collisions after mapping (and case-insensitively) abort the plan, nothing written
     let before = writes(&f.counts().await);
     for pair in [[("A_B", "1"), ("A-B", "2")], [("a-b", "1"), ("A-B", "2")]] {
-        let e = d
-            .plan(&r, &items(&pair), &PlanOptions::default(), &ctx())
-            .await
-            .unwrap_err();
+        let e = plan(&d, &r, &items(&pair)).await.unwrap_err();
         assert_eq!(e.kind, DestErrorKind::InvalidName, "{e}");
         assert!(
             e.message.contains(pair[0].0) && e.message.contains(pair[1].0),
@@ -367,10 +359,9 @@ async fn names_underscore_refused_dash_map_and_collisions() {
 
 #[tokio::test]
 async fn server_errors_cost_one_request_per_call() {
-    let Some(f) = Fake::start() else { return };
-    let d = f.dest();
-    let r = f.routing(&[]);
-    sync(&d, &r, &items(&[("A", "s3cr3t")]), false).await;
+    let Some((f, d, r)) = vault_holding("A", "s3cr3t").await else {
+        return;
+    };
 
     // 500 forever: Transient (retryable) on every call, the SDK does not retry on its own
     let before = f.counts().await["GET /secrets/{}"].as_u64().unwrap();

@@ -4,17 +4,16 @@
 //! `/_fake/` endpoints let a test read stored plaintext, edit behind vsync's back and inject
 //! failures. Skipped with a note when no python3 is found, unless VSYNC_TEST_SERVICES=1.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 use vsync_dest_api::{
-    ChangeOp, DestErrorKind, Destination, PlanOptions, RemoteName, Routing, SecretBytes,
-    SecretItem, WriteMode,
+    ChangeOp, DestError, DestErrorKind, Destination, RemoteName, Routing, SecretBytes, SecretItem,
+    WriteMode,
 };
 use vsync_dest_gcp::{ANONYMOUS_VAR, Credentials, ENDPOINT_VAR, EnvSource, GcpSecretManager};
-use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, sync};
+use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, plan, sync};
 use vsync_testkit::fakes::PythonFake;
 use vsync_testkit::services::http_send;
 
@@ -92,10 +91,26 @@ impl Fake {
 
 /// The destination pointed at the fake with anonymous credentials (VSYNC_GCP_ANONYMOUS).
 fn dest(f: &Fake) -> GcpSecretManager {
-    let mut m = BTreeMap::new();
-    m.insert(ENDPOINT_VAR.to_owned(), f.url());
-    m.insert(ANONYMOUS_VAR.to_owned(), "1".to_owned());
-    GcpSecretManager::with_overrides(EnvSource::Fixed(m), None)
+    dest_with_vars(&[(ENDPOINT_VAR, &f.url()), (ANONYMOUS_VAR, "1")])
+}
+
+/// A destination configured by these variables only (no process environment, the Google chain
+/// for credentials).
+fn dest_with_vars(vars: &[(&str, &str)]) -> GcpSecretManager {
+    GcpSecretManager::with_overrides(fixed(vars), None)
+}
+
+fn fixed(vars: &[(&str, &str)]) -> EnvSource {
+    EnvSource::Fixed(
+        vars.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+/// How `d`'s preflight fails (it must).
+async fn preflight_error(d: &GcpSecretManager, r: &Routing) -> DestError {
+    d.preflight(r, &ctx()).await.unwrap_err()
 }
 
 /// An `authorized_user` credential whose token_uri is the fake's OAuth endpoint.
@@ -112,9 +127,7 @@ fn user_creds(f: &Fake, refresh_token: &str) -> Credentials {
 }
 
 fn dest_with(f: &Fake, creds: Credentials) -> GcpSecretManager {
-    let mut m = BTreeMap::new();
-    m.insert(ENDPOINT_VAR.to_owned(), f.url());
-    GcpSecretManager::with_overrides(EnvSource::Fixed(m), Some(creds))
+    GcpSecretManager::with_overrides(fixed(&[(ENDPOINT_VAR, &f.url())]), Some(creds))
 }
 
 fn routing(prefix: &str) -> Routing {
@@ -216,10 +229,7 @@ async fn labels_replication_kept_versions_and_a_concurrent_creator() {
     assert_eq!(f.states("app_B"), vec!["ENABLED", "ENABLED"]);
 
     // a secret created by someone else between plan and apply: a version is added to it
-    let plan = d
-        .plan(&r, &items(&[("C", b"c1")]), &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &items(&[("C", b"c1")])).await.unwrap();
     assert_eq!(plan.changes[0].op, ChangeOp::Create);
     f.set("app_C", b"someone-else", "");
     let op = d
@@ -281,36 +291,14 @@ async fn invalid_names_and_values_are_refused_before_any_request() {
     assert!(d.map_name(&routing("p_"), &"K".repeat(254)).is_err());
     assert!(d.map_name(&r, "ok-Name_09").is_ok());
 
-    let e = d
-        .plan(
-            &r,
-            &items(&[("GOOD", b"v"), ("BAD.KEY", b"v")]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
+    let e = plan(&d, &r, &items(&[("GOOD", b"v"), ("BAD.KEY", b"v")]))
         .await
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidName);
-    let e = d
-        .plan(
-            &r,
-            &items(&[("EMPTY", b"")]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
-        .await
-        .unwrap_err();
+    let e = plan(&d, &r, &items(&[("EMPTY", b"")])).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidValue);
     let big = vec![b'x'; 65_537];
-    let e = d
-        .plan(
-            &r,
-            &items(&[("BIG", &big)]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
-        .await
-        .unwrap_err();
+    let e = plan(&d, &r, &items(&[("BIG", &big)])).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidValue);
     assert_eq!(f.stat("requests"), 0, "nothing reached the service");
 
@@ -357,10 +345,7 @@ async fn rate_limited_says_resource_exhausted_and_the_retry_adds_one_version() {
     let d = dest(&f);
     let r = routing("rl_");
     let it = items(&[("K", b"v1")]);
-    let plan = d
-        .plan(&r, &it, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &it).await.unwrap();
     f.fail(json!({"count": 1, "status": 429, "retryAfter": 2, "match": ":addVersion"}));
     let e = d
         .apply_one(&r, &plan.changes[0], Some(&it[0]), &ctx())
@@ -392,26 +377,18 @@ async fn server_errors_are_transient_and_say_so() {
         e.message.contains("HTTP 500") && e.message.contains("Internal error"),
         "{e}"
     );
-    let e = d
-        .plan(
-            &r,
-            &items(&[("A", b"s3cr3t-v")]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
+    let e = plan(&d, &r, &items(&[("A", b"s3cr3t-v")]))
         .await
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Transient, "{e}");
     assert!(!e.to_string().contains("s3cr3t-v"));
 
     // nothing listening at all
-    let mut m = BTreeMap::new();
-    m.insert(ENDPOINT_VAR.to_owned(), "http://127.0.0.1:9".to_owned());
-    m.insert(ANONYMOUS_VAR.to_owned(), "1".to_owned());
-    let e = GcpSecretManager::with_overrides(EnvSource::Fixed(m), None)
-        .preflight(&r, &ctx())
-        .await
-        .unwrap_err();
+    let e = preflight_error(
+        &dest_with_vars(&[(ENDPOINT_VAR, "http://127.0.0.1:9"), (ANONYMOUS_VAR, "1")]),
+        &r,
+    )
+    .await;
     assert_eq!(e.kind, DestErrorKind::Transient, "{e}");
 }
 
@@ -428,26 +405,18 @@ async fn credentials_are_checked_and_wrong_ones_are_auth_errors() {
     assert_eq!(f.plaintext("au_A"), b"a");
 
     // no credentials at all
-    let e = dest(&f).preflight(&r, &ctx()).await.unwrap_err();
+    let e = preflight_error(&dest(&f), &r).await;
     assert_eq!(e.kind, DestErrorKind::Auth, "{e}");
     assert!(e.message.contains("UNAUTHENTICATED"), "{e}");
     assert!(!e.retryable());
 
     // a refresh token the token endpoint refuses
-    let e = dest_with(&f, user_creds(&f, "refresh-wrong"))
-        .preflight(&r, &ctx())
-        .await
-        .unwrap_err();
+    let e = preflight_error(&dest_with(&f, user_creds(&f, "refresh-wrong")), &r).await;
     assert_eq!(e.kind, DestErrorKind::Auth, "{e}");
     assert!(e.message.contains("credentials"), "{e}");
 
     // anonymous without an endpoint override is refused up front
-    let mut m = BTreeMap::new();
-    m.insert(ANONYMOUS_VAR.to_owned(), "1".to_owned());
-    let e = GcpSecretManager::with_overrides(EnvSource::Fixed(m), None)
-        .preflight(&r, &ctx())
-        .await
-        .unwrap_err();
+    let e = preflight_error(&dest_with_vars(&[(ANONYMOUS_VAR, "1")]), &r).await;
     assert_eq!(e.kind, DestErrorKind::Config, "{e}");
 }
 
@@ -498,10 +467,7 @@ async fn replication_labels_and_destroying_old_versions() {
         b"",
     );
     assert_eq!(st, 200);
-    let plan = d
-        .plan(&r, &items(&[("K", b"v3")]), &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &items(&[("K", b"v3")])).await.unwrap();
     assert_eq!(plan.changes[0].op, ChangeOp::Update);
     assert!(
         plan.warnings[0].contains("destroyed"),

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use vsync_dest_api::{ChangeOp, Ctx, DestErrorKind, Destination, PlanOptions, RemoteName, Routing};
+use vsync_dest_api::{ChangeOp, Ctx, DestErrorKind, Destination, RemoteName, Routing};
 use vsync_dest_github::{EnvSource, GitHub};
-use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, items, sync};
+use vsync_testkit::conformance::{Fault, Fixture, Tamper, ctx, items, plan, sync};
 use vsync_testkit::fakes::PythonFake;
 use vsync_testkit::services::http_send;
 
@@ -160,10 +160,7 @@ async fn repository_secrets_are_write_only_and_upper_cased() {
 
     // write-only: existing names plan as Upsert (the engine's receipt decides unchanged);
     // nothing is read back
-    let plan = d
-        .plan(&r, &v1, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &v1).await.unwrap();
     assert!(
         plan.changes.iter().all(|c| c.op == ChangeOp::Upsert),
         "{plan:?}"
@@ -285,13 +282,7 @@ async fn invalid_names_rejected_at_plan_time() {
     assert_eq!(d.map_name(&r, "GITHUBX").unwrap().0, "GITHUBX");
     let Some(f) = fake() else { return };
     let d = dest(&f, TOKEN);
-    let e = d
-        .plan(
-            &r,
-            &items(&[("OK", "1"), ("GITHUB_X", "2")]),
-            &PlanOptions::default(),
-            &ctx(),
-        )
+    let e = plan(&d, &r, &items(&[("OK", "1"), ("GITHUB_X", "2")]))
         .await
         .unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidName);
@@ -308,10 +299,7 @@ async fn server_error_forever_is_transient_per_key() {
     let d = dest(&f, TOKEN);
     let r = routing("acme/other", None);
     let it = items(&[("A", "value-a"), ("B", "value-b")]);
-    let plan = d
-        .plan(&r, &it, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &it).await.unwrap();
     http(
         &f,
         "POST",

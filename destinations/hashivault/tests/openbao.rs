@@ -15,7 +15,7 @@ use vsync_dest_api::{
     SecretBytes, SecretItem, WriteMode,
 };
 use vsync_dest_hashivault::{EnvSource, HashiVault};
-use vsync_testkit::conformance::{Fixture, Tamper, ctx, items, sync, unique};
+use vsync_testkit::conformance::{Fixture, Tamper, ctx, items, plan, sync, unique};
 use vsync_testkit::services::{self, VaultService};
 
 fn server() -> Option<VaultService> {
@@ -38,6 +38,24 @@ fn routing(path: &str) -> Routing {
     r.insert("mount".into(), "secret".into());
     r.insert("secretPath".into(), path.into());
     r
+}
+
+/// The server, the destination with the server's token, a KV v2 path no earlier run used
+/// (`unique(tag)`) and its routing.
+fn fresh_path(tag: &str) -> Option<(VaultService, HashiVault, String, Routing)> {
+    let s = server()?;
+    let d = dest(&s, &s.token);
+    let path = unique(tag);
+    let r = routing(&path);
+    Some((s, d, path, r))
+}
+
+/// Another writer sets `key` = `value` at `path` (a whole-map KV v2 write with its own client).
+async fn write_behind_our_back(s: &VaultService, path: &str, key: &str, value: &str) {
+    let theirs = BTreeMap::from([(key.to_string(), value.to_string())]);
+    vaultrs::kv2::set(&client(s), "secret", path, &theirs)
+        .await
+        .unwrap();
 }
 
 fn ops(plan: &vsync_dest_api::Plan) -> Vec<(String, ChangeOp)> {
@@ -168,10 +186,9 @@ mod conformance_kv1 {
 
 #[tokio::test]
 async fn one_version_per_write_and_warnings_name_keys_not_values() {
-    let Some(s) = server() else { return };
-    let d = dest(&s, &s.token);
-    let path = unique("cycle");
-    let r = routing(&path);
+    let Some((s, d, path, r)) = fresh_path("cycle") else {
+        return;
+    };
     assert_eq!(d.capabilities(&r).write_mode, WriteMode::BulkAtomic);
 
     // first sync: creates, one version, special characters kept
@@ -200,10 +217,7 @@ async fn one_version_per_write_and_warnings_name_keys_not_values() {
     // a key removed from the env file: kept (with a warning naming it, not its value) unless
     // pruning
     let v3 = items(&[("A", "1"), ("B", "2")]);
-    let plan = d
-        .plan(&r, &v3, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &v3).await.unwrap();
     assert!(
         plan.warnings.iter().any(|w| w.contains('C')),
         "{:?}",
@@ -234,23 +248,15 @@ async fn one_version_per_write_and_warnings_name_keys_not_values() {
 
 #[tokio::test]
 async fn concurrent_writer_is_a_conflict_not_overwritten() {
-    let Some(s) = server() else { return };
-    let d = dest(&s, &s.token);
-    let path = unique("cas");
-    let r = routing(&path);
+    let Some((s, d, path, r)) = fresh_path("cas") else {
+        return;
+    };
     sync(&d, &r, &items(&[("A", "1")]), false).await;
 
     let mine = items(&[("A", "mine")]);
-    let plan = d
-        .plan(&r, &mine, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &mine).await.unwrap();
     // another writer gets in between plan and apply
-    let mut theirs = BTreeMap::new();
-    theirs.insert("A".to_string(), "theirs".to_string());
-    vaultrs::kv2::set(&client(&s), "secret", &path, &theirs)
-        .await
-        .unwrap();
+    write_behind_our_back(&s, &path, "A", "theirs").await;
 
     let rep = d.apply_bulk(&r, &plan, &mine, &ctx()).await.unwrap();
     match &rep.outcomes[0].1 {
@@ -265,20 +271,12 @@ async fn concurrent_writer_is_a_conflict_not_overwritten() {
 
 #[tokio::test]
 async fn first_write_uses_cas_zero() {
-    let Some(s) = server() else { return };
-    let d = dest(&s, &s.token);
-    let path = unique("cas0");
-    let r = routing(&path);
+    let Some((s, d, path, r)) = fresh_path("cas0") else {
+        return;
+    };
     let mine = items(&[("A", "mine")]);
-    let plan = d
-        .plan(&r, &mine, &PlanOptions::default(), &ctx())
-        .await
-        .unwrap();
-    let mut theirs = BTreeMap::new();
-    theirs.insert("A".to_string(), "theirs".to_string());
-    vaultrs::kv2::set(&client(&s), "secret", &path, &theirs)
-        .await
-        .unwrap();
+    let plan = plan(&d, &r, &mine).await.unwrap();
+    write_behind_our_back(&s, &path, "A", "theirs").await;
     let rep = d.apply_bulk(&r, &plan, &mine, &ctx()).await.unwrap();
     assert!(
         matches!(&rep.outcomes[0].1, ItemOutcome::Failed(e) if e.kind == DestErrorKind::Conflict)
@@ -293,10 +291,7 @@ async fn wrong_token_is_auth() {
     let e = d.preflight(&r, &ctx()).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Auth, "{e}");
     assert!(e.message.contains("VAULT_TOKEN"), "{e}");
-    let e = d
-        .plan(&r, &items(&[("A", "1")]), &PlanOptions::default(), &ctx())
-        .await
-        .unwrap_err();
+    let e = plan(&d, &r, &items(&[("A", "1")])).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::Auth);
 }
 
@@ -321,15 +316,7 @@ async fn missing_config_and_binary_values() {
     let Some(s) = server() else { return };
     let d = dest(&s, &s.token);
     let bin = vec![SecretItem::plain("BIN", SecretBytes::new(vec![0xff, 0xfe]))];
-    let e = d
-        .plan(
-            &routing(&unique("bin")),
-            &bin,
-            &PlanOptions::default(),
-            &ctx(),
-        )
-        .await
-        .unwrap_err();
+    let e = plan(&d, &routing(&unique("bin")), &bin).await.unwrap_err();
     assert_eq!(e.kind, DestErrorKind::InvalidValue);
     assert_eq!(e.key.as_deref(), Some("BIN"));
 }

@@ -213,40 +213,40 @@ pub struct WireReport {
     pub outcomes: Vec<(RemoteName, WireOutcome)>,
 }
 
+impl From<&ItemOutcome> for WireOutcome {
+    fn from(o: &ItemOutcome) -> Self {
+        match o {
+            ItemOutcome::Ok(op) => Self::Ok(*op),
+            ItemOutcome::Failed(e) => Self::Failed(e.into()),
+            ItemOutcome::NotAttempted => Self::NotAttempted,
+        }
+    }
+}
+
+impl From<WireOutcome> for ItemOutcome {
+    fn from(o: WireOutcome) -> Self {
+        match o {
+            WireOutcome::Ok(op) => Self::Ok(op),
+            WireOutcome::Failed(e) => Self::Failed(e.into()),
+            WireOutcome::NotAttempted => Self::NotAttempted,
+        }
+    }
+}
+
 impl From<&ApplyReport> for WireReport {
     fn from(r: &ApplyReport) -> Self {
+        let outcomes = r.outcomes.iter().map(|(n, o)| (n.clone(), o.into()));
         Self {
-            outcomes: r
-                .outcomes
-                .iter()
-                .map(|(n, o)| {
-                    let w = match o {
-                        ItemOutcome::Ok(op) => WireOutcome::Ok(*op),
-                        ItemOutcome::Failed(e) => WireOutcome::Failed(e.into()),
-                        ItemOutcome::NotAttempted => WireOutcome::NotAttempted,
-                    };
-                    (n.clone(), w)
-                })
-                .collect(),
+            outcomes: outcomes.collect(),
         }
     }
 }
 
 impl From<WireReport> for ApplyReport {
     fn from(r: WireReport) -> Self {
+        let outcomes = r.outcomes.into_iter().map(|(n, o)| (n, o.into()));
         Self {
-            outcomes: r
-                .outcomes
-                .into_iter()
-                .map(|(n, o)| {
-                    let o = match o {
-                        WireOutcome::Ok(op) => ItemOutcome::Ok(op),
-                        WireOutcome::Failed(e) => ItemOutcome::Failed(e.into()),
-                        WireOutcome::NotAttempted => ItemOutcome::NotAttempted,
-                    };
-                    (n, o)
-                })
-                .collect(),
+            outcomes: outcomes.collect(),
         }
     }
 }

@@ -56,7 +56,7 @@ pub fn config(iterations: u32) -> RuntimeConfig {
         env: ENV.into(),
         salt: SALT.into(),
         iterations,
-        extra: serde_json::Map::new(),
+        extra: Default::default(),
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::fsutil::FsError;
+
 /// Errors of identity resolution (docs/formats.md §13.1).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -82,16 +84,8 @@ pub enum IdentityError {
     )]
     EmptyFlag,
     /// Reading git metadata or the pin failed.
-    #[error("{op} {path}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FsError),
 }
 
 impl IdentityError {
@@ -105,7 +99,7 @@ impl IdentityError {
             Self::ShareRepoMismatch { .. } => "ShareRepoMismatchError",
             Self::TooLong { .. } => "IdentityTooLongError",
             Self::Reserved { .. } => "ReservedIdentityError",
-            Self::Io { .. } => "IoError",
+            Self::Io(_) => "IoError",
         }
     }
 }

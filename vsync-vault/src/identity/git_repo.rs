@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{IdentityError, Result};
 use super::git_config::parse_git_config;
+use crate::fsutil::FsError;
 
 /// Where the git repository is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +33,7 @@ fn io_err<'a>(
     op: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(std::io::Error) -> IdentityError + 'a {
-    move |source| IdentityError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| FsError::new(op, path, source).into()
 }
 
 fn looks_like_git_dir(dir: &Path) -> bool {

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::error::{IdentityError, Result};
 use super::normalize::normalize;
+use crate::fsutil::FsError;
 use crate::js_whitespace::is_js_ws;
 
 /// Documentation link written into a new `.vsync` file.
@@ -95,11 +96,7 @@ pub fn read_pin(root: &Path) -> Result<Option<PinFile>> {
             parse_pin(&text, &path).map(Some)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(IdentityError::Io {
-            op: "read",
-            path,
-            source: e,
-        }),
+        Err(e) => Err(IdentityError::from(FsError::new("read", &path, e))),
     }
 }
 
@@ -148,26 +145,15 @@ pub fn write_pin(root: &Path, identity: &str) -> Result<PinWrite> {
         Ok(mut f) => {
             use std::io::Write;
             f.write_all(pin_text(identity).as_bytes())
-                .map_err(|e| IdentityError::Io {
-                    op: "write",
-                    path: path.clone(),
-                    source: e,
-                })?;
+                .map_err(|e| IdentityError::from(FsError::new("write", &path, e)))?;
             Ok(PinWrite::Written)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             // Someone wrote it concurrently: judge what is there now.
-            check_existing(read_pin(root)?)?.ok_or_else(|| IdentityError::Io {
-                op: "create",
-                path: path.clone(),
-                source: e,
-            })
+            check_existing(read_pin(root)?)?
+                .ok_or_else(|| IdentityError::from(FsError::new("create", &path, e)))
         }
-        Err(e) => Err(IdentityError::Io {
-            op: "create",
-            path,
-            source: e,
-        }),
+        Err(e) => Err(IdentityError::from(FsError::new("create", &path, e))),
     }
 }
 #[cfg(test)]

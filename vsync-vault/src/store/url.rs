@@ -138,28 +138,33 @@ fn parse_cloud(
             _ => return Err(invalid("unknown query parameter")),
         }
     }
-    if gs {
-        if !cloud::valid_gcs_bucket(name) {
-            return Err(invalid(
-                "expected gs://<bucket> (lower-case letters, digits, '-', '_', '.')",
-            ));
-        }
-        Ok(StoreSpec::Gcs {
-            bucket: name.to_owned(),
-            endpoint,
-        })
+    let (valid_name, expected): (fn(&str) -> bool, _) = if gs {
+        (
+            cloud::valid_gcs_bucket,
+            "expected gs://<bucket> (lower-case letters, digits, '-', '_', '.')",
+        )
     } else {
-        if !cloud::valid_azure_container(name) {
-            return Err(invalid(
-                "expected az://<container> (3-63 lower-case letters, digits and '-')",
-            ));
+        (
+            cloud::valid_azure_container,
+            "expected az://<container> (3-63 lower-case letters, digits and '-')",
+        )
+    };
+    if !valid_name(name) {
+        return Err(invalid(expected));
+    }
+    let name = name.to_owned();
+    Ok(if gs {
+        StoreSpec::Gcs {
+            bucket: name,
+            endpoint,
         }
-        Ok(StoreSpec::Azure {
-            container: name.to_owned(),
+    } else {
+        StoreSpec::Azure {
+            container: name,
             account,
             endpoint,
-        })
-    }
+        }
+    })
 }
 
 /// What would end a query value; `:` and `/` stay readable.

@@ -62,16 +62,7 @@ async fn gcs_foreign_key_is_access_denied_with_the_variable_to_check() {
     let v: serde_json::Value = serde_json::from_str(&key_file).unwrap();
     let pem = v["private_key"].as_str().unwrap();
     let pem_body = pem.lines().nth(1).unwrap();
-    for err in [
-        b.get("x/latest").await.unwrap_err(),
-        b.put_create(&format!("{}/k", unique("denied")), b"v".to_vec())
-            .await
-            .unwrap_err(),
-    ] {
-        match &err {
-            StoreError::AccessDenied { code, .. } => assert_eq!(code, "AuthenticationRequired"),
-            other => panic!("{other:?}"),
-        }
+    for err in crate::common::read_and_create_denied(&b, "AuthenticationRequired").await {
         let shown = format!("{err} {err:?} {b:?}");
         assert!(shown.contains("GOOGLE_APPLICATION_CREDENTIALS"), "{shown}");
         assert!(shown.contains("gs://vsync-test"), "{shown}");

@@ -1,5 +1,6 @@
 //! Shared helpers: backends, unique prefixes.
 
+use vsync_vault::StoreError;
 use vsync_vault::store::{Bucket, StoreSpec};
 
 /// A random lower-case hex string.
@@ -46,6 +47,18 @@ pub(crate) struct TestBucket {
     pub(crate) _fake: Option<vsync_testkit::fakes::PythonFake>,
 }
 
+impl TestBucket {
+    /// Write `bytes` at `key` directly (a hostile or damaged bucket), bypassing `Remote`.
+    pub(crate) async fn plant(&self, key: &str, bytes: Vec<u8>) {
+        self.bucket.put(key, bytes).await.unwrap();
+    }
+
+    /// The bytes stored at `key`, which must exist.
+    pub(crate) async fn raw(&self, key: &str) -> Vec<u8> {
+        self.bucket.get(key).await.unwrap().unwrap().bytes.to_vec()
+    }
+}
+
 pub(crate) fn file_bucket() -> TestBucket {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
@@ -56,6 +69,21 @@ pub(crate) fn file_bucket() -> TestBucket {
         root: Some(root),
         _fake: None,
     }
+}
+
+/// A bucket on the test S3 server whose bucket name and secret key `edit` changed (a wrong
+/// secret, a bucket that does not exist).
+pub(crate) fn s3_bucket_edited(edit: impl FnOnce(&mut String, &mut String)) -> Option<Bucket> {
+    let mut spec = s3_spec()?;
+    if let StoreSpec::S3 {
+        bucket,
+        secret_access_key,
+        ..
+    } = &mut spec
+    {
+        edit(bucket, secret_access_key);
+    }
+    Some(Bucket::open(&spec).unwrap())
 }
 
 pub(crate) fn s3_bucket() -> Option<TestBucket> {
@@ -78,20 +106,7 @@ pub(crate) struct Gcs {
 impl Gcs {
     pub(crate) fn start() -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
-        let sa = dir.path().join("sa.json");
-        let other = dir.path().join("other-sa.json");
-        let fake = vsync_testkit::fakes::PythonFake::spawn(
-            "gcs_fake.py",
-            &["cryptography"],
-            &[
-                "--bucket",
-                "vsync-test",
-                "--service-account-out",
-                sa.to_str().unwrap(),
-                "--untrusted-service-account-out",
-                other.to_str().unwrap(),
-            ],
-        )?;
+        let fake = vsync_testkit::fakes::gcs_fake(dir.path())?;
         Some(Self { fake, dir })
     }
 
@@ -177,4 +192,22 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// A read and a create on `b`, both refused as `AccessDenied` with the service's `code`: the
+/// two errors, for the caller's checks of what they show.
+pub(crate) async fn read_and_create_denied(b: &Bucket, code: &str) -> [StoreError; 2] {
+    let errs = [
+        b.get("x/latest").await.unwrap_err(),
+        b.put_create(&format!("{}/k", unique("denied")), b"v".to_vec())
+            .await
+            .unwrap_err(),
+    ];
+    for err in &errs {
+        match err {
+            StoreError::AccessDenied { code: got, .. } => assert_eq!(got, code),
+            other => panic!("{other:?}"),
+        }
+    }
+    errs
 }

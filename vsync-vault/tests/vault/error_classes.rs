@@ -94,17 +94,21 @@ fn s3_with(endpoint: &str) -> Bucket {
     .unwrap()
 }
 
+/// Why a read through an S3 bucket at `endpoint` could not reach the server (it must not).
+async fn unreachable_reason(endpoint: &str) -> String {
+    match s3_with(endpoint).get("x/latest").await.unwrap_err() {
+        StoreError::Unreachable { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Network class: a name that does not resolve is told apart from a refused connection.
 #[tokio::test]
 async fn unresolvable_host_is_a_dns_failure() {
-    let err = s3_with("http://no-such-host.invalid:8333")
-        .get("x/latest")
-        .await
-        .unwrap_err();
-    match &err {
-        StoreError::Unreachable { reason, .. } => assert_eq!(reason, "DNS lookup failed"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        unreachable_reason("http://no-such-host.invalid:8333").await,
+        "DNS lookup failed"
+    );
 }
 
 /// Network class: TLS spoken to a plain-HTTP server fails the handshake.
@@ -117,14 +121,10 @@ async fn tls_to_a_plain_http_server_is_a_tls_failure() {
     let Some(hostport) = endpoint.as_deref().and_then(|e| e.strip_prefix("http://")) else {
         return;
     };
-    let err = s3_with(&format!("https://{hostport}"))
-        .get("x/latest")
-        .await
-        .unwrap_err();
-    match &err {
-        StoreError::Unreachable { reason, .. } => assert_eq!(reason, "TLS handshake failed"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        unreachable_reason(&format!("https://{hostport}")).await,
+        "TLS handshake failed"
+    );
 }
 
 /// Access denied comes from the HTTP status and the service's code: an unknown access key.

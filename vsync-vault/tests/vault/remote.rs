@@ -57,13 +57,8 @@ async fn publish_and_pull(tb: TestBucket) {
     assert_eq!(std::fs::read(staged.join("tls/c.pem")).unwrap(), b"pem");
 
     // Upstream's pointer body: exactly the 15 bytes.
-    let raw = tb
-        .bucket
-        .get(&r.prefix.latest_key())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&raw.bytes[..], ts(1).as_bytes());
+    let raw = tb.raw(&r.prefix.latest_key()).await;
+    assert_eq!(raw, ts(1).as_bytes());
 
     // Second push on top of the first.
     let p2 = r
@@ -136,47 +131,29 @@ async fn publish_and_pull(tb: TestBucket) {
         other => panic!("{other:?}"),
     }
     // Pointer redirected to a bundle sealed under another ts → integrity (BundleCorruptError).
-    let v1 = tb
-        .bucket
-        .get(&r.prefix.version_key(&ts(1)))
-        .await
-        .unwrap()
-        .unwrap();
-    tb.bucket
-        .put(&r.prefix.version_key(&ts(8)), v1.bytes)
-        .await
-        .unwrap();
-    tb.bucket
-        .put(&r.prefix.latest_key(), ts(8).into_bytes())
-        .await
-        .unwrap();
+    let v1 = tb.raw(&r.prefix.version_key(&ts(1))).await;
+    tb.plant(&r.prefix.version_key(&ts(8)), v1).await;
+    tb.plant(&r.prefix.latest_key(), ts(8).into_bytes()).await;
     match pull_bundle(&r, &k, &Floor::none()).await {
         Err(VaultError::Integrity { class, .. }) => assert_eq!(class, "BundleCorruptError"),
         other => panic!("{other:?}"),
     }
     // Pointer naming a missing version.
-    tb.bucket
-        .put(&r.prefix.latest_key(), format!("{}\n", ts(9)).into_bytes())
-        .await
-        .unwrap();
+    tb.plant(&r.prefix.latest_key(), format!("{}\n", ts(9)).into_bytes())
+        .await;
     assert_eq!(r.latest().await.unwrap().unwrap().ts, ts(9));
     match pull_bundle(&r, &k, &Floor::none()).await {
         Err(e @ VaultError::VersionMissing { .. }) => assert_eq!(e.category(), Category::NotFound),
         other => panic!("{other:?}"),
     }
     // Garbage pointer, blank pointer.
-    tb.bucket
-        .put(&r.prefix.latest_key(), b"../../etc".to_vec())
-        .await
-        .unwrap();
+    tb.plant(&r.prefix.latest_key(), b"../../etc".to_vec())
+        .await;
     assert!(matches!(
         r.latest().await,
         Err(VaultError::Integrity { .. })
     ));
-    tb.bucket
-        .put(&r.prefix.latest_key(), b" \n".to_vec())
-        .await
-        .unwrap();
+    tb.plant(&r.prefix.latest_key(), b" \n".to_vec()).await;
     assert!(r.latest().await.unwrap().unwrap().is_empty());
     assert!(matches!(
         pull_bundle(&r, &k, &Floor::none()).await,
@@ -229,10 +206,8 @@ async fn manifest_cell(tb: TestBucket) {
     let r = remote(&tb, "manifest");
     assert!(r.read_manifest().await.unwrap().is_none());
     // The runtime libraries' legacy cell is read as a fallback.
-    tb.bucket
-        .put(&r.prefix.legacy_meta_key(), br#"{"gen":2}"#.to_vec())
-        .await
-        .unwrap();
+    tb.plant(&r.prefix.legacy_meta_key(), br#"{"gen":2}"#.to_vec())
+        .await;
     let cell = r.read_manifest().await.unwrap().unwrap();
     assert_eq!(cell.manifest.current_gen(), 2);
     assert!(cell.key.ends_with("latest.meta"));
@@ -248,14 +223,9 @@ async fn manifest_cell(tb: TestBucket) {
     let cell = r.read_manifest().await.unwrap().unwrap();
     assert_eq!(cell.manifest, m);
     assert_eq!(cell.etag.as_deref(), Some(e.as_str()));
-    let raw = tb
-        .bucket
-        .get(&r.prefix.manifest_key())
-        .await
-        .unwrap()
-        .unwrap();
+    let raw = tb.raw(&r.prefix.manifest_key()).await;
     assert_eq!(
-        &raw.bytes[..],
+        raw,
         br#"{"gen":3,"prev_gen":2,"rotated_at":"2026-05-23T11:42:01.234Z"}"#
     );
     let m2 = m.bumped("later");
@@ -267,10 +237,7 @@ async fn manifest_cell(tb: TestBucket) {
             .await
             .is_err()
     );
-    tb.bucket
-        .put(&r.prefix.manifest_key(), b"[1]".to_vec())
-        .await
-        .unwrap();
+    tb.plant(&r.prefix.manifest_key(), b"[1]".to_vec()).await;
     assert!(matches!(
         r.read_manifest().await,
         Err(VaultError::ManifestMalformed { .. })

@@ -302,36 +302,12 @@ async fn unreachable_endpoint_fails_fast() {
 
 #[tokio::test]
 async fn s3_wrong_secret_is_access_denied() {
-    let Some(StoreSpec::S3 {
-        bucket,
-        endpoint,
-        region,
-        access_key_id,
-        allow_http,
-        ..
-    }) = crate::common::s3_spec()
-    else {
+    let Some(b) = crate::common::s3_bucket_edited(|_, secret| {
+        *secret = "definitely-wrong-secret".into();
+    }) else {
         return;
     };
-    let spec = StoreSpec::S3 {
-        bucket,
-        endpoint,
-        region,
-        access_key_id,
-        secret_access_key: "definitely-wrong-secret".into(),
-        allow_http,
-    };
-    let b = Bucket::open(&spec).unwrap();
-    for err in [
-        b.get("x/latest").await.unwrap_err(),
-        b.put_create(&format!("{}/k", unique("denied")), b"v".to_vec())
-            .await
-            .unwrap_err(),
-    ] {
-        match &err {
-            StoreError::AccessDenied { code, .. } => assert_eq!(code, "SignatureDoesNotMatch"),
-            other => panic!("{other:?}"),
-        }
+    for err in crate::common::read_and_create_denied(&b, "SignatureDoesNotMatch").await {
         let shown = format!("{err} {err:?}");
         assert!(!shown.contains("definitely-wrong-secret"), "{shown}");
         assert!(shown.contains("s3://"), "{shown}");
@@ -340,26 +316,11 @@ async fn s3_wrong_secret_is_access_denied() {
 
 #[tokio::test]
 async fn s3_missing_bucket() {
-    let Some(StoreSpec::S3 {
-        endpoint,
-        region,
-        access_key_id,
-        secret_access_key,
-        allow_http,
-        ..
-    }) = crate::common::s3_spec()
-    else {
+    let Some(b) = crate::common::s3_bucket_edited(|bucket, _| {
+        *bucket = format!("nope-{}", crate::common::rand_hex(4));
+    }) else {
         return;
     };
-    let spec = StoreSpec::S3 {
-        bucket: format!("nope-{}", crate::common::rand_hex(4)),
-        endpoint,
-        region,
-        access_key_id,
-        secret_access_key,
-        allow_http,
-    };
-    let b = Bucket::open(&spec).unwrap();
     // S3 answers 404 NoSuchBucket: that must not look like "nothing pushed".
     for err in [
         b.get("x/latest").await.unwrap_err(),

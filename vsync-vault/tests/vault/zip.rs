@@ -69,18 +69,9 @@ fn layout_matches_info_zip_and_round_trips() {
     assert_eq!(tree(&out), tree(&d.path().join("infra/vault/dev")));
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let m = std::fs::metadata(out.join(".env.dev"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let m = mode_of(&out.join(".env.dev"));
         assert_eq!(m, 0o600);
-        let m = std::fs::metadata(out.join("tls"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let m = mode_of(&out.join("tls"));
         assert_eq!(m, 0o700);
     }
     // extract: full names, like unzip -d <vroot>.
@@ -198,6 +189,28 @@ fn patch(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// A one-entry zip whose entry name is patched from `written` to `hostile` (same length) after
+/// writing, for names the writer would normalise.
+fn one_entry_renamed(written: &str, hostile: &[u8]) -> Vec<u8> {
+    patch(raw_zip(&[(written, b"x")]), written.as_bytes(), hostile)
+}
+
+/// A zip with one deflated entry `name` holding `data` (it compresses well: bombs, liars).
+fn deflated_zip(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(name, deflated).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[cfg(unix)]
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 fn assert_refused(zip: &[u8], limits: ZipLimits, what: &str) {
     let d = tempfile::tempdir().unwrap();
     let dest = d.path().join("staging");
@@ -222,23 +235,15 @@ fn assert_refused(zip: &[u8], limits: ZipLimits, what: &str) {
 fn hostile_archives() {
     let l = ZipLimits::default();
     // Names the writer would normalise are patched in afterwards (same length).
-    let dotdot = patch(
-        raw_zip(&[("ok/xx/evil", b"x")]),
-        b"ok/xx/evil",
-        b"ok/../evil",
-    );
+    let dotdot = one_entry_renamed("ok/xx/evil", b"ok/../evil");
     assert_refused(&dotdot, l, "../");
-    let dotdot2 = patch(raw_zip(&[("xx/x", b"x")]), b"xx/x", b"../x");
+    let dotdot2 = one_entry_renamed("xx/x", b"../x");
     assert_refused(&dotdot2, l, "leading ..");
-    let abs = patch(
-        raw_zip(&[("xetc/passwd", b"x")]),
-        b"xetc/passwd",
-        b"/etc/passwd",
-    );
+    let abs = one_entry_renamed("xetc/passwd", b"/etc/passwd");
     assert_refused(&abs, l, "absolute");
-    let drive = patch(raw_zip(&[("xx/evil", b"x")]), b"xx/evil", b"C:/evil");
+    let drive = one_entry_renamed("xx/evil", b"C:/evil");
     assert_refused(&drive, l, "drive letter");
-    let bs = patch(raw_zip(&[("a_b/evil", b"x")]), b"a_b/evil", b"a\\b/evil");
+    let bs = one_entry_renamed("a_b/evil", b"a\\b/evil");
     assert_refused(&bs, l, "backslash");
     let dup = patch(
         raw_zip(&[("dir/one", b"1"), ("dir/two", b"2")]),
@@ -262,14 +267,7 @@ fn hostile_archives() {
     assert_refused(&sym, l, "symlink");
 
     // Zip bomb: 8 MiB of zeros, ~8 KiB compressed, against a 1 MiB cap.
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    w.start_file(
-        "v/bomb",
-        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated),
-    )
-    .unwrap();
-    w.write_all(&vec![0u8; 8 << 20]).unwrap();
-    let bomb = w.finish().unwrap().into_inner();
+    let bomb = deflated_zip("v/bomb", &vec![0u8; 8 << 20]);
     assert!(bomb.len() < 64 << 10);
     assert_refused(
         &bomb,
@@ -284,14 +282,7 @@ fn hostile_archives() {
         max_entries: 100,
         max_total_bytes: 1 << 20,
     };
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    w.start_file(
-        "v/liar",
-        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated),
-    )
-    .unwrap();
-    w.write_all(&vec![7u8; 2 << 20]).unwrap();
-    let liar = w.finish().unwrap().into_inner();
+    let liar = deflated_zip("v/liar", &vec![7u8; 2 << 20]);
     let liar = patch(liar, &(2u32 << 20).to_le_bytes(), &16u32.to_le_bytes());
     assert_refused(&liar, liar_limits, "lying size");
 

@@ -172,7 +172,7 @@ async fn export(base: &Path, a: KeystoreExportSettings) -> Result<(), CliError> 
         exported_at: vsync_vault::ts::iso_now(),
         entries,
         profiles,
-        extra: Map::new(),
+        extra: Default::default(),
     };
     let (given, bits) = a.passphrase.for_sealing("pass --passphrase-file FILE")?;
     let (pass, generated) = (given.text, bits.is_some());

@@ -12,7 +12,7 @@ use crate::settings::Global;
 
 /// The blob's view of a config: S3 fields, or the `file://` URL as the endpoint.
 pub fn runtime_config(ctx: &EnvContext) -> RuntimeConfig {
-    let mut extra = serde_json::Map::new();
+    let mut extra = vsync_crypto::UnknownFields::default();
     let (endpoint, region, bucket, key_id, secret) = match (&ctx.config.s3, &ctx.config.store) {
         (Some(s3), _) => (
             s3.endpoint_url(),

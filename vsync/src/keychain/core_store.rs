@@ -184,6 +184,12 @@ mod tests {
         store.search(&spec).unwrap().len()
     }
 
+    /// Store `secret` under the upstream identity directly, as another tool would.
+    fn written_by_another_tool(store: &Arc<CredentialStore>, secret: &[u8]) {
+        let entry = store.build(SERVICE, ACCT, None).unwrap();
+        entry.set_secret(secret).unwrap();
+    }
+
     fn read_text(s: &CoreStore) -> Option<String> {
         logic::read(s, ACCT).unwrap().map(|t| t.to_string())
     }
@@ -209,11 +215,7 @@ mod tests {
     #[test]
     fn an_item_written_by_another_tool_is_read_and_replaced() {
         let (store, s) = sample();
-        store
-            .build(SERVICE, ACCT, None)
-            .unwrap()
-            .set_secret(b"upstream-key")
-            .unwrap();
+        written_by_another_tool(&store, b"upstream-key");
         assert_eq!(read_text(&s).as_deref(), Some("upstream-key"));
         logic::write(&s, ACCT, "our-key").unwrap();
         assert_eq!(count(&store), 1);
@@ -241,11 +243,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_text_are_reported_without_them() {
         let (store, s) = sample();
-        store
-            .build(SERVICE, ACCT, None)
-            .unwrap()
-            .set_secret(&[0xff, 0x00, 0xfe])
-            .unwrap();
+        written_by_another_tool(&store, &[0xff, 0x00, 0xfe]);
         let e = logic::read(&s, ACCT).unwrap_err();
         assert!(matches!(e, KeychainError::NotText { .. }), "{e:?}");
     }

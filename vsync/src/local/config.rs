@@ -75,14 +75,26 @@ fn yes() -> bool {
 
 impl fmt::Debug for S3Section {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Section")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .finish_non_exhaustive()
+        let location = [&self.endpoint, &self.region, &self.bucket];
+        debug_s3_credentials(f, "S3Section", location, &self.access_key_id)
     }
+}
+
+/// The `Debug` of a set of S3 credentials (a config's `s3` section, a profile): where they
+/// point (endpoint, region, bucket) and whose they are; the secret key shows as `<redacted>`.
+pub(crate) fn debug_s3_credentials(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    [endpoint, region, bucket]: [&String; 3],
+    access_key_id: &str,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("endpoint", endpoint)
+        .field("region", region)
+        .field("bucket", bucket)
+        .field("access_key_id", &access_key_id)
+        .field("secret_access_key", &"<redacted>")
+        .finish_non_exhaustive()
 }
 
 impl S3Section {

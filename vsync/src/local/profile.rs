@@ -36,13 +36,8 @@ pub struct Profile {
 
 impl fmt::Debug for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Profile")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"<redacted>")
-            .finish_non_exhaustive()
+        let location = [&self.endpoint, &self.region, &self.bucket];
+        super::config::debug_s3_credentials(f, "Profile", location, &self.access_key_id)
     }
 }
 

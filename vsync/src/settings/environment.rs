@@ -262,31 +262,12 @@ mod tests {
         ),
     ];
 
-    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                rust_files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-
     #[test]
     fn the_environment_is_read_only_in_the_settings_layer() {
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        rust_files(&src, &mut files);
         let mut strays = Vec::new();
         let mut allowed_seen = Vec::new();
-        for f in files {
-            let rel = f
-                .strip_prefix(&src)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            let text = std::fs::read_to_string(&f).unwrap();
+        for (rel, text) in vsync_testkit::source::rust_sources(&src) {
             let reads = text.matches(concat!("env::", "var")).count();
             if reads == 0 {
                 continue;

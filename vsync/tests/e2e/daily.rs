@@ -179,9 +179,7 @@ fn kernel_keyring_backend_when_chosen_explicitly() {
     let mut w = World::new();
     w.set_env("VSYNC_KEYCHAIN", "keyutils");
     w.init_push("dev", &[("KU", "keyutils-held-value")]);
-    std::fs::remove_file(w.vault("dev").join(".env.dev")).unwrap();
-    w.vsync(&["pull", "dev", "--force"]).ok();
-    assert_eq!(w.env_text("dev"), "KU=keyutils-held-value\n");
+    assert_eq!(w.env_from_bucket("dev"), "KU=keyutils-held-value\n");
     // The Secret Service does not hold it: backends are never mixed silently.
     w.extra_env.clear();
     let r = w.vsync(&["push", "dev"]);

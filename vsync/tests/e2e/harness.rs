@@ -183,9 +183,18 @@ impl World {
         format!("file://{}", self.bucket.display())
     }
 
-    /// Remember a value that must never appear in any output.
-    pub fn secret(&mut self, v: &str) {
+    /// Remember a value that must never appear in any output; returns it.
+    pub fn secret<'a>(&mut self, v: &'a str) -> &'a str {
         self.secrets.push(v.to_owned());
+        v
+    }
+
+    /// [`World::secret`] for several values at once.
+    pub fn secrets<'a, const N: usize>(&mut self, vs: [&'a str; N]) -> [&'a str; N] {
+        for v in vs {
+            self.secret(v);
+        }
+        vs
     }
 
     /// The vault folder of `env`.

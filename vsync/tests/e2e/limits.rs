@@ -18,11 +18,26 @@ fn version_count(w: &World) -> usize {
         .unwrap_or(0)
 }
 
+/// A machine with `dev` set up and `K=value` in its env file, not pushed yet.
+fn dev_world(value: &str) -> World {
+    let mut w = World::with_env("dev");
+    w.write_env("dev", &[("K", value)]);
+    w
+}
+
+/// `vsync push dev` fails with `code`, its message names both of `what`, and nothing was
+/// uploaded.
+#[track_caller]
+fn push_refused_naming(w: &World, code: i32, what: [&str; 2]) {
+    let r = w.vsync(&["push", "dev"]).code(code);
+    assert!(what.iter().all(|s| r.stderr.contains(s)), "{}", r.stderr);
+    assert_eq!(version_count(w), 0, "nothing may be uploaded");
+}
+
 #[test]
 fn push_refuses_a_vault_over_the_byte_limit_naming_the_file() {
     require_keychain!();
-    let mut w = World::with_env("dev");
-    w.write_env("dev", &[("K", "byte-limit-value")]);
+    let w = dev_world("byte-limit-value");
     // 300 MB, sparse: the limit is checked on sizes before anything is read.
     let big = w.vault("dev").join("assets/huge.bin");
     std::fs::create_dir_all(big.parent().unwrap()).unwrap();
@@ -30,13 +45,7 @@ fn push_refuses_a_vault_over_the_byte_limit_naming_the_file() {
         .unwrap()
         .set_len(300 * 1024 * 1024)
         .unwrap();
-    let r = w.vsync(&["push", "dev"]).code(2);
-    assert!(
-        r.stderr.contains("assets/huge.bin") && r.stderr.contains("268435456 bytes"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(version_count(&w), 0, "nothing may be uploaded");
+    push_refused_naming(&w, 2, ["assets/huge.bin", "268435456 bytes"]);
     assert!(!prefix_dir(&w, "dev").join("latest").exists());
     std::fs::remove_file(&big).unwrap();
     w.vsync(&["push", "dev"]).ok();
@@ -45,21 +54,14 @@ fn push_refuses_a_vault_over_the_byte_limit_naming_the_file() {
 #[test]
 fn push_refuses_a_vault_over_the_entry_limit_naming_the_file() {
     require_keychain!();
-    let mut w = World::with_env("dev");
-    w.write_env("dev", &[("K", "entry-limit-value")]);
+    let w = dev_world("entry-limit-value");
     // The vault folder + .env.dev + 9 999 files = 10 001 entries, one over the limit.
     let many = w.vault("dev").join("many");
     std::fs::create_dir_all(&many).unwrap();
     for i in 0..9_998 {
         std::fs::write(many.join(format!("f{i:05}")), "").unwrap();
     }
-    let r = w.vsync(&["push", "dev"]).code(2);
-    assert!(
-        r.stderr.contains("many/f09997") && r.stderr.contains("10000 entries"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(version_count(&w), 0);
+    push_refused_naming(&w, 2, ["many/f09997", "10000 entries"]);
     // At the limit exactly, push works and pull reads it back.
     std::fs::remove_file(many.join("f09997")).unwrap();
     w.vsync(&["push", "dev"]).ok();
@@ -78,13 +80,7 @@ fn non_utf8_value_is_refused_by_push_naming_the_key() {
         b"OK=1\nBINARY_TOKEN=before-bad\xff\xfeafter-bad\n",
     )
     .unwrap();
-    let r = w.vsync(&["push", "dev"]).code(1);
-    assert!(
-        r.stderr.contains("BINARY_TOKEN") && r.stderr.contains("line 2"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(version_count(&w), 0);
+    push_refused_naming(&w, 1, ["BINARY_TOKEN", "line 2"]);
 }
 
 /// Put a bundle whose `.env.dev` holds a non-UTF-8 value into the bucket, as another tool

@@ -179,19 +179,21 @@ fn garbage_on_the_frame_channel_fails_only_its_target() {
     );
 }
 
-/// The jsonfile example, made to die in the middle of its writes.
-fn jsonfile_plugin(w: &World) -> PathBuf {
+/// The jsonfile example (made to misbehave by its `fail_mode` option) installed, the file it
+/// writes, and the `--opt` naming that file.
+fn jsonfile_plugin(w: &World) -> (PathBuf, PathBuf, String) {
     let built = crate::sync::built_cdylib("dest-jsonfile", "vsync_dest_jsonfile");
-    install_plugin(w, &built, "libvsync_dest_jsonfile.so")
+    let plugin = install_plugin(w, &built, "libvsync_dest_jsonfile.so");
+    let out = w.home.join("out.json");
+    let path_opt = format!("jsonfile.path={}", out.display());
+    (plugin, out, path_opt)
 }
 
 #[test]
 fn a_plugin_dying_in_the_middle_of_writes_fails_only_its_target() {
     require_keychain!();
     let s = setup();
-    let plugin = jsonfile_plugin(&s.w);
-    let out = s.w.home.join("out.json");
-    let path = format!("jsonfile.path={}", out.display());
+    let (plugin, _, path) = jsonfile_plugin(&s.w);
     for (mode, reason, extra) in [
         (
             "abort",
@@ -228,9 +230,7 @@ fn a_plugin_dying_in_the_middle_of_writes_fails_only_its_target() {
 fn a_chatty_plugin_keeps_its_channel_and_its_output_is_scrubbed() {
     require_keychain!();
     let s = setup();
-    let plugin = jsonfile_plugin(&s.w);
-    let out = s.w.home.join("out.json");
-    let path = format!("jsonfile.path={}", out.display());
+    let (plugin, out, path) = jsonfile_plugin(&s.w);
     // the harness fails the test if any value reaches vsync's output
     let chatty = ["--opt", &path, "--opt", "jsonfile.fail_mode=chatty"];
     s.sync("jsonfile", &plugin, &chatty)

@@ -17,9 +17,12 @@ fn latest(w: &World) -> String {
     std::fs::read_to_string(prefix(w).join("latest")).unwrap()
 }
 
-fn pushed(w: &mut World) -> String {
+/// A machine that pushed `dev` once, and the version it pushed.
+fn pushed() -> (World, String) {
+    let mut w = World::new();
     w.init_push("dev", &[("API_KEY", "team-value-7b1d")]);
-    latest(w)
+    let version = latest(&w);
+    (w, version)
 }
 
 #[track_caller]
@@ -35,8 +38,7 @@ fn wrong_key(r: Run) {
 #[test]
 fn push_with_a_wrong_salt_is_refused_and_uploads_nothing() {
     require_keychain!();
-    let mut w = World::new();
-    let before = pushed(&mut w);
+    let (mut w, before) = pushed();
     let (_, salt) = w.key_and_salt("dev");
     w.edit_config("dev", |c| c["encryption"]["salt"] = "abc".into());
     w.write_env("dev", &[("API_KEY", "edited-value-0a9c")]);
@@ -54,8 +56,7 @@ fn push_with_a_wrong_salt_is_refused_and_uploads_nothing() {
 #[test]
 fn push_with_a_stray_key_is_refused_and_init_over_an_existing_env_needs_adopt() {
     require_keychain!();
-    let mut a = World::new();
-    let before = pushed(&mut a);
+    let (a, before) = pushed();
     let (_, salt) = a.key_and_salt("dev");
 
     // Another machine sets the env up again instead of importing the team's key.
@@ -84,8 +85,7 @@ fn push_with_a_stray_key_is_refused_and_init_over_an_existing_env_needs_adopt() 
 #[test]
 fn a_damaged_latest_does_not_block_the_repairing_push() {
     require_keychain!();
-    let mut w = World::new();
-    pushed(&mut w);
+    let (mut w, _) = pushed();
     w.push_env("dev", &[("API_KEY", "second-value-c3d4")]);
     let obj = prefix(&w).join(format!("versions/{}.enc", latest(&w)));
     let mut bytes = std::fs::read(&obj).unwrap();
@@ -102,8 +102,15 @@ fn now_ts() -> String {
     vsync_vault::ts::format_bundle_ts(time::OffsetDateTime::now_utc())
 }
 
-/// Re-seal the current latest under a name `secs` seconds from now and point `latest` at it,
-/// as a writer whose clock runs ahead (or an earlier vsync that named versions forward) does.
+/// A machine that pushed, then the current latest re-sealed under a name `secs` seconds from
+/// now and `latest` pointed at it, as a writer whose clock runs ahead (or an earlier vsync that
+/// named versions forward) does. Returns the machine and that future name.
+fn pushed_then_future_latest(secs: i64) -> (World, String) {
+    let (w, _) = pushed();
+    let future = future_latest(&w, secs);
+    (w, future)
+}
+
 fn future_latest(w: &World, secs: i64) -> String {
     let (key, salt) = w.key_and_salt("dev");
     let dk = DerivedKey::derive(&key, &salt);
@@ -122,9 +129,7 @@ fn future_latest(w: &World, secs: i64) -> String {
 #[test]
 fn push_after_a_future_latest_waits_instead_of_naming_the_future() {
     require_keychain!();
-    let mut w = World::new();
-    pushed(&mut w);
-    let future = future_latest(&w, 2);
+    let (mut w, future) = pushed_then_future_latest(2);
     w.write_env("dev", &[("API_KEY", "after-future-88aa")]);
     w.vsync(&["push", "dev", "--force"]).ok();
     let done = now_ts();
@@ -139,20 +144,18 @@ fn push_after_a_future_latest_waits_instead_of_naming_the_future() {
 #[test]
 fn push_refuses_a_latest_far_ahead_of_the_clock() {
     require_keychain!();
-    let mut w = World::new();
-    pushed(&mut w);
-    let future = future_latest(&w, 120);
+    let (mut w, future) = pushed_then_future_latest(120);
     w.write_env("dev", &[("API_KEY", "far-future-77bb")]);
-    let r = w.vsync(&["push", "dev", "--force"]).code(5);
-    r.stderr_has("clock");
+    w.vsync(&["push", "dev", "--force"])
+        .code(5)
+        .stderr_has("clock");
     assert_eq!(latest(&w), future);
 }
 
 #[test]
 fn quick_pushes_never_name_a_version_after_the_clock() {
     require_keychain!();
-    let mut w = World::new();
-    pushed(&mut w);
+    let (mut w, _) = pushed();
     let mut names = vec![latest(&w)];
     for i in 0..3 {
         w.push_env("dev", &[("API_KEY", &format!("quick-{i}-value-d00d"))]);

@@ -32,20 +32,9 @@ struct Cloud {
 
 fn gcs() -> Option<Cloud> {
     let dir = tempfile::tempdir().unwrap();
+    let fake = vsync_testkit::fakes::gcs_fake(dir.path())?;
     let sa = dir.path().join("sa.json");
     let other = dir.path().join("other-sa.json");
-    let fake = PythonFake::spawn(
-        "gcs_fake.py",
-        &["cryptography"],
-        &[
-            "--bucket",
-            "vsync-test",
-            "--service-account-out",
-            sa.to_str().unwrap(),
-            "--untrusted-service-account-out",
-            other.to_str().unwrap(),
-        ],
-    )?;
     let key_body = |p: &PathBuf| {
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();

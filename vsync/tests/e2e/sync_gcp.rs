@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use vsync_testkit::fakes::PythonFake;
 
 use crate::harness::{World, arg, curl};
-use crate::require_keychain;
 
 const PROJECT: &str = "p-e2e";
 
@@ -64,8 +63,11 @@ fn world(fake: &PythonFake) -> World {
     w
 }
 
-/// The fake, and a world reaching it with `pairs` pushed to `dev`.
+/// The GCP fake and a machine that pushed `pairs` to `dev`, when a keychain session is there.
 fn setup(pairs: &[(&str, &str)]) -> Option<(PythonFake, World)> {
+    if !crate::harness::keychain_ready() {
+        return None;
+    }
     let fake = PythonFake::spawn(
         "gcp_sm_fake.py",
         &[],
@@ -78,7 +80,6 @@ fn setup(pairs: &[(&str, &str)]) -> Option<(PythonFake, World)> {
 
 #[test]
 fn sync_gcp_push_sync_rerun_plan_json() {
-    require_keychain!();
     let pairs = [("API_TOKEN", "tok-gcp-1a2b"), ("DB_PASS", "pw-gcp-3c4d")];
     let Some((fake, mut w)) = setup(&pairs) else {
         return;
@@ -139,7 +140,6 @@ fn sync_gcp_push_sync_rerun_plan_json() {
 
 #[test]
 fn sync_gcp_wrong_credentials_and_invalid_names_fail_clearly() {
-    require_keychain!();
     let pairs = [("GOOD", "good-gcp-11"), ("bad.name", "bad-gcp-22")];
     let Some((fake, mut w)) = setup(&pairs) else {
         return;

@@ -8,8 +8,7 @@ use crate::require_keychain;
 fn export_import_two_machines_round_trip() {
     require_keychain!();
     let mut a = World::pushed("dev", &[("SHARED", "shared-value-777")]);
-    let pass = "correct-horse-battery-staple-42";
-    a.secret(pass);
+    let pass = a.secret("correct-horse-battery-staple-42");
     let pf = a.pass_file(pass);
     let share = a.home.join("team.share");
     a.export_share("dev", &share, &pf).ok();
@@ -35,8 +34,7 @@ fn export_import_two_machines_round_trip() {
 fn bad_share_files_write_nothing() {
     require_keychain!();
     let mut a = World::with_env("dev");
-    let pass = "a-long-enough-passphrase-1";
-    a.secret(pass);
+    let pass = a.secret("a-long-enough-passphrase-1");
     let pf = a.pass_file(pass);
     let share = a.home.join("x.share");
     a.export_share("dev", &share, &pf).ok();
@@ -139,8 +137,7 @@ fn keystore_moves_every_pair_to_a_new_laptop() {
     require_keychain!();
     let mut a = World::with_env("dev");
     a.init_push("prod", &[("P", "prod-value-keystore")]);
-    let pass = "keytree-passphrase-long";
-    a.secret(pass);
+    let pass = a.secret("keytree-passphrase-long");
     let pf = a.pass_file(pass);
     let v = a.vsync(&["keystore", "list", "--json"]).ok().json();
     assert_eq!(v.as_array().unwrap().len(), 2);

@@ -2,9 +2,9 @@
 
 use super::join;
 use super::observe;
+use crate::ChangeOp;
 use crate::conformance::Tamper;
 use crate::conformance::run::{Res, Run, Scene};
-use crate::{ChangeOp, RemoteName};
 
 pub(super) async fn drift(run: &mut Run<'_>) -> Res<()> {
     const CHECK: &str = "drift";
@@ -100,8 +100,7 @@ pub(super) async fn prune(run: &mut Run<'_>) -> Res<()> {
     let p = eng.plan(kept, false).await;
     let p = run.check("plan (no prune)", p)?;
     run.saw_plan(&p);
-    if let Some(c) = p.changes.iter().find(|c| c.op == ChangeOp::Delete) {
-        let n = &c.remote;
+    if let Some(n) = p.deletions().first() {
         return Err(run.fail(
             "plan (no prune)",
             format!("{n} planned for deletion without --prune"),
@@ -117,12 +116,7 @@ pub(super) async fn prune(run: &mut Run<'_>) -> Res<()> {
     let p = eng.plan(kept, true).await;
     let p = run.check(CHECK, p)?;
     run.saw_plan(&p);
-    let doomed: Vec<&RemoteName> = p
-        .changes
-        .iter()
-        .filter(|c| c.op == ChangeOp::Delete)
-        .map(|c| &c.remote)
-        .collect();
+    let doomed = p.deletions();
     if let Some(n) = doomed.iter().find(|n| ***n != names[1]) {
         // Never applied: in a scope the user gave, that could be one of theirs.
         return Err(run.fail(

@@ -56,6 +56,14 @@ impl World {
         std::fs::read_to_string(self.vault(env).join(format!(".env.{env}"))).unwrap()
     }
 
+    /// Delete the local `.env.<env>`, `vsync pull <env> --force` it back and return its text:
+    /// what the bucket's latest holds, as this machine's key opens it.
+    pub fn env_from_bucket(&self, env: &str) -> String {
+        std::fs::remove_file(self.vault(env).join(format!(".env.{env}"))).unwrap();
+        self.vsync(&["pull", env, "--force"]).ok();
+        self.env_text(env)
+    }
+
     /// The key text of `env`, through `vsync key show --out`.
     pub fn key_text(&self, env: &str) -> String {
         let dir = tempfile::tempdir().unwrap();
