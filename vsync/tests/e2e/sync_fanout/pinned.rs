@@ -155,11 +155,18 @@ fn apply_refuses_when_the_vault_a_remote_or_the_routing_moved() {
         &format!("{}API_TOKEN", s.prefix),
         "pin-drift-8h",
     ]);
-    let r = apply(&w, &file, &[]).code(5);
+    let r = apply(&w, &file, &["--json"]).code(5);
     r.stderr_has(&format!(
         "moved: aws/{}API_TOKEN: the value at the destination changed since the plan",
         s.prefix
     ));
+    let at = format!("aws/{}API_TOKEN", s.prefix);
+    let moved = r.json()["moved"].as_array().unwrap().clone();
+    assert!(
+        moved.iter().any(|m| m["at"] == at.as_str()
+            && m["what"] == "the value at the destination changed since the plan"),
+        "{moved:?}"
+    );
     assert!(!r.stderr.contains("moved: vault"), "{}", r.stderr);
     assert!(!r.stderr.contains("moved: github"), "{}", r.stderr);
     assert_eq!(s.gh_plain("dev/", "B").as_deref(), Some("pin-b-5e"));

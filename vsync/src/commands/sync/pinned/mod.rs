@@ -113,7 +113,7 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
     let Some(pinned) = pinned else {
         return save(&s, &ctx, &audit, now, &planned, unplanned, quiet).await;
     };
-    refuse_if_moved(&s, &pinned, &now, &unplanned)?;
+    refuse_if_moved(&s, &pinned, &now, &unplanned, g.json)?;
     let reports = exact::apply(&pinned, planned, &mut ctx, &run, &dests, &audit).await;
     super::save_routings(&ctx, saves);
     // an applied plan is a writing sync like any other (docs/provenance.md)
@@ -240,12 +240,14 @@ async fn save(
     Ok(())
 }
 
-/// `--apply`: exit 5, naming every move, when the plan made now is not the pinned one.
+/// `--apply`: exit 5, naming every move (stderr; with `--json` also `{"moved": [{at, what}]}` on
+/// stdout), when the plan made now is not the pinned one.
 fn refuse_if_moved(
     s: &SyncSettings,
     pinned: &PlanFile,
     now: &PlanFile,
     unplanned: &[TargetReport],
+    json: bool,
 ) -> Result<(), CliError> {
     let mut moved: Vec<compare::Moved> = unplanned
         .iter()
@@ -260,6 +262,9 @@ fn refuse_if_moved(
     }
     for m in &moved {
         output::note(format!("  moved: {m}"));
+    }
+    if json {
+        output::json(&serde_json::json!({ "moved": moved }));
     }
     Err(CliError::new(
         ExitKind::Conflict,
