@@ -4,12 +4,15 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use vsync_crypto::kdf::DerivedKey;
+use vsync_dest_api::SecretItem;
 use zeroize::Zeroizing;
 
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::output;
 use crate::settings::machine;
+use crate::settings::sync::SyncSettings;
 use crate::sync::policy::{self, FileSource, Policy, Roots};
 
 /// What one sync reads: the items as the policy shapes them, and the pushed version they came
@@ -25,6 +28,49 @@ pub(crate) struct Version {
     pub(crate) ts: String,
     /// Hex SHA-256 of its object as stored.
     pub(crate) sha256: String,
+}
+
+/// What one sync sends, read once for all its targets.
+pub(super) struct Sending {
+    pub(super) items: Vec<SecretItem>,
+    /// Keyed fingerprint of each item's value, in `items` order (the receipts' MAC).
+    pub(super) fingerprints: Vec<String>,
+    pub(super) dk: DerivedKey,
+    /// The pushed version the items came from (none with `--from-local`).
+    pub(super) version: Option<Version>,
+}
+
+/// Read what `s` sends: the policy and the excluded keys are printed unless `quiet`; nothing to
+/// send is an error.
+pub(super) async fn sending(
+    ctx: &EnvContext,
+    s: &SyncSettings,
+    quiet: bool,
+) -> Result<Sending, CliError> {
+    if !quiet {
+        print_policy(&s.policy);
+    }
+    let Loaded { parsed, version } = load(ctx, s.from_local, s.allow_rollback, &s.policy).await?;
+    if !quiet {
+        for k in &parsed.skipped {
+            output::line(format!("  skipped (excluded): {k}"));
+        }
+    }
+    let items = parsed.items;
+    if items.is_empty() {
+        return Err(CliError::new(ExitKind::Failed, "no secrets to sync"));
+    }
+    let dk = ctx.derived_key().await?;
+    let fingerprints = items
+        .iter()
+        .map(|i| crate::sync::receipt::fingerprint(&dk, i.value.expose()))
+        .collect();
+    Ok(Sending {
+        items,
+        fingerprints,
+        dk,
+        version,
+    })
 }
 
 /// The items of the pushed vault or the working copy, as the policy shapes them.

@@ -28,11 +28,10 @@ use vsync_dest_api::{CancelFlag, Ctx, Destination, SecretItem};
 
 use crate::audit_row::AuditOpts;
 use crate::context::EnvContext;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 use crate::output::{self, Block};
 use crate::settings::Global;
 use crate::settings::sync::SyncSettings;
-use crate::sync::receipt;
 use destinations::Destinations;
 use report::TargetReport;
 use target::{RunInputs, SavedRouting};
@@ -45,31 +44,13 @@ pub async fn run(s: SyncSettings, g: &Global) -> Result<(), CliError> {
     let json = g.json;
     let audit = s.audit.opts()?;
     let ctx = EnvContext::for_read(g.repo(), &s.env)?;
-    if !json {
-        items::print_policy(&s.policy);
-    }
-    let items::Loaded { parsed, version } =
-        items::load(&ctx, s.from_local, s.allow_rollback, &s.policy).await?;
-    if !json {
-        for k in &parsed.skipped {
-            output::line(format!("  skipped (excluded): {k}"));
-        }
-    }
-    let items = parsed.items;
-    if items.is_empty() {
-        return Err(CliError::new(ExitKind::Failed, "no secrets to sync"));
-    }
-    let dk = ctx.derived_key().await?;
-    let fingerprints: Vec<String> = items
-        .iter()
-        .map(|i| receipt::fingerprint(&dk, i.value.expose()))
-        .collect();
-    let dctx = Ctx {
-        env: ctx.env.clone(),
-        repo: ctx.checkout.repo.clone(),
-        cancel: cancel_on_ctrl_c(),
-        deadline: Some(Instant::now() + s.timeout),
-    };
+    let items::Sending {
+        items,
+        fingerprints,
+        dk,
+        version,
+    } = items::sending(&ctx, &s, json).await?;
+    let dctx = call_ctx(&ctx, s.timeout);
     let pins = super::plugins::pins_of(&ctx);
     let mut dests = Destinations::open(&s.plugins, pins, s.timeout);
     // plugins named by id start here, one after another, before any target runs
@@ -219,6 +200,17 @@ fn save_routings(ctx: &EnvContext, saves: Vec<SavedRouting>) {
         output::warn(format!(
             "could not save the sync routing to the config: {e}"
         ));
+    }
+}
+
+/// What every destination call of one run is given: the env, the repo, the run's deadline and a
+/// cancel flag raised by Ctrl-C.
+fn call_ctx(ctx: &EnvContext, timeout: std::time::Duration) -> Ctx {
+    Ctx {
+        env: ctx.env.clone(),
+        repo: ctx.checkout.repo.clone(),
+        cancel: cancel_on_ctrl_c(),
+        deadline: Some(Instant::now() + timeout),
     }
 }
 

@@ -68,13 +68,42 @@ pub(super) async fn run(
         report.plan = Some(plan);
         return report;
     }
+    let planned = ToWrite {
+        dest,
+        routing,
+        names,
+        old_receipt,
+    };
+    write(planned, plan, ctx, run, report).await
+}
+
+/// A target planned and ready to be written.
+pub(super) struct ToWrite {
+    pub(super) dest: Arc<dyn Destination>,
+    pub(super) routing: Routing,
+    /// The remote name of every item, in the run's item order.
+    pub(super) names: Vec<RemoteName>,
+    pub(super) old_receipt: Option<Receipt>,
+}
+
+/// Confirm deletions, write `plan`, seal what the destination now holds in the target's receipt,
+/// and say in `report` how it went.
+pub(super) async fn write(
+    t: ToWrite,
+    plan: Plan,
+    ctx: &EnvContext,
+    run: &RunInputs<'_>,
+    mut report: TargetReport,
+) -> TargetReport {
+    let id = report.target.clone();
+    report.routing = Some(t.routing.clone());
     if let Err(problem) = confirm_prune(&plan, &id, run.settings.yes) {
         report.problems.push(problem);
         report.plan = Some(plan);
         return report;
     }
-    let results = apply(dest.clone(), &routing, &plan, run).await;
-    let rec = updated_receipt(old_receipt.unwrap_or_default(), &names, &results, run);
+    let results = apply(t.dest, &t.routing, &plan, run).await;
+    let rec = updated_receipt(t.old_receipt.unwrap_or_default(), &t.names, &results, run);
     if let Err(e) = ctx
         .remote
         .write_receipt(&id, receipt::seal(run.dk, &rec))

@@ -9,9 +9,7 @@ use crate::commands::sync::destinations::Destinations;
 use crate::commands::sync::report::{self, TargetReport};
 use crate::commands::sync::target::{self, RunInputs};
 use crate::context::EnvContext;
-use crate::output;
 use crate::sync::plan_file::{PlanFile, record};
-use crate::sync::receipt;
 
 /// Apply every target of `pinned`; one report per target, in the plan's order.
 pub(super) async fn apply(
@@ -53,29 +51,18 @@ pub(super) async fn apply(
 async fn one(
     p: Planned,
     plan: vsync_dest_api::Plan,
-    ctx: &mut EnvContext,
+    ctx: &EnvContext,
     run: &RunInputs<'_>,
 ) -> TargetReport {
-    let mut report = TargetReport::failed(&p.id, Vec::new());
+    let report = TargetReport::failed(&p.id, Vec::new());
     if !run.json {
         report::print_plan(p.dest.display_name(), &plan, false);
     }
-    if let Err(problem) = target::confirm_prune(&plan, &p.id, run.settings.yes) {
-        report.problems.push(problem);
-        report.plan = Some(plan);
-        return report;
-    }
-    let results = target::apply(p.dest.clone(), &p.routing, &plan, run).await;
-    let rec = target::updated_receipt(p.old_receipt.unwrap_or_default(), &p.names, &results, run);
-    if let Err(e) = ctx
-        .remote
-        .write_receipt(&p.id, receipt::seal(run.dk, &rec))
-        .await
-    {
-        output::warn(format!("{}: could not write the sync receipt: {e}", p.id));
-    }
-    report.status = target::status_of(&results, run.dctx, &mut report.problems);
-    report.plan = Some(plan);
-    report.results = results;
-    report
+    let planned = target::ToWrite {
+        dest: p.dest,
+        routing: p.routing,
+        names: p.names,
+        old_receipt: p.old_receipt,
+    };
+    target::write(planned, plan, ctx, run, report).await
 }

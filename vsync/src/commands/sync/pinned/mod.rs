@@ -7,9 +7,8 @@ mod exact;
 mod file;
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use vsync_dest_api::{Ctx, Destination, Plan, RemoteName, Routing};
+use vsync_dest_api::{Destination, Plan, RemoteName, Routing};
 
 use super::destinations::Destinations;
 use super::items;
@@ -22,7 +21,7 @@ use crate::output;
 use crate::settings::Global;
 use crate::settings::sync::SyncSettings;
 use crate::sync::plan_file::{self, PlanFile, TargetPlan, compare, record};
-use crate::sync::receipt::{self, Receipt};
+use crate::sync::receipt::Receipt;
 
 /// One target planned now: what applying needs, and its record.
 struct Planned {
@@ -48,44 +47,22 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
     if let Some(p) = &pinned {
         file::check_repo(p, &ctx)?;
     }
-    if !quiet {
-        items::print_policy(&s.policy);
-    }
-    let items::Loaded { parsed, version } =
-        items::load(&ctx, false, s.allow_rollback, &s.policy).await?;
-    let bundle_ts = version.as_ref().map(|v| v.ts.clone()).unwrap_or_default();
-    if !quiet {
-        for k in &parsed.skipped {
-            output::line(format!("  skipped (excluded): {k}"));
-        }
-    }
-    let items = parsed.items;
-    if items.is_empty() {
-        return Err(CliError::new(ExitKind::Failed, "no secrets to sync"));
-    }
-    let dk = ctx.derived_key().await?;
-    let fingerprints: Vec<String> = items
-        .iter()
-        .map(|i| receipt::fingerprint(&dk, i.value.expose()))
-        .collect();
+    // a pinned plan is made from, and applied with, the pushed vault only (no --from-local)
+    let sent = items::sending(&ctx, &s, quiet).await?;
+    let bundle_ts = sent.version.as_ref().map(|v| v.ts.clone()).unwrap_or_default();
     let generation = ctx
         .remote
         .read_manifest()
         .await?
         .and_then(|c| c.manifest.generation);
-    let dctx = Ctx {
-        env: ctx.env.clone(),
-        repo: ctx.checkout.repo.clone(),
-        cancel: super::cancel_on_ctrl_c(),
-        deadline: Some(Instant::now() + s.timeout),
-    };
+    let dctx = super::call_ctx(&ctx, s.timeout);
     let pins = crate::commands::plugins::pins_of(&ctx);
     let mut dests = Destinations::open(&s.plugins, pins, s.timeout);
     let run = RunInputs {
         settings: &s,
-        items: &items,
-        fingerprints: &fingerprints,
-        dk: &dk,
+        items: &sent.items,
+        fingerprints: &sent.fingerprints,
+        dk: &sent.dk,
         dctx: &dctx,
         json: quiet,
     };
@@ -119,10 +96,10 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
     // an applied plan is a writing sync like any other (docs/provenance.md)
     let rec = super::provenance::RunRecord {
         settings: &s,
-        items: &items,
-        fingerprints: &fingerprints,
-        dk: &dk,
-        version: version.as_ref(),
+        items: &sent.items,
+        fingerprints: &sent.fingerprints,
+        dk: &sent.dk,
+        version: sent.version.as_ref(),
         json: quiet,
     };
     let recorded = super::provenance::record(&ctx, &rec, &reports).await;
