@@ -101,7 +101,9 @@ pub(crate) fn sweep(parent: &Path, owner_of: &dyn Fn(&str) -> Option<String>) ->
         let lock_path = parent.join(format!("{owner}{LOCK_SUFFIX}"));
         let gone = match OpenOptions::new().read(true).write(true).open(&lock_path) {
             Ok(lock) => lock.try_lock().is_ok() && same_file(&lock, &lock_path),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => older_than(&entry.path(), LOCKLESS_GRACE),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                older_than(&entry.path(), LOCKLESS_GRACE)
+            }
             // cannot tell: leave it rather than pull a live process's folder away
             Err(_) => false,
         };
@@ -221,6 +223,19 @@ mod tests {
         File::open(path).unwrap().set_modified(old).unwrap();
     }
 
+    /// `name` (at `path`, without a live owner's lock) is left while young and swept once older
+    /// than the grace.
+    #[track_caller]
+    fn swept_only_after_the_grace(
+        parent: &Path,
+        owner_of: &dyn Fn(&str) -> Option<String>,
+        name: &str,
+    ) {
+        assert!(sweep(parent, owner_of).is_empty());
+        age(&parent.join(name));
+        assert_eq!(sweep(parent, owner_of), vec![name.to_owned()]);
+    }
+
     #[test]
     fn a_dead_owners_folder_is_swept_with_its_lock_file() {
         let t = tempfile::tempdir().unwrap();
@@ -234,10 +249,8 @@ mod tests {
     #[test]
     fn a_lockless_folder_is_swept_only_after_the_grace() {
         let t = tempfile::tempdir().unwrap();
-        let dir = folder(t.path(), "x-2");
-        assert!(sweep(t.path(), &plain).is_empty());
-        age(&dir);
-        assert_eq!(sweep(t.path(), &plain), vec!["x-2".to_owned()]);
+        folder(t.path(), "x-2");
+        swept_only_after_the_grace(t.path(), &plain, "x-2");
     }
 
     #[test]
@@ -257,9 +270,7 @@ mod tests {
         assert!(!t.path().join("x-3").exists());
         assert!(!t.path().join("x-3.lock").exists());
         // the parked folder's owner is gone now (and with it the lock file: the grace applies)
-        assert!(sweep(t.path(), &with_parked).is_empty());
-        age(&parked);
-        assert_eq!(sweep(t.path(), &with_parked), vec!["x-3.old".to_owned()]);
+        swept_only_after_the_grace(t.path(), &with_parked, "x-3.old");
     }
 
     #[test]

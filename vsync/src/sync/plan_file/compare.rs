@@ -181,6 +181,16 @@ mod tests {
         }
     }
 
+    /// `now` compared with [`plan`] names exactly `moves`, in order.
+    #[track_caller]
+    fn assert_moves(now: &PlanFile, moves: &[&str]) {
+        let got: Vec<String> = compare(&plan(), now)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(got, moves);
+    }
+
     #[test]
     fn the_same_plan_has_nothing_moved() {
         assert!(compare(&plan(), &plan()).is_empty());
@@ -200,46 +210,34 @@ mod tests {
             op: PlanOp::Create,
             fp: Some(fp('d')),
         });
-        let got: Vec<String> = compare(&plan(), &now)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            got,
-            [
+        assert_moves(
+            &now,
+            &[
                 "vault: planned from bundle 20261206-100000, latest is now 20261206-110000 (pushed since)",
                 "aws: routing region was \"us-east-1\", now \"eu-west-1\"",
                 "aws/B: not in the plan, now planned create",
                 "aws/A: the value at the destination changed since the plan",
-            ]
+            ],
         );
         let mut now = plan();
         now.targets[0].ops[0].op = PlanOp::Unchanged;
         now.targets[0].remote[0].receipt = Some(fp('e'));
-        let got: Vec<String> = compare(&plan(), &now)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            got,
-            [
+        assert_moves(
+            &now,
+            &[
                 "aws/A: op was update, now unchanged",
                 "aws/A: the sync receipt changed since the plan (another sync wrote it)",
-            ]
+            ],
         );
         let mut now = plan();
         now.targets[0].ops[0].fp = Some(fp('f'));
         now.generation = Some(2);
-        let got: Vec<String> = compare(&plan(), &now)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            got,
-            [
+        assert_moves(
+            &now,
+            &[
                 "vault: generation was 1, now 2 (the key was rotated)",
                 "aws/A: the value to write changed",
-            ]
+            ],
         );
     }
 }

@@ -25,11 +25,14 @@ fn apply(w: &World, file: &Path, extra: &[&str]) -> Run {
 }
 
 /// A first sync with the routing flags (saved to the config) so later runs need none.
-fn first_sync(w: &World, s: &Servers) {
+/// The servers and a world that pushed `pairs` and synced them once, its routing saved.
+fn synced(pairs: &[(&str, &str)]) -> Option<(World, Servers)> {
+    let (w, s) = setup(pairs)?;
     let routing = s.routing();
     let mut a: Vec<&str> = routing.iter().map(String::as_str).collect();
     a.push("--no-progress");
-    sync(w, &a).ok();
+    sync(&w, &a).ok();
+    Some((w, s))
 }
 
 fn read_plan(file: &Path) -> (String, Value) {
@@ -61,10 +64,9 @@ fn plan_path(dir: &tempfile::TempDir) -> PathBuf {
 #[test]
 fn plan_out_then_apply_writes_exactly_the_plan() {
     require_keychain!();
-    let Some((mut w, s)) = setup(&[("API_TOKEN", "pin-tok-1a"), ("DB_PASS", "pin-pw-2b")]) else {
+    let Some((mut w, s)) = synced(&[("API_TOKEN", "pin-tok-1a"), ("DB_PASS", "pin-pw-2b")]) else {
         return;
     };
-    first_sync(&w, &s);
     w.push_env(
         "dev",
         &[
@@ -130,10 +132,9 @@ fn plan_out_then_apply_writes_exactly_the_plan() {
 #[test]
 fn apply_refuses_when_the_vault_a_remote_or_the_routing_moved() {
     require_keychain!();
-    let Some((mut w, s)) = setup(&[("API_TOKEN", "pin-tok-4d"), ("B", "pin-b-5e")]) else {
+    let Some((mut w, s)) = synced(&[("API_TOKEN", "pin-tok-4d"), ("B", "pin-b-5e")]) else {
         return;
     };
-    first_sync(&w, &s);
     w.push_env("dev", &[("API_TOKEN", "pin-tok-4d"), ("B", "pin-b-6f")]);
     let dir = tempfile::tempdir().unwrap();
     let file = plan_path(&dir);
@@ -196,10 +197,9 @@ fn apply_refuses_when_the_vault_a_remote_or_the_routing_moved() {
 #[test]
 fn edited_or_garbage_plans_are_refused_and_pinned_deletions_need_yes() {
     require_keychain!();
-    let Some((mut w, s)) = setup(&[("KEEP", "pin-keep-1"), ("OLD", "pin-old-2")]) else {
+    let Some((mut w, s)) = synced(&[("KEEP", "pin-keep-1"), ("OLD", "pin-old-2")]) else {
         return;
     };
-    first_sync(&w, &s);
     w.push_env("dev", &[("KEEP", "pin-keep-1")]);
     let dir = tempfile::tempdir().unwrap();
     let file = plan_path(&dir);
