@@ -241,3 +241,77 @@ fn one_failing_target_among_concurrent_ones_exits_6_all_failing_exits_1() {
         r.stderr
     );
 }
+
+/// Runs argv[1:] on a pseudo-terminal (stdin, stdout and stderr), answers `y` to each `[y/N]`
+/// once the output has been quiet for a second, and reports how many questions were on screen
+/// each time it answered.
+const PTY_DRIVER: &str = r#"
+import json, os, pty, select, subprocess, sys
+master, slave = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+os.close(slave)
+buf, answered, seen = b"", 0, []
+while True:
+    ready, _, _ = select.select([master], [], [], 1.0)
+    if ready:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        buf += data
+        continue
+    if buf.count(b"[y/N]") > answered:
+        seen.append(buf.count(b"[y/N]"))
+        os.write(master, b"y\n")
+        answered += 1
+    elif p.poll() is not None:
+        break
+p.wait()
+print(json.dumps({"code": p.returncode, "seen": seen, "out": buf.decode(errors="replace")}))
+"#;
+
+#[test]
+fn prune_prompts_of_targets_running_at_once_come_one_at_a_time() {
+    require_keychain!();
+    let Some((mut w, s)) = ({
+        let mut w = World::new();
+        Servers::start(&mut w).map(|s| (w, s))
+    }) else {
+        return;
+    };
+    w.init_push("dev", &[("KEEP", "conc-keep-1"), ("GONE", "conc-gone-2")]);
+    let mut a = vec!["sync", "dev", "--to", "github,hashivault"];
+    let routing = s.routing();
+    a.extend(routing.iter().map(String::as_str));
+    w.vsync(&a).ok();
+    w.push_env("dev", &[("KEEP", "conc-keep-1")]);
+
+    let py = vsync_testkit::fakes::python_with(&[]).expect("python3");
+    let args = ["sync", "dev", "--to", "github,hashivault", "--prune"];
+    let out = w
+        .command(py, &w.repo_dir)
+        .env("TERM", "xterm")
+        .arg("-c")
+        .arg(PTY_DRIVER)
+        .arg(env!("CARGO_BIN_EXE_vsync"))
+        .args(args)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let text = v["out"].as_str().unwrap();
+    w.assert_no_secret(&args, text, "");
+    assert_eq!(v["code"], 0, "{text}");
+    // both targets wanted to delete; the second question came only after the first was answered
+    assert_eq!(v["seen"], json!([1, 2]), "{text}");
+    assert!(
+        text.contains("delete 1 name(s) from github?")
+            && text.contains("delete 1 name(s) from hashivault?"),
+        "{text}"
+    );
+    assert_eq!(s.gh_plain("dev/", "GONE"), None);
+    assert!(!s.vault_map().contains_key("GONE"));
+    assert_eq!(s.vault_map()["KEEP"], "conc-keep-1");
+}
