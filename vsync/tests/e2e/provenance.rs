@@ -356,4 +356,16 @@ fn unreadable_entries_are_reported_not_skipped() {
     // --attest needs a writing sync of the pushed vault
     sync(&w, &d, &["--plan", "--attest", "x.json"]).code(2);
     sync(&w, &d, &["--from-local", "--attest", "x.json"]).code(2);
+    // an attestation that cannot be written fails the run, after the sync did its work
+    let nowhere = w.home.join("no-such-folder/att.json");
+    sync(&w, &d, &["--attest", arg(&nowhere)])
+        .code(1)
+        .stderr_has("--attest: could not write");
+
+    // an entry that cannot be recorded is a warning, not a failed sync
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"a file where the folder goes").unwrap();
+    sync(&w, &d, &[])
+        .ok()
+        .stderr_has("could not record the provenance entry");
 }
