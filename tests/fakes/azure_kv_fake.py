@@ -5,7 +5,7 @@ There is no Key Vault emulator on the allowed registries, so this speaks the rea
 `azure_security_keyvault_secrets` 1.0 and `azure_identity`'s ClientSecretCredential call, with
 the real rules and error shapes, so the Rust SDK can be pointed at it unchanged.
 
-Usage: azure_kv_fake.py PORT --ca-out PATH [--tenant T] [--client-id C] [--client-secret S]
+Usage: azure_kv_fake.py PORT --ca-out PATH [--tenant T] [--client-id C] [--client-secret S] [--delay-ms N]
 
 - Serves HTTPS only (the SDK's bearer policy refuses http). A throwaway CA and a leaf
   certificate for 127.0.0.1/localhost are generated at start-up with `cryptography`; the CA
@@ -29,13 +29,14 @@ import json
 import re
 import secrets
 import ssl
+import sys
 import threading
 import time
 import uuid
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from fake_http import FakeHandler
+from fake_http import FakeHandler, common_options
 from fake_tls import make_certs
 
 NAME_RE = re.compile(r"^[0-9A-Za-z-]{1,127}$")
@@ -520,7 +521,7 @@ def main():
     p.add_argument("--tenant", default="00000000-0000-0000-0000-000000000001")
     p.add_argument("--client-id", default="vsync-test-client")
     p.add_argument("--client-secret", default="vsync-test-secret")
-    args = p.parse_args()
+    args = p.parse_args(common_options(sys.argv[1:]))
     cert, key = make_certs(args.ca_out)
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.args = args

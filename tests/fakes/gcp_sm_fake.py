@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stateful fake of the GCP Secret Manager v1 REST API (Python stdlib only), for vsync tests.
 
-Usage: gcp_sm_fake.py PORT [--token T] [--denied-token D] [--refresh-token R] [--max-page-size N]
+Usage: gcp_sm_fake.py PORT [--token T] [--denied-token D] [--refresh-token R] [--max-page-size N] [--delay-ms N]
 
 It serves the paths the Rust client `google-cloud-secretmanager-v1` calls (REST/JSON):
   GET    /v1/projects/{p}/secrets                       list (pageSize, pageToken, filter)
@@ -41,7 +41,7 @@ import zlib
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fake_http import FakeHandler
+from fake_http import FakeHandler, common_options
 
 SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -383,7 +383,7 @@ class Handler(FakeHandler):
 
 
 def main():
-    args = sys.argv[1:]
+    args = common_options(sys.argv[1:])
     port = int(args.pop(0))
     flags = {"--token": "token", "--denied-token": "denied", "--refresh-token": "refresh", "--max-page-size": "max_page"}
     while args:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small stateful fake of GitHub's Actions-secrets REST API, for vsync's tests.
 
-Usage: python3 tests/fakes/github_fake.py PORT [--token TOKEN] [--repo OWNER/NAME[:ENV,ENV]]...
+Usage: python3 tests/fakes/github_fake.py PORT [--token TOKEN] [--repo OWNER/NAME[:ENV,ENV]]... [--delay-ms N]
 
 Defaults: token `test-token`, repos `acme/app` with environments `dev` and `production`.
 Every sealed box received is decrypted with the fake's private key; the plaintext is kept so tests can
@@ -31,7 +31,7 @@ import time
 from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
-from fake_http import FakeHandler
+from fake_http import FakeHandler, common_options
 
 from nacl.public import PrivateKey, SealedBox
 
@@ -255,6 +255,7 @@ def main(argv):
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
+    argv = common_options(argv)
     port = int(argv[0])
     token = "test-token"
     repos = []

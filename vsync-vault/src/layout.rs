@@ -3,6 +3,7 @@
 //! ```text
 //! <P> = <repo>/<env_lc>/
 //! <P>versions/<ts>.enc   <P>latest   <P>latest.manifest   <P>audit.csv   <P>sync/<target>.enc
+//! <P>sync/provenance/<name>.enc
 //! ```
 
 use crate::error::{Result, VaultError};
@@ -110,6 +111,26 @@ impl Prefix {
     pub fn receipt_key(&self, target: &str) -> String {
         format!("{}sync/{target}.enc", self.0)
     }
+
+    /// `<P>sync/provenance/`: one sealed provenance entry per writing sync (docs/provenance.md).
+    pub fn provenance_dir(&self) -> String {
+        format!("{}sync/provenance/", self.0)
+    }
+
+    /// `<P>sync/provenance/<name>.enc`. `name` must be a plain object name (no `/`).
+    pub fn provenance_key(&self, name: &str) -> String {
+        format!("{}sync/provenance/{name}.enc", self.0)
+    }
+
+    /// The `<name>` of a key returned by listing [`Prefix::provenance_dir`], if it is
+    /// `<P>sync/provenance/<name>.enc` with nothing nested.
+    pub fn provenance_name_of_key<'a>(&self, key: &'a str) -> Option<&'a str> {
+        let rest = key
+            .strip_prefix(&self.0)?
+            .strip_prefix("sync/provenance/")?;
+        let name = rest.strip_suffix(".enc")?;
+        (!name.is_empty() && !name.contains('/')).then_some(name)
+    }
 }
 
 impl std::fmt::Display for Prefix {
@@ -136,6 +157,22 @@ mod tests {
         assert_eq!(p.legacy_meta_key(), "acme_web/prod/latest.meta");
         assert_eq!(p.audit_key(), "acme_web/prod/audit.csv");
         assert_eq!(p.receipt_key("github"), "acme_web/prod/sync/github.enc");
+        assert_eq!(
+            p.provenance_key("20260523T114201123Z-0a1b"),
+            "acme_web/prod/sync/provenance/20260523T114201123Z-0a1b.enc"
+        );
+        assert_eq!(
+            p.provenance_name_of_key("acme_web/prod/sync/provenance/x-1.enc"),
+            Some("x-1")
+        );
+        assert_eq!(
+            p.provenance_name_of_key("acme_web/prod/sync/provenance/a/b.enc"),
+            None
+        );
+        assert_eq!(
+            p.provenance_name_of_key("acme_web/prod/sync/github.enc"),
+            None
+        );
         assert_eq!(
             p.ts_of_version_key("acme_web/prod/versions/20260523-114201.enc"),
             Some("20260523-114201")

@@ -330,6 +330,39 @@ impl Remote {
             .put(&self.prefix.receipt_key(target), sealed)
             .await?)
     }
+
+    /// Create the sealed provenance entry `name` (create-only: entries are never rewritten, so
+    /// concurrent syncs cannot lose each other's; a name taken is
+    /// [`StoreError::AlreadyExists`]).
+    pub async fn write_provenance(&self, name: &str, sealed: Vec<u8>) -> Result<()> {
+        Ok(self
+            .bucket
+            .put_create(&self.prefix.provenance_key(name), sealed)
+            .await?)
+    }
+
+    /// The names of the provenance entries, sorted (names start with their UTC time, so this is
+    /// oldest first); keys nested deeper or not ending in `.enc` are left out.
+    pub async fn list_provenance(&self) -> Result<Vec<String>> {
+        let keys = self.bucket.list(&self.prefix.provenance_dir()).await?;
+        let mut out: Vec<String> = keys
+            .iter()
+            .filter_map(|k| self.prefix.provenance_name_of_key(k))
+            .map(str::to_owned)
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Read the sealed provenance entry `name`; `Ok(None)` when it is gone.
+    pub async fn read_provenance(&self, name: &str) -> Result<Option<Bytes>> {
+        Ok(self
+            .bucket
+            .get(&self.prefix.provenance_key(name))
+            .await?
+            .map(|f| f.bytes))
+    }
 }
 
 /// Follow `latest`, held to `floor` (see [`crate::freshness`]), and open the bundle: returns the

@@ -122,3 +122,13 @@ fn git_email(root: &std::path::Path) -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default()
 }
+
+/// Who runs this invocation, by the columns an audit row names people by (git e-mail, OS user,
+/// host name): the same actor the provenance entries record.
+pub fn actor(ctx: &EnvContext) -> crate::sync::provenance::entry::Actor {
+    crate::sync::provenance::entry::Actor {
+        git_email: git_email(&ctx.checkout.root),
+        os_user: machine::os_user(env()),
+        hostname: hostname(),
+    }
+}

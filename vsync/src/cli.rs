@@ -117,6 +117,37 @@ pub enum Command {
     Docs(DocsArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// List the syncs recorded for an env (provenance), newest first: time, release, commit,
+    /// who, CI run, targets and number of keys.
+    ///
+    /// Every `vsync sync` that writes records one encrypted entry in the bucket
+    /// (docs/provenance.md). Entries that do not decrypt or parse are listed as unreadable and
+    /// make the exit code 4 after the list is printed (entries sealed before a key rotation are
+    /// noted, not counted).
+    Releases(EnvArg),
+    /// Which value of KEY each destination held at a release or time, who wrote it from which
+    /// bundle, and whether the vault still holds it (same / changed since / removed).
+    ///
+    /// Values are compared by keyed fingerprint (HMAC under a key derived from the vault key),
+    /// never shown. Exit 3 when the key or the release was never recorded (or nothing was
+    /// recorded at or before --at); exit 4 after the answer when some entries are unreadable.
+    Why(WhyArgs),
+}
+
+/// `vsync why`.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The vault key (as synced: after --inline-file-suffix, e.g. `TLS_CERT`).
+    pub key: String,
+    /// Environment name (default: the env `./.env` links to, or the repo's only configured env).
+    #[arg(long)]
+    pub env: Option<String>,
+    /// As of the newest sync recorded for this release (`--release` or the tag of the synced checkout).
+    #[arg(long, value_name = "NAME", conflicts_with = "at")]
+    pub release: Option<String>,
+    /// As of this UTC time: ISO-8601 at any precision (2026-12-06, 2026-12-06T11:00:00Z) or YYYYMMDD-HHMMSS.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
 }
 
 /// A verb that takes one env name.
@@ -406,8 +437,9 @@ pub struct ImportArgs {
 /// `vsync sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Environment name.
-    pub env: String,
+    /// Environment name (with --apply: taken from the plan).
+    #[arg(required_unless_present = "apply")]
+    pub env: Option<String>,
     /// One target (upstream form); use --to for several.
     #[arg(conflicts_with = "to")]
     pub target: Option<String>,
@@ -432,9 +464,28 @@ pub struct SyncArgs {
     /// Do not ask before pruning (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Plan as --plan does (nothing written to any destination) and save the plan to FILE (0600)
+    /// for a later `--apply`: the bundle, per target the routing, every operation with a keyed
+    /// fingerprint of its value (never a value), and the remote state it was planned against.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["apply", "dry_run", "from_local"])]
+    pub plan_out: Option<PathBuf>,
+    /// Apply exactly the operations of a plan saved by --plan-out (env and targets come from
+    /// it). Refused with exit 5, naming what moved, when the vault, the routing or a remote
+    /// changed since; exit 4 when the file was edited. Deletions need --yes or a yes at the
+    /// terminal.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["plan", "dry_run", "from_local"])]
+    pub apply: Option<PathBuf>,
+    /// With --plan-out: `md` prints a Markdown summary of the plan on stdout instead of the text
+    /// plan (for a pull-request comment; names and shortened fingerprints, no values).
+    #[arg(long, value_name = "text|md", requires = "plan_out", value_parser = ["text", "md"])]
+    pub format: Option<String>,
     /// Parallel requests per target (capped by the destination).
     #[arg(long, default_value_t = 6)]
     pub jobs: usize,
+    /// How many targets run at the same time (default: all of them; 1 runs them one after
+    /// another). Each target's lines are printed together, in the order of --to.
+    #[arg(long, value_name = "N")]
+    pub targets_at_once: Option<usize>,
     /// Requests per second per target (default: the destination's published quota).
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
@@ -517,6 +568,14 @@ pub struct SyncArgs {
     /// Audit controls.
     #[command(flatten)]
     pub audit: AuditArgs2,
+    /// The release this sync ships, recorded in its provenance entry (default: the git tag at
+    /// HEAD, if any); `vsync why KEY --release NAME` asks about it later.
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// Also write an in-toto Statement of this sync to FILE (0600): the bundle's digest, the
+    /// targets, remote names and keyed fingerprints, for signing (docs/attestation.md).
+    #[arg(long, value_name = "FILE")]
+    pub attest: Option<PathBuf>,
 }
 
 /// `vsync status`.

@@ -174,14 +174,43 @@ pub async fn open_if_pushed(
     ctx: &EnvContext,
     allow_rollback: bool,
 ) -> Result<Option<(Pointer, Zeroizing<Vec<u8>>)>, CliError> {
+    Ok(open_object_if_pushed(ctx, allow_rollback)
+        .await?
+        .map(|o| (o.pointer, o.zip)))
+}
+
+/// The latest version, opened, with the digest of its object as stored.
+pub struct Opened {
+    /// `latest`, as followed.
+    pub pointer: Pointer,
+    /// The verified zip.
+    pub zip: Zeroizing<Vec<u8>>,
+    /// Hex SHA-256 of the version object's bytes (the ciphertext), what an attestation names.
+    pub object_sha256: String,
+}
+
+/// [`open_if_pushed`], keeping the digest of the object that was opened.
+///
+/// # Errors
+/// As [`open_if_pushed`].
+pub async fn open_object_if_pushed(
+    ctx: &EnvContext,
+    allow_rollback: bool,
+) -> Result<Option<Opened>, CliError> {
+    use sha2::Digest;
     let mut memory = Memory::load(ctx)?;
     let Some(p) = pointer(ctx, &memory, allow_rollback).await? else {
         return Ok(None);
     };
     let object = ctx.remote.fetch_version(&p.ts).await?;
+    let object_sha256 = crate::plugins::discover::hex(&sha2::Sha256::digest(&object));
     let zip = ctx.open_bundle(&object, &p.ts).await?;
     memory.record(ctx, &p.ts);
-    Ok(Some((p, zip)))
+    Ok(Some(Opened {
+        pointer: p,
+        zip,
+        object_sha256,
+    }))
 }
 
 /// Record that `ts` was opened or published by this machine (push, explicit pulls, rotate).

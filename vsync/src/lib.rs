@@ -15,12 +15,14 @@ pub mod key_proof;
 pub mod keychain;
 pub mod latest;
 pub mod local;
+mod locked_dir;
 pub mod output;
 pub mod passphrase;
 pub mod plugins;
 pub mod reference;
 pub mod run;
 pub mod settings;
+mod staging;
 pub mod sync;
 pub mod version_name;
 
@@ -130,6 +132,8 @@ async fn dispatch(verb: Verb, g: &Global) -> Result<(), CliError> {
         }
         Verb::CiMask { env } => commands::ci::mask(&env, g).await,
         Verb::Docs { topic } => docs(topic.as_deref()),
+        Verb::Releases(s) => commands::releases::run(s, g).await,
+        Verb::Why(s) => commands::why::run(s, g).await,
     }
 }
 

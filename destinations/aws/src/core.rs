@@ -137,7 +137,7 @@ pub(crate) async fn get_value(c: &Client, name: &str) -> Result<Current, DestErr
             out.secret_string().unwrap_or_default().to_string(),
         )),
         Err(e) => {
-            let err = map_sdk(e, name, "read");
+            let err = settle_invalid_request(c, e, name, "read").await;
             match err.kind {
                 DestErrorKind::NotFound => Ok(Current::Missing),
                 DestErrorKind::Conflict => Ok(Current::PendingDeletion),
@@ -187,30 +187,59 @@ pub(crate) async fn put(
                     // created concurrently: write a version instead
                     put_value(c, name, value).await.map(|()| false)
                 }
-                Err(e) => Err(map_sdk(e, name, "create")),
+                Err(e) => Err(settle_invalid_request(c, e, name, "create").await),
             }
         }
     }
 }
 
 async fn put_value(c: &Client, name: &str, value: &str) -> Result<(), DestError> {
-    c.put_secret_value()
+    match c
+        .put_secret_value()
         .secret_id(name)
         .secret_string(value)
         .send()
         .await
-        .map(|_| ())
-        .map_err(|e| map_sdk(e, name, "write"))
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(settle_invalid_request(c, e, name, "write").await),
+    }
 }
 
 /// Schedules deletion with the default 30-day recovery window (recoverable, never forced).
 pub(crate) async fn delete(c: &Client, name: &str) -> Result<(), DestError> {
-    c.delete_secret()
-        .secret_id(name)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| map_sdk(e, name, "delete"))
+    match c.delete_secret().secret_id(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(settle_invalid_request(c, e, name, "delete").await),
+    }
+}
+
+/// AWS answers a call on a secret scheduled for deletion with its catch-all
+/// InvalidRequestException (the reason is only in the prose); the secret's own state, its
+/// DeletedDate, says whether that was why.
+async fn settle_invalid_request<E>(
+    c: &Client,
+    e: SdkError<E, HttpResponse>,
+    name: &str,
+    op: &str,
+) -> DestError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let invalid_request = e.code() == Some("InvalidRequestException");
+    let err = map_sdk(e, name, op);
+    if invalid_request && scheduled_for_deletion(c, name).await {
+        pending_deletion(name)
+    } else {
+        err
+    }
+}
+
+async fn scheduled_for_deletion(c: &Client, name: &str) -> bool {
+    matches!(
+        c.describe_secret().secret_id(name).send().await,
+        Ok(d) if d.deleted_date().is_some()
+    )
 }
 
 /// Names starting with `prefix` (exact, case-sensitive), excluding secrets already scheduled for deletion.
@@ -329,11 +358,6 @@ where
             DestErrorKind::RateLimited,
             format!("AWS throttled the {op} of {name}"),
         ),
-        (_, Some("InvalidRequestException"), _)
-            if aws_msg.contains("deletion") || aws_msg.contains("deleted") =>
-        {
-            return pending_deletion(name);
-        }
         (_, Some("InternalServiceError"), _) => (
             DestErrorKind::Transient,
             format!("AWS {op} of {name}: internal service error"),

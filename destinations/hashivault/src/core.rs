@@ -201,10 +201,10 @@ impl VaultBackend {
                     DestError::new(DestErrorKind::Internal, "Vault version out of range")
                 })?;
                 let opts = vaultrs::api::kv2::requests::SetSecretRequestOptions { cas };
-                vaultrs::kv2::set_with_options(&self.client, m, p, map, opts)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| self.map_err(e, "write"))
+                match vaultrs::kv2::set_with_options(&self.client, m, p, map, opts).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(self.settle_cas_refusal(e, version).await),
+                }
             }
             // KV v1 refuses an empty secret ("missing data fields"): pruning the last key
             // removes the path instead.
@@ -215,6 +215,30 @@ impl VaultBackend {
                 .await
                 .map_err(|e| self.map_err(e, "write")),
         }
+    }
+
+    /// Vault refuses a check-and-set write that lost a race with the generic HTTP 400 (the reason
+    /// is only in the prose); the secret's current version, read back, says whether that was why.
+    async fn settle_cas_refusal(&self, e: ClientError, expected: u64) -> DestError {
+        if status_of(&e) != Some(400) {
+            return self.map_err(e, "write");
+        }
+        let (m, p) = (self.cfg.mount.as_str(), self.cfg.path.as_str());
+        let current = match vaultrs::kv2::read_metadata(&self.client, m, p).await {
+            Ok(meta) => meta.current_version,
+            Err(read) if status_of(&read) == Some(404) => 0,
+            Err(_) => return self.map_err(e, "write"),
+        };
+        if current == expected {
+            return self.map_err(e, "write");
+        }
+        DestError::new(
+            DestErrorKind::Conflict,
+            format!(
+                "{} was written by someone else during this sync (check-and-set mismatch); nothing written, run the sync again",
+                self.cfg.display()
+            ),
+        )
     }
 
     fn map_err(&self, e: ClientError, op: &str) -> DestError {
@@ -228,12 +252,6 @@ impl VaultBackend {
             Some(404) => (
                 DestErrorKind::NotFound,
                 format!("{target}: mount or path not found"),
-            ),
-            Some(400) if detail.contains("check-and-set") => (
-                DestErrorKind::Conflict,
-                format!(
-                    "{target} was written by someone else during this sync (check-and-set mismatch); nothing written, run the sync again"
-                ),
             ),
             Some(429) => (
                 DestErrorKind::RateLimited,

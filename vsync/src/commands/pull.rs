@@ -13,6 +13,7 @@ use crate::local::fsutil;
 use crate::output;
 use crate::settings::Global;
 use crate::settings::verbs::PullSettings;
+use crate::staging::{self, Staging};
 
 /// Run `vsync pull`.
 pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
@@ -72,8 +73,6 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
     let zip = ctx.open_bundle(&object, &ts).await?;
     crate::latest::record(&ctx, &ts);
 
-    // before staging: the sweep matches this pull's own staging name too
-    clean_stale_staging(&vault_parent(&ctx, &vault_dir), &env);
     let (staged, report) = stage_beside_vault(&ctx, &zip, &vault_dir, "pull")?;
     if let Some(folder) = report.folder.as_deref()
         && folder != ctx.vault_folder()
@@ -89,7 +88,7 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
 
     let mut kept = Vec::new();
     if vault_exists && !args.force && !args.backup {
-        kept = keep_local_only(&vault_dir, &staged.0)?;
+        kept = keep_local_only(&vault_dir, staged.path())?;
     }
     let backup_dir = if args.backup && vault_exists {
         Some(backup(&ctx, &vault_dir)?)
@@ -97,7 +96,7 @@ pub async fn run(args: PullSettings, g: &Global) -> Result<(), CliError> {
         None
     };
 
-    swap_into_place(&staged.0, &vault_dir)?;
+    swap_into_place(staged.path(), &vault_dir)?;
     drop(staged);
 
     let files = walk::walk(&vault_dir)?;
@@ -166,9 +165,6 @@ fn local_dirty(env: &str, vault_dir: &Path, l: &Ledger, d: &ledger::Changes) -> 
     ))
 }
 
-/// Removes the staging folder when the pull stops early.
-pub(crate) struct Staging(pub(crate) PathBuf);
-
 /// The folder holding the vault folder: staging folders go there, so the swap is one rename.
 fn vault_parent(ctx: &EnvContext, vault_dir: &Path) -> PathBuf {
     vault_dir
@@ -180,6 +176,7 @@ fn vault_parent(ctx: &EnvContext, vault_dir: &Path) -> PathBuf {
 /// Unpack `zip` into a fresh private staging folder `.vsync-<kind>-<env>-<pid>` next to
 /// `vault_dir` (pull and restore-backup), so the vault is replaced whole by
 /// [`swap_into_place`] or not at all; the guard removes the folder if the caller stops early.
+/// First sweeps the staging folders killed runs left there (plaintext on disk), sparing live ones.
 pub(crate) fn stage_beside_vault(
     ctx: &EnvContext,
     zip: &[u8],
@@ -189,28 +186,13 @@ pub(crate) fn stage_beside_vault(
     let parent = vault_parent(ctx, vault_dir);
     fsutil::ensure_private_dir(&parent)
         .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
-    let staging = parent.join(format!(".vsync-{kind}-{}-{}", ctx.env, std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let staged = Staging(staging);
-    let report = zip_bundle::extract_vault(zip, &staged.0, &zip_bundle::ZipLimits::default())?;
+    staging::sweep(&parent, &staging::VAULT_STAGING_PREFIXES);
+    let name = format!(".vsync-{kind}-{}-{}", ctx.env, std::process::id());
+    let staged = Staging::claim(&parent, &name)
+        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    let report =
+        zip_bundle::extract_vault(zip, staged.path(), &zip_bundle::ZipLimits::default())?;
     Ok((staged, report))
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn clean_stale_staging(parent: &Path, env: &str) {
-    let prefix = format!(".vsync-pull-{env}-");
-    if let Ok(rd) = std::fs::read_dir(parent) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
 }
 
 /// Upstream semantics: files present locally but absent from the bundle are kept.
@@ -275,7 +257,7 @@ pub(crate) fn swap_into_place(staging: &Path, vault_dir: &Path) -> Result<(), Cl
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let old = staging.with_extension("old");
+        let old = staging::parked(staging);
         std::fs::rename(vault_dir, &old).map_err(fail)?;
         if let Err(e) = std::fs::rename(staging, vault_dir) {
             let _ = std::fs::rename(&old, vault_dir);

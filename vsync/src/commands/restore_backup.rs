@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use vsync_vault::zip_bundle::{self, ZipLimits};
 
-use crate::commands::pull::{Staging, stage_beside_vault, swap_into_place};
+use crate::commands::pull::{stage_beside_vault, swap_into_place};
+use crate::staging::{self, Staging};
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::backups::{self, Entry, Origin};
@@ -179,7 +180,7 @@ async fn restore_into_vault(
     }
     // Not pruned: the backup being restored may be the oldest one kept.
     backup_current_vault(ctx, false).await?;
-    swap_into_place(&staged.0, vault_dir)?;
+    swap_into_place(staged.path(), vault_dir)?;
     drop(staged);
     Ok(())
 }
@@ -210,12 +211,14 @@ fn restore_into_new_folder(zip: &[u8], target: &Path) -> Result<(), CliError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let staging = parent.join(format!(".{name}.vsync-restore-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let staged = Staging(staging.clone());
-    zip_bundle::extract_vault(zip, &staging, &ZipLimits::default())?;
+    // a killed restore into this same target left its plaintext staging folder here
+    let prefix = format!(".{name}.vsync-restore-");
+    staging::sweep(parent, &[prefix.as_str()]);
+    let staged = Staging::claim(parent, &format!("{prefix}{}", std::process::id()))
+        .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
+    zip_bundle::extract_vault(zip, staged.path(), &ZipLimits::default())?;
     let _ = std::fs::remove_dir(target);
-    std::fs::rename(&staging, target).map_err(|e| {
+    std::fs::rename(staged.path(), target).map_err(|e| {
         CliError::new(
             ExitKind::Failed,
             format!(

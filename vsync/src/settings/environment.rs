@@ -113,6 +113,26 @@ vars! {
         "init with an az:// store: the account when --azure-storage-account is not given";
     AzureStorageUseEmulator "AZURE_STORAGE_USE_EMULATOR" Standard
         "init with an az:// store: `true` or `1` allows no account (Azurite)";
+    GithubRunId "GITHUB_RUN_ID" Standard
+        "sync provenance: the GitHub Actions run (with GITHUB_SERVER_URL, GITHUB_REPOSITORY)";
+    GithubRunAttempt "GITHUB_RUN_ATTEMPT" Standard
+        "sync provenance: the attempt of the GitHub Actions run";
+    GithubServerUrl "GITHUB_SERVER_URL" Standard
+        "sync provenance: the GitHub server of the run's URL (default https://github.com)";
+    GithubRepository "GITHUB_REPOSITORY" Standard
+        "sync provenance: owner/name of the repository running the workflow";
+    CiPipelineUrl "CI_PIPELINE_URL" Standard
+        "sync provenance: the GitLab CI pipeline";
+    CiJobUrl "CI_JOB_URL" Standard
+        "sync provenance: the GitLab CI job";
+    BuildkiteBuildUrl "BUILDKITE_BUILD_URL" Standard
+        "sync provenance: the Buildkite build";
+    CircleBuildUrl "CIRCLE_BUILD_URL" Standard
+        "sync provenance: the CircleCI job";
+    JenkinsUrl "JENKINS_URL" Standard
+        "sync provenance: set by Jenkins; BUILD_URL is read only when it is set";
+    BuildUrl "BUILD_URL" Standard
+        "sync provenance: the Jenkins build (with JENKINS_URL)";
 }
 
 /// Read by the store and destination libraries rather than the CLI (listed for completeness;

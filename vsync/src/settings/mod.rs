@@ -20,6 +20,7 @@ pub mod environment;
 pub mod help;
 pub mod keyless;
 pub mod machine;
+pub mod provenance;
 pub mod sync;
 pub mod verbs;
 
@@ -128,6 +129,8 @@ pub enum Verb {
     Completions {
         shell: String,
     },
+    Releases(provenance::ReleasesSettings),
+    Why(provenance::WhySettings),
 }
 
 impl Settings {
@@ -228,6 +231,13 @@ impl Settings {
             }
             Command::Docs(a) => Verb::Docs { topic: a.topic },
             Command::Completions(a) => Verb::Completions { shell: a.shell },
+            Command::Releases(a) => Verb::Releases(provenance::ReleasesSettings { env: a.env }),
+            Command::Why(a) => {
+                match provenance::WhySettings::resolve(a.key, a.env, a.release, a.at) {
+                    Ok(s) => Verb::Why(s),
+                    Err(e) => return Err((e, global)),
+                }
+            }
         };
         Ok(Self { global, verb })
     }

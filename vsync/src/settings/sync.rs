@@ -60,13 +60,32 @@ pub struct SyncSettings {
     pub no_progress: bool,
     /// Audit controls.
     pub audit: AuditSettings,
+    /// How many targets run at the same time (at least 1; `None`: all of them).
+    pub targets_at_once: Option<usize>,
+    /// `--plan-out FILE`: plan, and save the plan there.
+    pub plan_out: Option<PathBuf>,
+    /// `--apply FILE`: apply exactly this saved plan.
+    pub apply_plan: Option<PathBuf>,
+    /// `--format md`: the plan as Markdown on stdout.
+    pub markdown: bool,
+    /// `--release`: the release recorded in the provenance entry (else the tag at HEAD).
+    pub release: Option<String>,
+    /// `--attest`: where to write the in-toto Statement of this sync.
+    pub attest: Option<PathBuf>,
+    /// The CI run recorded in the provenance entry, when the environment names one.
+    pub ci: Option<crate::sync::provenance::entry::CiRun>,
 }
 
 impl SyncSettings {
+    /// How many of `targets` targets run at the same time: the bound, at least 1, at most all.
+    pub fn at_once(&self, targets: usize) -> usize {
+        self.targets_at_once.unwrap_or(targets).clamp(1, targets.max(1))
+    }
+
     /// Check and type the flags (errors in the order the verb always reported them).
     pub fn resolve(a: SyncArgs, env: &Environment) -> Result<Self, CliError> {
         let mode = match a.dry_run.as_deref() {
-            None if a.plan => SyncMode::Plan,
+            None if a.plan || a.plan_out.is_some() => SyncMode::Plan,
             None => SyncMode::Apply,
             Some("online") => SyncMode::Plan,
             Some("offline") => SyncMode::OfflinePlan,
@@ -84,11 +103,36 @@ impl SyncSettings {
                 targets.push(c);
             }
         }
-        if targets.is_empty() {
+        let env_name = a.env.clone().unwrap_or_default();
+        // with --apply the plan names the targets (and the env)
+        if targets.is_empty() && a.apply.is_none() {
             return Err(CliError::new(ExitKind::Usage, "no target given")
-                .with_hint(format!("vsync sync {} --to github,aws", a.env)));
+                .with_hint(format!("vsync sync {env_name} --to github,aws")));
         }
         let options = collect_options(&a)?;
+        // with --apply the plan names the targets: the bound is applied to them when they are known
+        let targets_at_once = match a.targets_at_once {
+            None => None,
+            Some(0) => {
+                return Err(CliError::new(
+                    ExitKind::Usage,
+                    "--targets-at-once 0: at least one target must run",
+                )
+                .with_hint("--targets-at-once 1 runs the targets one after another"));
+            }
+            Some(n) => Some(n),
+        };
+        let release = a
+            .release
+            .as_deref()
+            .map(super::provenance::release_name)
+            .transpose()?;
+        if a.attest.is_some() && (mode != SyncMode::Apply || a.from_local) {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                "--attest describes what a sync wrote from a pushed version: not with --plan, --dry-run or --from-local",
+            ));
+        }
         Ok(Self {
             targets,
             mode,
@@ -107,7 +151,14 @@ impl SyncSettings {
             no_progress: a.no_progress,
             audit: AuditSettings::resolve(a.audit, env),
             plugins: a.plugin,
-            env: a.env,
+            env: env_name,
+            targets_at_once,
+            plan_out: a.plan_out,
+            apply_plan: a.apply,
+            markdown: a.format.as_deref() == Some("md"),
+            release,
+            attest: a.attest,
+            ci: super::provenance::ci_run(env),
         })
     }
 
@@ -214,5 +265,48 @@ mod tests {
         assert_eq!(s.timeout, Duration::from_secs(1));
         let e = settings(&["dev", "gh", "--opt", "nodot=1"]).err().unwrap();
         assert_eq!(e.kind, ExitKind::Usage);
+    }
+
+    #[test]
+    fn targets_at_once_defaults_to_all_and_zero_is_a_usage_error() {
+        let s = settings(&["dev", "--to", "github,aws,gcp"]).unwrap();
+        assert_eq!(s.at_once(3), 3);
+        let s = settings(&["dev", "--to", "github,aws", "--targets-at-once", "1"]).unwrap();
+        assert_eq!(s.at_once(2), 1);
+        let s = settings(&["dev", "--to", "github,aws", "--targets-at-once", "9"]).unwrap();
+        assert_eq!(s.at_once(2), 2);
+        let e = settings(&["dev", "gh", "--targets-at-once", "0"])
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ExitKind::Usage);
+    }
+
+    #[test]
+    fn plan_out_is_a_plan_and_apply_takes_env_and_targets_from_the_file() {
+        let s = settings(&["dev", "--to", "gh", "--plan-out", "p.json"]).unwrap();
+        assert_eq!(s.mode, SyncMode::Plan);
+        assert!(!s.markdown);
+        let s = settings(&["dev", "gh", "--plan-out", "p.json", "--format", "md"]).unwrap();
+        assert!(s.markdown);
+        let s = settings(&["--apply", "p.json"]).unwrap();
+        assert_eq!(s.mode, SyncMode::Apply);
+        assert!(s.env.is_empty() && s.targets.is_empty());
+        assert_eq!(
+            s.apply_plan.as_deref(),
+            Some(std::path::Path::new("p.json"))
+        );
+        // mixed modes, a format without a plan, and no env without a plan are grammar errors
+        for argv in [
+            &["dev", "gh", "--plan-out", "p", "--apply", "q"][..],
+            &["dev", "gh", "--plan-out", "p", "--dry-run=offline"],
+            &["dev", "gh", "--plan-out", "p", "--from-local"],
+            &["--apply", "p", "--plan"],
+            &["dev", "gh", "--format", "md"],
+            &["dev", "gh", "--plan-out", "p", "--format", "html"],
+            &[],
+        ] {
+            let parsed = Cli::try_parse_from(["vsync", "sync"].iter().chain(argv));
+            assert!(parsed.is_err(), "{argv:?}");
+        }
     }
 }

@@ -15,6 +15,7 @@ mod keyless_inputs;
 mod limits;
 mod plugin_crash;
 mod plugin_kit;
+mod provenance;
 mod pull_backups;
 mod push_guards;
 mod rollback_floor;

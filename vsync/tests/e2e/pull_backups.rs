@@ -310,3 +310,80 @@ fn hostile_backup_files_are_refused_with_nothing_changed() {
         assert!(!w.repo_dir.join("infra/x").exists() && !w.repo_dir.join("x").exists());
     }
 }
+
+/// What a killed pull or restore leaves beside the vault: its staging folder (plaintext) and
+/// the lock file nobody holds any more.
+fn killed_runs_leftover(parent: &Path, name: &str, with_lock: bool) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env.dev"), "TOKEN=leftover-plaintext\n").unwrap();
+    if with_lock {
+        std::fs::write(parent.join(format!("{name}.lock")), "pid 1").unwrap();
+    } else {
+        // an older vsync's, without a lock file: swept only once a minute old
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        std::fs::File::open(&dir).unwrap().set_modified(old).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn staging_left_by_killed_runs_is_swept_and_a_live_runs_staging_is_spared() {
+    require_keychain!();
+    let (_a, b) = two_versions();
+    let parent = b.vault("dev").parent().unwrap().to_path_buf();
+    // killed pulls and restores of this env and others, with and without their lock file
+    let killed = [
+        killed_runs_leftover(&parent, ".vsync-pull-dev-999991", true),
+        killed_runs_leftover(&parent, ".vsync-restore-dev-999992", false),
+        killed_runs_leftover(&parent, ".vsync-pull-staging-999993", true),
+        killed_runs_leftover(&parent, ".vsync-pull-dev-999994.old", false),
+    ];
+    // a pull of another env running right now on this machine: its lock is held
+    let live = killed_runs_leftover(&parent, ".vsync-pull-prod-999995", true);
+    let held = std::fs::OpenOptions::new()
+        .write(true)
+        .open(parent.join(".vsync-pull-prod-999995.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+
+    // a lockless folder that young may be an older vsync's live one
+    let young = parent.join(".vsync-pull-dev-999997");
+    std::fs::create_dir(&young).unwrap();
+
+    b.vsync(&["pull", "dev"]).ok();
+    assert!(young.exists());
+    std::fs::remove_dir(&young).unwrap();
+    for dir in &killed {
+        assert!(!dir.exists(), "{} was left", dir.display());
+    }
+    assert!(live.join(".env.dev").exists(), "a live run's staging was removed");
+
+    // once that run is gone, the next restore sweeps it too
+    drop(held);
+    b.vsync(&["restore-backup", "dev"]).ok();
+    assert!(!live.exists());
+    no_staging_left(&b);
+}
+
+#[test]
+fn a_restore_into_a_new_folder_sweeps_what_a_killed_restore_there_left() {
+    require_keychain!();
+    let (_a, b) = two_versions();
+    b.vsync(&["pull", "dev"]).ok();
+    let target = b.home.join("restored");
+    let leftover = killed_runs_leftover(&b.home, ".restored.vsync-restore-999996", true);
+    let list = b.vsync(&["restore-backup", "dev", "--list", "--json"]).ok().json();
+    let newest = list[0]["ts"].as_str().unwrap().to_owned();
+    b.vsync(&["restore-backup", "dev", &newest, arg(&target)]).ok();
+    assert!(!leftover.exists());
+    assert!(!b.home.join(".restored.vsync-restore-999996.lock").exists());
+    assert_eq!(
+        std::fs::read_dir(&b.home)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("vsync-restore"))
+            .count(),
+        0
+    );
+}

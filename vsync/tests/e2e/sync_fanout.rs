@@ -3,6 +3,8 @@
 //! through its own API, never through vsync.
 
 mod bench;
+mod concurrent;
+mod pinned;
 mod servers;
 
 use servers::{Servers, helper};

@@ -12,63 +12,118 @@ use crate::output;
 use crate::settings::machine;
 use crate::sync::policy::{self, FileSource, Policy, Roots};
 
+/// What one sync reads: the items as the policy shapes them, and the pushed version they came
+/// from (none with `--from-local`).
+pub(crate) struct Loaded {
+    pub(crate) parsed: policy::Parsed,
+    pub(crate) version: Option<Version>,
+}
+
+/// A pushed version, as provenance names it.
+pub(crate) struct Version {
+    /// Its `BUNDLE_TS`.
+    pub(crate) ts: String,
+    /// Hex SHA-256 of its object as stored.
+    pub(crate) sha256: String,
+}
+
 /// The items of the pushed vault or the working copy, as the policy shapes them.
 pub(super) async fn load(
     ctx: &EnvContext,
     from_local: bool,
     allow_rollback: bool,
     policy: &Policy,
-) -> Result<policy::Parsed, CliError> {
+) -> Result<Loaded, CliError> {
     let vault_root = ctx.vault_dir();
     let local_text = std::fs::read(vault_root.join(format!(".env.{}", ctx.env)))
         .ok()
         .map(Zeroizing::new);
-    let pushed = match crate::latest::open_if_pushed(ctx, allow_rollback).await? {
-        Some((_, zip)) => Some(vsync_vault::zip_bundle::read_bundle(
-            &zip,
-            &Default::default(),
-        )?),
-        None => None,
+    let (pushed, version) = match crate::latest::open_object_if_pushed(ctx, allow_rollback).await? {
+        Some(o) => (
+            Some(vsync_vault::zip_bundle::read_bundle(
+                &o.zip,
+                &Default::default(),
+            )?),
+            Some(Version {
+                ts: o.pointer.ts,
+                sha256: o.object_sha256,
+            }),
+        ),
+        None => (None, None),
     };
     let pushed_env = pushed
         .as_ref()
         .map(|b| Zeroizing::new(b.env_file(&ctx.env).map(<[u8]>::to_vec).unwrap_or_default()));
+    if from_local {
+        let text = working_copy(ctx, local_text, pushed_env)?;
+        let parsed = shape(&text, ctx, policy, &policy::Disk)?;
+        return Ok(Loaded {
+            parsed,
+            version: None,
+        });
+    }
+    let (Some(p), Some(bundle)) = (pushed_env, pushed) else {
+        return Err(CliError::new(
+            ExitKind::NotFound,
+            format!("nothing pushed yet for {}/{}", ctx.checkout.repo, ctx.env),
+        )
+        .with_hint(format!("vsync push {}", ctx.env)));
+    };
+    if local_text
+        .as_deref()
+        .is_some_and(|l| l.as_slice() != p.as_slice())
+    {
+        output::warn(format!(
+            "the working copy differs from the pushed vault; syncing the pushed one (vsync push {} first, or --from-local)",
+            ctx.env
+        ));
+    }
+    let files = BundleFiles {
+        root: vault_root,
+        bundle,
+        env: ctx.env.clone(),
+    };
+    Ok(Loaded {
+        parsed: shape(&p, ctx, policy, &files)?,
+        version,
+    })
+}
+
+/// A pushed bundle's items exactly as `vsync sync` shapes them with `policy` (file references
+/// inside the vault folder are the bundle's assets).
+pub(crate) fn shape_bundle(
+    ctx: &EnvContext,
+    bundle: vsync_vault::zip_bundle::Bundle,
+    policy: &Policy,
+) -> Result<policy::Parsed, CliError> {
+    let text = Zeroizing::new(
+        bundle
+            .env_file(&ctx.env)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default(),
+    );
+    let files = BundleFiles {
+        root: ctx.vault_dir(),
+        bundle,
+        env: ctx.env.clone(),
+    };
+    shape(&text, ctx, policy, &files)
+}
+
+/// Parse env text and apply the policy. A value that is not UTF-8 is refused (key named), never
+/// synced as U+FFFD.
+fn shape(
+    text: &[u8],
+    ctx: &EnvContext,
+    policy: &Policy,
+    files: &dyn FileSource,
+) -> Result<policy::Parsed, CliError> {
     let roots = Roots {
-        vault_root: vault_root.clone(),
+        vault_root: ctx.vault_dir(),
         home: machine::home(crate::settings::env()),
     };
-    let (text, files): (_, Box<dyn FileSource>) = if from_local {
-        (
-            working_copy(ctx, local_text, pushed_env)?,
-            Box::new(policy::Disk),
-        )
-    } else {
-        let (Some(p), Some(bundle)) = (pushed_env, pushed) else {
-            return Err(CliError::new(
-                ExitKind::NotFound,
-                format!("nothing pushed yet for {}/{}", ctx.checkout.repo, ctx.env),
-            )
-            .with_hint(format!("vsync push {}", ctx.env)));
-        };
-        if local_text
-            .as_deref()
-            .is_some_and(|l| l.as_slice() != p.as_slice())
-        {
-            output::warn(format!(
-                "the working copy differs from the pushed vault; syncing the pushed one (vsync push {} first, or --from-local)",
-                ctx.env
-            ));
-        }
-        let files = BundleFiles {
-            root: vault_root,
-            bundle,
-            env: ctx.env.clone(),
-        };
-        (p, Box::new(files))
-    };
-    // A value that is not UTF-8 is refused (key named), never synced as U+FFFD.
-    let pairs = vsync_vault::envfile::parse(vsync_vault::envfile::decode(&text)?);
-    policy::apply(&pairs, policy, &roots, files.as_ref())
+    let pairs = vsync_vault::envfile::parse(vsync_vault::envfile::decode(text)?);
+    policy::apply(&pairs, policy, &roots, files)
         .map_err(|bad| CliError::new(ExitKind::Failed, policy::bad_refs_message(&bad)))
 }
 

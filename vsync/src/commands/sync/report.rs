@@ -23,6 +23,9 @@ pub(super) struct TargetReport {
     pub(super) results: Vec<KeyResult>,
     /// Wall time of this target (plan and apply), for scripts and the benchmark.
     pub(super) elapsed_ms: u128,
+    /// The resolved routing (what identifies the destination in provenance entries).
+    #[serde(skip)]
+    pub(super) routing: Option<vsync_dest_api::Routing>,
 }
 
 impl TargetReport {
@@ -35,6 +38,7 @@ impl TargetReport {
             plan: None,
             results: Vec::new(),
             elapsed_ms: 0,
+            routing: None,
         }
     }
 

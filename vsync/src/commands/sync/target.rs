@@ -28,22 +28,31 @@ pub(super) struct RunInputs<'a> {
     pub(super) json: bool,
 }
 
-/// Sync one destination; `config_dirty` is set when its routing was added to the config.
+/// The routing a target asks to have saved in the config's `sync.<key>` block. Targets run at
+/// the same time, so each hands its own back and the run saves them all once, at the end.
+#[derive(Debug)]
+pub(super) struct SavedRouting {
+    pub(super) key: String,
+    pub(super) routing: Routing,
+}
+
+/// Sync one destination; `save` is set when its routing should be added to the config.
 pub(super) async fn run(
     dest: Arc<dyn Destination>,
-    ctx: &mut EnvContext,
+    ctx: &EnvContext,
     run: &RunInputs<'_>,
-    config_dirty: &mut bool,
+    save: &mut Option<SavedRouting>,
 ) -> TargetReport {
     let id = dest.id().to_owned();
     let mut report = TargetReport::failed(&id, Vec::new());
-    let routing = match routing(dest.as_ref(), ctx, run.settings, config_dirty) {
+    let routing = match routing(dest.as_ref(), ctx, run.settings, save) {
         Ok(r) => r,
         Err(problem) => {
             report.problems.push(problem);
             return report;
         }
     };
+    report.routing = Some(routing.clone());
     let (names, old_receipt, plan) = match plan(dest.as_ref(), ctx, &routing, run).await {
         Ok(p) => p,
         Err(problems) => {
@@ -80,11 +89,11 @@ pub(super) async fn run(
 }
 
 /// The routing: the flags over the config's `sync.<id>` block, as the destination resolves them.
-fn routing(
+pub(super) fn routing(
     dest: &dyn Destination,
-    ctx: &mut EnvContext,
+    ctx: &EnvContext,
     s: &SyncSettings,
-    config_dirty: &mut bool,
+    save: &mut Option<SavedRouting>,
 ) -> Result<Routing, String> {
     let id = dest.id();
     let given = normalise(dest, s.options.get(id).unwrap_or(&OptionMap::new()));
@@ -94,11 +103,10 @@ fn routing(
         .resolve_routing(stored.as_ref(), &given)
         .map_err(|e| format!("routing: {}", e.message))?;
     if resolved.persist && !s.plan_only() {
-        ctx.config
-            .sync
-            .get_or_insert_with(Default::default)
-            .insert(ckey, serde_json::Value::Object(resolved.routing.clone()));
-        *config_dirty = true;
+        *save = Some(SavedRouting {
+            key: ckey,
+            routing: resolved.routing.clone(),
+        });
     }
     Ok(resolved.routing)
 }
@@ -126,7 +134,7 @@ fn normalise(dest: &dyn Destination, given: &OptionMap) -> OptionMap {
 }
 
 /// Every name mapped and checked, the last receipt (not read offline), and the plan.
-async fn plan(
+pub(super) async fn plan(
     dest: &dyn Destination,
     ctx: &EnvContext,
     routing: &Routing,
@@ -155,7 +163,7 @@ async fn plan(
 }
 
 /// Deletes go ahead only when confirmed: `--yes`, or a yes at the terminal.
-fn confirm_prune(plan: &Plan, id: &str, yes: bool) -> Result<(), String> {
+pub(super) fn confirm_prune(plan: &Plan, id: &str, yes: bool) -> Result<(), String> {
     let deletes = plan
         .changes
         .iter()
@@ -176,7 +184,7 @@ fn confirm_prune(plan: &Plan, id: &str, yes: bool) -> Result<(), String> {
     })
 }
 
-async fn apply(
+pub(super) async fn apply(
     dest: Arc<dyn Destination>,
     routing: &Routing,
     plan: &Plan,
@@ -196,7 +204,7 @@ async fn apply(
 }
 
 /// The receipt after `results`: what the destination now holds, as far as we know.
-fn updated_receipt(
+pub(super) fn updated_receipt(
     mut rec: Receipt,
     names: &[RemoteName],
     results: &[KeyResult],
@@ -218,7 +226,7 @@ fn updated_receipt(
 }
 
 /// ok, partial, or failed (keys left unattempted by a cancel or the deadline).
-fn status_of(results: &[KeyResult], dctx: &Ctx, problems: &mut Vec<String>) -> &'static str {
+pub(super) fn status_of(results: &[KeyResult], dctx: &Ctx, problems: &mut Vec<String>) -> &'static str {
     let failed = results.iter().filter(|r| r.status == "failed").count();
     let not_attempted = results
         .iter()

@@ -93,7 +93,12 @@ pub(super) struct Servers {
 
 impl Servers {
     pub fn start(w: &mut World) -> Option<Self> {
-        let gh = PythonFake::spawn("github_fake.py", &["nacl"], &[])?;
+        Self::start_with(w, &[])
+    }
+
+    /// As [`Servers::start`], the GitHub fake started with `gh_args` (e.g. `--delay-ms 100`).
+    pub fn start_with(w: &mut World, gh_args: &[&str]) -> Option<Self> {
+        let gh = PythonFake::spawn("github_fake.py", &["nacl"], gh_args)?;
         let moto = services::require_moto();
         let vault = services::require_vault();
         let prefix = format!("{}/", w.repo);
