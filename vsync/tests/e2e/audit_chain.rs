@@ -293,3 +293,41 @@ fn verify_without_the_key_says_so() {
     // Reading the log needs no key.
     w.vsync(&["audit", "dev", "--csv"]).ok();
 }
+
+/// After `rotate-passphrase` the old rows are chained under a key this machine no longer holds:
+/// listed as "other-key", not as tampering; new rows chain on from them and verify.
+#[test]
+fn rows_chained_before_a_key_rotation_are_not_tampering() {
+    require_keychain!();
+    let mut w = World::with_env("dev");
+    push_note(&mut w, "dev", 1);
+    push_note(&mut w, "dev", 2);
+    w.vsync(&["rotate-passphrase", "--env", "dev", "--yes"]).ok();
+    w.vsync(&["pull", "dev"]).ok();
+    push_note(&mut w, "dev", 5);
+    let v = verify(&w, "dev", 0);
+    let statuses: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 5, "{v}");
+    assert_eq!(statuses[..2], ["other-key", "other-key"]);
+    assert_eq!(statuses[3..], ["verified", "verified"]);
+    // Versions sealed under the old key cannot be opened with the new one: skipped, not failed.
+    let heads: Vec<&str> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["head"].as_str().unwrap())
+        .collect();
+    assert!(heads.contains(&"unreadable"), "{heads:?}");
+    assert_eq!(heads.last(), Some(&"matches"));
+    // The link from the new key's rows to the old ones still holds: cutting an old row shows.
+    let path = w.prefix("dev").join("audit.csv");
+    let mut l = lines(&std::fs::read_to_string(&path).unwrap());
+    l.remove(2);
+    std::fs::write(&path, join(&l)).unwrap();
+    verify(&w, "dev", 4);
+}
