@@ -45,6 +45,13 @@ fn stat(fake: &PythonFake, name: &str) -> u64 {
 /// A world whose vsync reaches the fake through ADC.
 fn world(fake: &PythonFake) -> World {
     let mut w = World::new();
+    reach_gcp_fake(&mut w, fake, "refresh-e2e");
+    w
+}
+
+/// Point `w`'s vsync at the GCP fake: an authorized-user ADC file whose refresh token the fake
+/// accepts, and the fake as the Secret Manager endpoint.
+pub(crate) fn reach_gcp_fake(w: &mut World, fake: &PythonFake, refresh_token: &str) {
     let adc = w.home.join("adc.json");
     std::fs::write(
         &adc,
@@ -52,7 +59,7 @@ fn world(fake: &PythonFake) -> World {
             "type": "authorized_user",
             "client_id": "vsync-e2e",
             "client_secret": "not-a-real-secret",
-            "refresh_token": "refresh-e2e",
+            "refresh_token": refresh_token,
             "token_uri": format!("{}/token", fake.url()),
         })
         .to_string(),
@@ -60,7 +67,6 @@ fn world(fake: &PythonFake) -> World {
     .unwrap();
     w.set_env("GOOGLE_APPLICATION_CREDENTIALS", arg(&adc));
     w.set_env("VSYNC_GCP_ENDPOINT", &fake.url());
-    w
 }
 
 /// The GCP fake and a machine that pushed `pairs` to `dev`, when a keychain session is there.

@@ -10,7 +10,7 @@ use vsync_testkit::fakes::PythonFake;
 use vsync_testkit::services;
 
 use super::servers::{Servers, helper};
-use crate::harness::{World, arg};
+use crate::harness::World;
 use crate::require_keychain;
 
 const TARGETS: &str = "github,gcp,aws,hashivault";
@@ -32,21 +32,7 @@ fn setup(pairs: &[(&str, &str)]) -> Option<(World, Servers, PythonFake)> {
             "50",
         ],
     )?;
-    let adc = w.home.join("adc.json");
-    std::fs::write(
-        &adc,
-        json!({
-            "type": "authorized_user",
-            "client_id": "vsync-e2e",
-            "client_secret": "not-a-real-secret",
-            "refresh_token": "refresh-fan",
-            "token_uri": format!("{}/token", gcp.url()),
-        })
-        .to_string(),
-    )
-    .unwrap();
-    w.set_env("GOOGLE_APPLICATION_CREDENTIALS", arg(&adc));
-    w.set_env("VSYNC_GCP_ENDPOINT", &gcp.url());
+    crate::sync_gcp::reach_gcp_fake(&mut w, &gcp, "refresh-fan");
     w.init_push("dev", pairs);
     Some((w, s, gcp))
 }
@@ -233,13 +219,7 @@ fn one_failing_target_among_concurrent_ones_exits_6_all_failing_exits_1() {
     let r = w.vsync(&["sync", "dev", "--to", "github,hashivault", "--no-progress"]);
     let r = r.code(1);
     r.stderr_has("GitHub rejected the token");
-    assert!(
-        r.stderr
-            .lines()
-            .any(|l| l.contains("hashivault") && l.to_lowercase().contains("token")),
-        "{}",
-        r.stderr
-    );
+    super::vault_named_its_token(&r);
 }
 
 /// Runs argv[1:] on a pseudo-terminal (stdin, stdout and stderr), answers `y` to each `[y/N]`
