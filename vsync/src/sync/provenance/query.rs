@@ -240,23 +240,21 @@ mod tests {
     use super::super::entry::{FORMAT, TargetRecord};
     use super::*;
 
-    fn entry(time: &str, release: &str, target: &str, recs: &[(&str, &str, &str)]) -> Entry {
+    /// An entry at `at` on 2026-12-06 that synced key K to `target` with `op`, fingerprint `fp`.
+    fn entry(at: &str, release: &str, target: &str, (op, fp): (&str, &str)) -> Entry {
         Entry {
             format: FORMAT.into(),
-            time: time.into(),
+            time: format!("2026-12-06T{at}.000Z"),
             release: (!release.is_empty()).then(|| release.to_owned()),
             targets: vec![TargetRecord {
                 target: target.into(),
                 status: "ok".into(),
-                keys: recs
-                    .iter()
-                    .map(|(k, op, fp)| KeyRecord {
-                        key: Some((*k).into()),
-                        remote: (*k).into(),
-                        op: (*op).into(),
-                        fp: Some((*fp).into()),
-                    })
-                    .collect(),
+                keys: vec![KeyRecord {
+                    key: Some("K".into()),
+                    remote: "K".into(),
+                    op: op.into(),
+                    fp: Some(fp.into()),
+                }],
                 ..Default::default()
             }],
             ..Default::default()
@@ -265,30 +263,10 @@ mod tests {
 
     fn history() -> Vec<Entry> {
         vec![
-            entry(
-                "2026-12-06T10:00:00.000Z",
-                "v1",
-                "github",
-                &[("K", "create", "f1")],
-            ),
-            entry(
-                "2026-12-06T10:00:05.000Z",
-                "",
-                "aws",
-                &[("K", "create", "f1")],
-            ),
-            entry(
-                "2026-12-06T11:00:00.000Z",
-                "v2",
-                "github",
-                &[("K", "update", "f2")],
-            ),
-            entry(
-                "2026-12-06T12:00:00.000Z",
-                "v3",
-                "github",
-                &[("K", "unchanged", "f2")],
-            ),
+            entry("10:00:00", "v1", "github", ("create", "f1")),
+            entry("10:00:05", "", "aws", ("create", "f1")),
+            entry("11:00:00", "v2", "github", ("update", "f2")),
+            entry("12:00:00", "v3", "github", ("unchanged", "f2")),
         ]
     }
 

@@ -145,18 +145,23 @@ mod tests {
         )
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_syncs_in_the_same_millisecond_each_keep_their_entry() {
-        let d = tempfile::tempdir().unwrap();
-        let r = remote(d.path());
-        let key = DerivedKey::from_bytes([3; 32]);
-        let e = Entry {
+    /// An entry of `acme`/`dev` with nothing synced.
+    fn entry() -> Entry {
+        Entry {
             format: FORMAT.into(),
             time: "2026-12-06T11:00:00.000Z".into(),
             repo: "acme".into(),
             env: "dev".into(),
             ..Default::default()
-        };
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_syncs_in_the_same_millisecond_each_keep_their_entry() {
+        let d = tempfile::tempdir().unwrap();
+        let r = remote(d.path());
+        let key = DerivedKey::from_bytes([3; 32]);
+        let e = entry();
         let mut set = tokio::task::JoinSet::new();
         for i in 0..8 {
             let (r, key, mut e) = (r.clone(), key.clone(), e.clone());
@@ -180,13 +185,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let r = remote(d.path());
         let old_key = DerivedKey::from_bytes([1; 32]);
-        let e = Entry {
-            format: FORMAT.into(),
-            time: "2026-12-06T11:00:00.000Z".into(),
-            repo: "acme".into(),
-            env: "dev".into(),
-            ..Default::default()
-        };
+        let e = entry();
         write(&r, &old_key, &e, 0).await.unwrap();
         let new_key = DerivedKey::from_bytes([2; 32]);
         // after a rotation to generation 1: noted, not suspicious
