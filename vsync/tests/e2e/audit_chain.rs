@@ -9,7 +9,7 @@ use serde_json::Value;
 use vsync_vault::audit::SealedHead;
 use vsync_vault::store::{Bucket, StoreSpec};
 
-use crate::harness::{World, arg, upstream_script};
+use crate::harness::{World, arg, run_upstream};
 use crate::require_keychain;
 
 /// Where a world's `audit.csv` lives, read and written behind vsync's back (the attacker).
@@ -77,12 +77,7 @@ fn upstream_append(log: &dyn Log, action: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.csv");
     std::fs::write(&path, log.read()).unwrap();
-    let st = Command::new("python3")
-        .arg(upstream_script("upstream_audit.py"))
-        .args(["append", arg(&path), action, ""])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    run_upstream("upstream_audit.py", &["append", arg(&path), action, ""]);
     log.write(&std::fs::read_to_string(&path).unwrap());
 }
 
@@ -91,17 +86,8 @@ fn upstream_read(log: &dyn Log) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.csv");
     std::fs::write(&path, log.read()).unwrap();
-    let out = Command::new("python3")
-        .arg(upstream_script("upstream_audit.py"))
-        .args(["read", arg(&path)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout)
+    let out = run_upstream("upstream_audit.py", &["read", arg(&path)]);
+    serde_json::from_slice::<Value>(&out)
         .unwrap()
         .as_array()
         .unwrap()
@@ -302,7 +288,8 @@ fn rows_chained_before_a_key_rotation_are_not_tampering() {
     let mut w = World::with_env("dev");
     push_note(&mut w, "dev", 1);
     push_note(&mut w, "dev", 2);
-    w.vsync(&["rotate-passphrase", "--env", "dev", "--yes"]).ok();
+    w.vsync(&["rotate-passphrase", "--env", "dev", "--yes"])
+        .ok();
     w.vsync(&["pull", "dev"]).ok();
     push_note(&mut w, "dev", 5);
     let v = verify(&w, "dev", 0);

@@ -10,7 +10,7 @@ mod flows;
 mod race;
 
 pub use flows::{
-    arg, curl, install_plugin, target_report, upstream_bundle_write, upstream_script, vault_tree,
+    arg, curl, install_plugin, run_upstream, target_report, upstream_bundle_write, vault_tree,
 };
 pub use race::exactly_one_push_wins;
 

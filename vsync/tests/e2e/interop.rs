@@ -1,9 +1,7 @@
 //! Byte compatibility with upstream, checked by an independent implementation written from the
 //! spec in Python (`tests/interop/upstream_bundle.py`, using the `cryptography` package).
 
-use std::process::Command;
-
-use crate::harness::{World, arg, upstream_bundle_write, upstream_script, vault_tree};
+use crate::harness::{World, arg, run_upstream, upstream_bundle_write, vault_tree};
 use crate::require_keychain;
 
 #[test]
@@ -18,17 +16,11 @@ fn independent_reader_opens_what_vsync_pushes() {
     assert_eq!(ts.len(), 15, "the pointer is the bare 15-byte timestamp");
     let (key, salt) = w.key_and_salt("dev");
     let object = w.prefix("dev").join(format!("versions/{ts}.enc"));
-    let out = Command::new("python3")
-        .arg(upstream_script("upstream_bundle.py"))
-        .args(["open", arg(&object), &key, &salt, &ts])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_upstream(
+        "upstream_bundle.py",
+        &["open", arg(&object), &key, &salt, &ts],
     );
-    let names: Vec<String> = String::from_utf8(out.stdout)
+    let names: Vec<String> = String::from_utf8(out)
         .unwrap()
         .lines()
         .map(str::to_owned)

@@ -4,24 +4,12 @@
 //! hostile files.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::harness::{World, arg, mode, python_ok, upstream_script, vault_tree};
+use crate::harness::{World, arg, mode, python_ok, run_upstream, vault_tree};
 use crate::require_keychain;
 
 fn py(args: &[&str]) -> String {
-    let out = Command::new("python3")
-        .arg(upstream_script("upstream_backup.py"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "upstream_backup.py {:?}: {}",
-        args.first(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(run_upstream("upstream_backup.py", args)).unwrap()
 }
 
 /// A backup of the `dev` vault in `src`, written by the independent implementation to `file`.
@@ -322,7 +310,10 @@ fn killed_runs_leftover(parent: &Path, name: &str, with_lock: bool) -> PathBuf {
     } else {
         // an older vsync's, without a lock file: swept only once a minute old
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
-        std::fs::File::open(&dir).unwrap().set_modified(old).unwrap();
+        std::fs::File::open(&dir)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
     }
     dir
 }
@@ -357,7 +348,10 @@ fn staging_left_by_killed_runs_is_swept_and_a_live_runs_staging_is_spared() {
     for dir in &killed {
         assert!(!dir.exists(), "{} was left", dir.display());
     }
-    assert!(live.join(".env.dev").exists(), "a live run's staging was removed");
+    assert!(
+        live.join(".env.dev").exists(),
+        "a live run's staging was removed"
+    );
 
     // once that run is gone, the next restore sweeps it too
     drop(held);
@@ -373,9 +367,13 @@ fn a_restore_into_a_new_folder_sweeps_what_a_killed_restore_there_left() {
     b.vsync(&["pull", "dev"]).ok();
     let target = b.home.join("restored");
     let leftover = killed_runs_leftover(&b.home, ".restored.vsync-restore-999996", true);
-    let list = b.vsync(&["restore-backup", "dev", "--list", "--json"]).ok().json();
+    let list = b
+        .vsync(&["restore-backup", "dev", "--list", "--json"])
+        .ok()
+        .json();
     let newest = list[0]["ts"].as_str().unwrap().to_owned();
-    b.vsync(&["restore-backup", "dev", &newest, arg(&target)]).ok();
+    b.vsync(&["restore-backup", "dev", &newest, arg(&target)])
+        .ok();
     assert!(!leftover.exists());
     assert!(!b.home.join(".restored.vsync-restore-999996.lock").exists());
     assert_eq!(

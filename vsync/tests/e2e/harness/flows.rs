@@ -215,6 +215,24 @@ pub fn upstream_bundle_write(
     cmd
 }
 
+/// Run the independent implementation's `script` (in `tests/interop`) with `args`: its stdout;
+/// the test fails with its stderr when it does not succeed.
+#[track_caller]
+pub fn run_upstream(script: &str, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .arg(upstream_script(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script} {:?}: {}",
+        args.first(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A script of the independent implementation in `tests/interop`.
 pub fn upstream_script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
