@@ -62,6 +62,16 @@ fn first_finding(v: &Value) -> (String, Option<u64>) {
     (f["kind"].as_str().unwrap().to_owned(), f["row"].as_u64())
 }
 
+/// `field` of every object in the report's `list`.
+fn column<'a>(v: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
+    v[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[field].as_str().unwrap())
+        .collect()
+}
+
 fn lines(text: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
@@ -94,6 +104,12 @@ fn upstream_read(log: &dyn Log) -> Vec<Value> {
         .clone()
 }
 
+/// Put `lines` in place of the log: the report of `audit --verify`, which must say tampered.
+fn tampered(w: &World, env: &str, log: &dyn Log, lines: &[String]) -> Value {
+    log.write(&join(lines));
+    verify(w, env, 4)
+}
+
 fn push_note(w: &mut World, env: &str, n: usize) {
     w.write_env(env, &[("K", &format!("value-{n}"))]);
     w.vsync(&["push", env, "--note", &format!("row-{n}")]).ok();
@@ -107,19 +123,9 @@ fn tamper_story(w: &mut World, env: &str, log: &dyn Log) {
     }
     let v = verify(w, env, 0);
     assert_eq!(v["ok"], true);
-    let statuses: Vec<&str> = v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses = column(&v, "rows", "status");
     assert_eq!(statuses, vec!["verified"; 4]);
-    let heads: Vec<&str> = v["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["head"].as_str().unwrap())
-        .collect();
+    let heads = column(&v, "versions", "head");
     assert_eq!(heads, vec!["matches"; 4]);
     // The newest push's own row comes after its sealed head.
     assert_eq!(v["unsealed_tail"], 1);
@@ -132,8 +138,7 @@ fn tamper_story(w: &mut World, env: &str, log: &dyn Log) {
     // A field of a middle row edited.
     let mut edited = l.clone();
     edited[2] = edited[2].replace("row-2", "row-7");
-    log.write(&join(&edited));
-    let v = verify(w, env, 4);
+    let v = tampered(w, env, log, &edited);
     assert_eq!(first_finding(&v), ("edited".to_owned(), Some(2)));
     w.vsync(&["audit", env, "--verify"])
         .code(4)
@@ -142,20 +147,17 @@ fn tamper_story(w: &mut World, env: &str, log: &dyn Log) {
     // A row removed.
     let mut removed = l.clone();
     removed.remove(2);
-    log.write(&join(&removed));
-    let v = verify(w, env, 4);
+    let v = tampered(w, env, log, &removed);
     assert_eq!(first_finding(&v), ("removed".to_owned(), Some(2)));
 
     // A forged row inserted (a copy of row 2 with another note and its chain cell).
     let mut inserted = l.clone();
     inserted.insert(3, l[2].replace("row-2", "row-forged"));
-    log.write(&join(&inserted));
-    let v = verify(w, env, 4);
+    let v = tampered(w, env, log, &inserted);
     assert_eq!(first_finding(&v), ("inserted".to_owned(), Some(3)));
 
     // The tail cut below the head the last push sealed (it sealed three rows).
-    log.write(&join(&l[..3]));
-    let v = verify(w, env, 4);
+    let v = tampered(w, env, log, &l[..3]);
     assert_eq!(first_finding(&v), ("truncated".to_owned(), None));
     assert!(
         v["findings"][0]["message"]
@@ -184,8 +186,7 @@ fn tamper_story(w: &mut World, env: &str, log: &dyn Log) {
     // And an edit of that upstream row is caught by the chained row after it.
     let mut l = lines(&log.read());
     l[5] = l[5].replace("upstream-host", "elsewhere");
-    log.write(&join(&l));
-    let v = verify(w, env, 4);
+    let v = tampered(w, env, log, &l);
     assert_eq!(first_finding(&v), ("edited".to_owned(), Some(6)));
 }
 
@@ -293,22 +294,12 @@ fn rows_chained_before_a_key_rotation_are_not_tampering() {
     w.vsync(&["pull", "dev"]).ok();
     push_note(&mut w, "dev", 5);
     let v = verify(&w, "dev", 0);
-    let statuses: Vec<&str> = v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap())
-        .collect();
+    let statuses = column(&v, "rows", "status");
     assert_eq!(statuses.len(), 5, "{v}");
     assert_eq!(statuses[..2], ["other-key", "other-key"]);
     assert_eq!(statuses[3..], ["verified", "verified"]);
     // Versions sealed under the old key cannot be opened with the new one: skipped, not failed.
-    let heads: Vec<&str> = v["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["head"].as_str().unwrap())
-        .collect();
+    let heads = column(&v, "versions", "head");
     assert!(heads.contains(&"unreadable"), "{heads:?}");
     assert_eq!(heads.last(), Some(&"matches"));
     // The link from the new key's rows to the old ones still holds: cutting an old row shows.
