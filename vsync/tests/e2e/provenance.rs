@@ -369,3 +369,54 @@ fn unreadable_entries_are_reported_not_skipped() {
         .ok()
         .stderr_has("could not record the provenance entry");
 }
+
+#[test]
+fn an_applied_pinned_plan_is_recorded_on_the_same_destinations() {
+    require_keychain!();
+    let Some((mut w, d)) = setup() else { return };
+    sync(&w, &d, &["--release", "p1"]).ok();
+    w.push_env("dev", &[("API_TOKEN", TOK_V2), ("DB_PASS", DB)]);
+    let plan = w.home.join("plan.json");
+    sync(&w, &d, &["--plan-out", arg(&plan)]).ok();
+    assert_eq!(
+        provenance_objects(&w).len(),
+        1,
+        "a saved plan records nothing"
+    );
+    let att = w.home.join("att.json");
+    let apply = ["sync", "--apply", arg(&plan), "--no-progress"];
+    w.vsync(&[&apply[..], &["--release", "p2", "--attest", arg(&att)]].concat())
+        .ok()
+        .stderr_has("(release p2)");
+    assert_eq!(provenance_objects(&w).len(), 2);
+    assert_clean(
+        "the attestation of an applied plan",
+        &std::fs::read(&att).unwrap(),
+    );
+    // the same two destinations as the plain sync (a changing summary does not split them)
+    let v = w
+        .vsync(&["why", "API_TOKEN", "--env", "dev", "--json"])
+        .ok()
+        .json();
+    let dests = v["destinations"].as_array().unwrap();
+    assert_eq!(dests.len(), 2, "{v}");
+    for dst in dests {
+        assert_eq!(dst["written"]["release"], "p2", "{v}");
+        assert_eq!(dst["current"], "same", "{v}");
+    }
+    let v = w
+        .vsync(&[
+            "why",
+            "API_TOKEN",
+            "--env",
+            "dev",
+            "--release",
+            "p1",
+            "--json",
+        ])
+        .ok()
+        .json();
+    for dst in v["destinations"].as_array().unwrap() {
+        assert_eq!(dst["current"], "changed_since", "{v}");
+    }
+}
