@@ -128,6 +128,14 @@ fn assert_clean(what: &str, bytes: &[u8]) {
     }
 }
 
+/// `vsync why KEY --env dev <point> --json` as JSON (the run must succeed).
+fn why_json(w: &World, key: &str, point: &[&str]) -> Value {
+    let mut argv = vec!["why", key, "--env", "dev"];
+    argv.extend_from_slice(point);
+    argv.push("--json");
+    w.vsync(&argv).ok().json()
+}
+
 #[test]
 fn releases_why_and_attest_across_two_releases() {
     require_keychain!();
@@ -219,18 +227,7 @@ fn releases_why_and_attest_across_two_releases() {
     r.stdout_has("ci: github-actions https://github.example/acme/app/actions/runs/4242");
 
     // why at v1: the v1 value everywhere, changed since
-    let v = w
-        .vsync(&[
-            "why",
-            "API_TOKEN",
-            "--env",
-            "dev",
-            "--release",
-            "v1",
-            "--json",
-        ])
-        .ok()
-        .json();
+    let v = why_json(&w, "API_TOKEN", &["--release", "v1"]);
     let dests = v["destinations"].as_array().unwrap();
     assert_eq!(dests.len(), 2, "{v}");
     for dst in dests {
@@ -261,18 +258,7 @@ fn releases_why_and_attest_across_two_releases() {
     r.stdout_has("same");
     r.stdout_has(&fp2[..12]);
     // an unchanged key: written at v1, found unchanged at v2
-    let v = w
-        .vsync(&[
-            "why",
-            "DB_PASS",
-            "--env",
-            "dev",
-            "--release",
-            "v2",
-            "--json",
-        ])
-        .ok()
-        .json();
+    let v = why_json(&w, "DB_PASS", &["--release", "v2"]);
     let gh = &v["destinations"][0];
     assert_eq!(gh["written"]["release"], "v1", "{v}");
     assert_eq!(gh["confirmed"]["release"], "v2", "{v}");
@@ -283,18 +269,7 @@ fn releases_why_and_attest_across_two_releases() {
         .as_str()
         .unwrap()
         .to_owned();
-    let v = w
-        .vsync(&[
-            "why",
-            "API_TOKEN",
-            "--env",
-            "dev",
-            "--at",
-            &v1_time,
-            "--json",
-        ])
-        .ok()
-        .json();
+    let v = why_json(&w, "API_TOKEN", &["--at", &v1_time]);
     for dst in v["destinations"].as_array().unwrap() {
         assert_eq!(dst["fp"], fp1.as_str(), "{v}");
     }
@@ -404,18 +379,7 @@ fn an_applied_pinned_plan_is_recorded_on_the_same_destinations() {
         assert_eq!(dst["written"]["release"], "p2", "{v}");
         assert_eq!(dst["current"], "same", "{v}");
     }
-    let v = w
-        .vsync(&[
-            "why",
-            "API_TOKEN",
-            "--env",
-            "dev",
-            "--release",
-            "p1",
-            "--json",
-        ])
-        .ok()
-        .json();
+    let v = why_json(&w, "API_TOKEN", &["--release", "p1"]);
     for dst in v["destinations"].as_array().unwrap() {
         assert_eq!(dst["current"], "changed_since", "{v}");
     }
