@@ -281,6 +281,11 @@ mod tests {
         text.lines().map(str::to_owned).collect()
     }
 
+    /// What walking the log made of `lines` finds.
+    fn findings(key: &ChainKey, lines: &[String]) -> Vec<Finding> {
+        walk(key, &parse_audit(&lines.join("\n"))).findings
+    }
+
     #[test]
     fn clean_chain_and_mixed_rows() {
         let key = ChainKey::derive(&[3; 32]);
@@ -320,10 +325,9 @@ mod tests {
         // Edit a field of row 3 (line 3 after the header).
         let mut edited = l.clone();
         edited[3] = edited[3].replace("n3", "n9");
-        let w = walk(&key, &parse_audit(&edited.join("\n")));
         assert_eq!(
-            w.findings,
-            vec![Finding::Edited {
+            findings(&key, &edited),
+            [Finding::Edited {
                 row: 3,
                 covers: None
             }]
@@ -331,15 +335,16 @@ mod tests {
         // Remove row 3.
         let mut removed = l.clone();
         removed.remove(3);
-        let w = walk(&key, &parse_audit(&removed.join("\n")));
-        assert_eq!(w.findings, vec![Finding::Removed { row: 3, missing: 1 }]);
+        assert_eq!(
+            findings(&key, &removed),
+            [Finding::Removed { row: 3, missing: 1 }]
+        );
         // Insert a forged row carrying a copy of row 2's cell.
         let mut inserted = l.clone();
         inserted.insert(3, l[2].replace("n2", "forged"));
-        let w = walk(&key, &parse_audit(&inserted.join("\n")));
         assert_eq!(
-            w.findings,
-            vec![Finding::Inserted {
+            findings(&key, &inserted),
+            [Finding::Inserted {
                 row: 3,
                 extra: 1,
                 covers: None
@@ -348,10 +353,9 @@ mod tests {
         // An unchained forged row: the next chained row catches it.
         let mut inserted = l.clone();
         inserted.insert(3, "2026-01-01T00:00:00.000Z,push,,x,,,,,,".to_owned());
-        let w = walk(&key, &parse_audit(&inserted.join("\n")));
         assert_eq!(
-            w.findings,
-            vec![Finding::Inserted {
+            findings(&key, &inserted),
+            [Finding::Inserted {
                 row: 4,
                 extra: 1,
                 covers: Some((3, 3))
@@ -361,10 +365,9 @@ mod tests {
         let mut blanked = l.clone();
         let cell = parse_audit(&text)[2].chain().to_owned();
         blanked[3] = blanked[3].replace(&cell, "");
-        let w = walk(&key, &parse_audit(&blanked.join("\n")));
         assert_eq!(
-            w.findings,
-            vec![Finding::Edited {
+            findings(&key, &blanked),
+            [Finding::Edited {
                 row: 4,
                 covers: Some((3, 3))
             }]
@@ -372,16 +375,14 @@ mod tests {
         // A malformed cell.
         let mut bad = l;
         bad[2] = bad[2].replace(&parse_audit(&text)[1].chain().to_owned(), "c1.zz");
-        let w = walk(&key, &parse_audit(&bad.join("\n")));
-        assert_eq!(w.findings[0], Finding::Malformed { row: 2 });
+        assert_eq!(findings(&key, &bad)[0], Finding::Malformed { row: 2 });
         // Editing an unverified row is caught by the chained row after it.
         let text = log(&key, 4, |i| i != 2);
         let mut l = lines(&text);
         l[2] = l[2].replace("n2", "nX");
-        let w = walk(&key, &parse_audit(&l.join("\n")));
         assert_eq!(
-            w.findings,
-            vec![Finding::Edited {
+            findings(&key, &l),
+            [Finding::Edited {
                 row: 3,
                 covers: Some((2, 2))
             }]
