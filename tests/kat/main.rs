@@ -92,20 +92,39 @@ fn pbkdf2() {
     }
 }
 
+/// A deterministic RQE1-based seal: `seal` with the case's key and IV turns its `plain_field`
+/// into its `sealed_field` byte for byte, a well-formed envelope that `open` turns back.
+/// Returns the key and the sealed bytes, for the format's own checks.
+fn assert_seal_round_trip<E: std::fmt::Debug, O: std::ops::Deref<Target = Vec<u8>>>(
+    c: &Value,
+    plain_field: &str,
+    sealed_field: &str,
+    seal: impl Fn(&DerivedKey, [u8; 12], &[u8]) -> Result<Vec<u8>, E>,
+    open: impl Fn(&DerivedKey, &[u8]) -> Result<O, E>,
+) -> (DerivedKey, Vec<u8>) {
+    let k = key(c);
+    let plain = bytes(c, plain_field);
+    let sealed = bytes(c, sealed_field);
+    assert_eq!(
+        hex(&seal(&k, iv(c), &plain).unwrap()),
+        s(c, sealed_field),
+        "{c}"
+    );
+    rqe1::check_envelope(&sealed).unwrap();
+    assert_eq!(&open(&k, &sealed).unwrap()[..], &plain[..]);
+    (k, sealed)
+}
+
 #[test]
 fn rqe1_envelopes() {
     for c in cases("rqe1") {
-        let k = key(c);
-        let plain = bytes(c, "plaintext_hex");
-        let env = bytes(c, "envelope_hex");
-        assert_eq!(
-            hex(&rqe1::encrypt_with_iv(&k, iv(c), &plain)),
-            s(c, "envelope_hex"),
-            "{}",
-            s(c, "name")
+        assert_seal_round_trip(
+            c,
+            "plaintext_hex",
+            "envelope_hex",
+            |k, iv, plain| Ok::<_, vsync_crypto::CryptoError>(rqe1::encrypt_with_iv(k, iv, plain)),
+            rqe1::decrypt,
         );
-        rqe1::check_envelope(&env).unwrap();
-        assert_eq!(&rqe1::decrypt(&k, &env).unwrap()[..], &plain[..]);
     }
 }
 
@@ -129,15 +148,14 @@ fn rqem0001_seals() {
 #[test]
 fn bundle_objects() {
     for c in cases("bundle") {
-        let k = key(c);
-        let zip = bytes(c, "zip_hex");
-        let obj = bytes(c, "object_hex");
-        assert_eq!(
-            hex(&bundle::seal_with_iv(&k, iv(c), s(c, "ts"), &zip).unwrap()),
-            s(c, "object_hex")
+        let ts = s(c, "ts");
+        let (k, obj) = assert_seal_round_trip(
+            c,
+            "zip_hex",
+            "object_hex",
+            |k, iv, zip| bundle::seal_with_iv(k, iv, ts, zip),
+            |k, obj| bundle::open(k, obj, ts),
         );
-        rqe1::check_envelope(&obj).unwrap();
-        assert_eq!(&bundle::open(&k, &obj, s(c, "ts")).unwrap()[..], &zip[..]);
         assert_eq!(
             bundle::open(&k, &obj, "20000101-000000")
                 .unwrap_err()

@@ -2,10 +2,75 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::CryptoError;
 use crate::kdf::DerivedKey;
 use crate::rqe1;
+
+/// A payload carried in a passphrase-keyed frame (the SLS1 share, the VKT1 keytree): its magic,
+/// and how its RQE1 plaintext is written and read. The frame steps around it (parse before the
+/// KDF, derive, seal or open) are the same for every such format and live here once.
+pub(crate) trait FramedPayload: Sized {
+    /// The format's 4-byte magic.
+    const MAGIC: &'static [u8; 4];
+    /// The error text for any other magic (it names where the other format goes).
+    const WRONG_MAGIC: &'static str;
+
+    /// Validate and encode the payload as the RQE1 plaintext.
+    fn encode(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+
+    /// Decode and validate an RQE1 plaintext.
+    fn decode(plaintext: &[u8]) -> Result<Self, CryptoError>;
+}
+
+/// Split a `P` file into its salt text and checked RQE1 envelope (run before the KDF).
+pub(crate) fn parse_for<P: FramedPayload>(bytes: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
+    let f = parse(P::MAGIC, bytes, P::WRONG_MAGIC)?;
+    Ok((f.salt, f.envelope))
+}
+
+/// Encrypt `payload` under `passphrase` and a fresh random salt (600 000 iterations).
+pub(crate) fn pack<P: FramedPayload>(
+    passphrase: &str,
+    payload: &P,
+) -> Result<Vec<u8>, CryptoError> {
+    let salt = crate::random::share_salt();
+    let key = DerivedKey::derive(passphrase, &salt);
+    seal_payload(&key, &salt, crate::random::iv(), payload)
+}
+
+/// Decrypt a `P` file: parse the frame, derive (600 000 iterations), open. Returns the salt
+/// text and the payload.
+pub(crate) fn unpack<P: FramedPayload>(
+    passphrase: &str,
+    bytes: &[u8],
+) -> Result<(String, P), CryptoError> {
+    let (salt, _) = parse_for::<P>(bytes)?;
+    let key = DerivedKey::derive(passphrase, salt);
+    open_payload(&key, bytes)
+}
+
+/// Build a `P` file with an already derived key (`key` must come from `salt`).
+pub(crate) fn seal_payload<P: FramedPayload>(
+    key: &DerivedKey,
+    salt: &str,
+    iv: [u8; 12],
+    payload: &P,
+) -> Result<Vec<u8>, CryptoError> {
+    let inner = payload.encode()?;
+    seal(P::MAGIC, key, salt, iv, &inner)
+}
+
+/// Open a `P` file with an already derived key. Returns the salt text and the payload.
+pub(crate) fn open_payload<P: FramedPayload>(
+    key: &DerivedKey,
+    bytes: &[u8],
+) -> Result<(String, P), CryptoError> {
+    let (salt, envelope) = parse_for::<P>(bytes)?;
+    let plain = rqe1::decrypt(key, envelope)?;
+    Ok((salt.to_owned(), P::decode(&plain)?))
+}
 
 pub(crate) struct Frame<'a> {
     pub(crate) salt: &'a str,

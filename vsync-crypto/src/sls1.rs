@@ -16,7 +16,7 @@ use crate::CryptoError;
 use crate::buf::{SecretBuf, gunzip_capped, gzip};
 use crate::kdf::DerivedKey;
 use crate::secret::SecretText;
-use crate::{b64, frame, rqe1};
+use crate::{b64, frame};
 
 /// The share-file magic.
 pub const MAGIC: &[u8; 4] = b"SLS1";
@@ -115,8 +115,7 @@ impl fmt::Debug for ExportPayload {
 /// `5 + L`, a non-UTF-8 salt or a malformed envelope; [`CryptoError::UnsupportedSpecVersion`]
 /// for a newer envelope.
 pub fn parse_frame(bytes: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
-    let f = frame::parse(MAGIC, bytes, WRONG_MAGIC)?;
-    Ok((f.salt, f.envelope))
+    frame::parse_for::<ExportPayload>(bytes)
 }
 
 /// Encrypt a payload under a passphrase and a fresh random salt (600 000 iterations).
@@ -124,9 +123,7 @@ pub fn parse_frame(bytes: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
 /// # Errors
 /// [`CryptoError::InvalidInput`] when the payload fails [`ExportPayload::validate`].
 pub fn pack(passphrase: &str, payload: &ExportPayload) -> Result<Vec<u8>, CryptoError> {
-    let salt = crate::random::share_salt();
-    let key = DerivedKey::derive(passphrase, &salt);
-    seal_with_key(&key, &salt, payload)
+    frame::pack(passphrase, payload)
 }
 
 /// Decrypt a share file: [`parse_frame`], derive (600 000 iterations), [`open_with_key`].
@@ -135,9 +132,7 @@ pub fn pack(passphrase: &str, payload: &ExportPayload) -> Result<Vec<u8>, Crypto
 /// # Errors
 /// See [`parse_frame`] and [`open_with_key`].
 pub fn unpack(passphrase: &str, bytes: &[u8]) -> Result<(String, ExportPayload), CryptoError> {
-    let (salt, _) = parse_frame(bytes)?;
-    let key = DerivedKey::derive(passphrase, salt);
-    open_with_key(&key, bytes)
+    frame::unpack(passphrase, bytes)
 }
 
 /// Build a share file with an already derived key (`key` must come from `salt`).
@@ -163,8 +158,7 @@ pub fn seal_with_key_and_iv(
     iv: [u8; 12],
     payload: &ExportPayload,
 ) -> Result<Vec<u8>, CryptoError> {
-    let inner = encode_inner(payload)?;
-    frame::seal(MAGIC, key, salt, iv, &inner)
+    frame::seal_payload(key, salt, iv, payload)
 }
 
 /// Open a share file with an already derived key. Returns the salt text and the payload.
@@ -176,9 +170,20 @@ pub fn open_with_key(
     key: &DerivedKey,
     bytes: &[u8],
 ) -> Result<(String, ExportPayload), CryptoError> {
-    let (salt, envelope) = parse_frame(bytes)?;
-    let plain = rqe1::decrypt(key, envelope)?;
-    Ok((salt.to_owned(), decode_inner(&plain)?))
+    frame::open_payload(key, bytes)
+}
+
+impl frame::FramedPayload for ExportPayload {
+    const MAGIC: &'static [u8; 4] = MAGIC;
+    const WRONG_MAGIC: &'static str = WRONG_MAGIC;
+
+    fn encode(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        encode_inner(self)
+    }
+
+    fn decode(plaintext: &[u8]) -> Result<Self, CryptoError> {
+        decode_inner(plaintext)
+    }
 }
 
 /// The RQE1 plaintext of a share: B64STD(gzip(JSON)) as bytes.

@@ -7,12 +7,13 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use crate::buf::SecretBuf;
+use crate::frame;
 use crate::kdf::DerivedKey;
 use crate::secret::SecretText;
 use crate::{CryptoError, UnknownFields};
-use crate::{frame, rqe1};
 
 /// The keytree magic.
 pub const MAGIC: &[u8; 4] = b"VKT1";
@@ -118,8 +119,7 @@ impl fmt::Debug for KeytreeProfile {
 /// [`CryptoError::BundleCorrupt`] for a wrong magic (including `SLS1`), a truncated frame or a
 /// malformed envelope; [`CryptoError::UnsupportedSpecVersion`] for a newer envelope.
 pub fn parse_frame(bytes: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
-    let f = frame::parse(MAGIC, bytes, WRONG_MAGIC)?;
-    Ok((f.salt, f.envelope))
+    frame::parse_for::<Keytree>(bytes)
 }
 
 /// Encrypt a keytree under a passphrase and a fresh random salt (600 000 iterations).
@@ -127,9 +127,7 @@ pub fn parse_frame(bytes: &[u8]) -> Result<(&str, &[u8]), CryptoError> {
 /// # Errors
 /// [`CryptoError::InvalidInput`] when the keytree fails [`Keytree::validate`].
 pub fn pack(passphrase: &str, tree: &Keytree) -> Result<Vec<u8>, CryptoError> {
-    let salt = crate::random::share_salt();
-    let key = DerivedKey::derive(passphrase, &salt);
-    seal_with_key(&key, &salt, tree)
+    frame::pack(passphrase, tree)
 }
 
 /// Decrypt a keytree file. Returns the salt text and the validated keytree.
@@ -137,9 +135,7 @@ pub fn pack(passphrase: &str, tree: &Keytree) -> Result<Vec<u8>, CryptoError> {
 /// # Errors
 /// See [`parse_frame`] and [`open_with_key`].
 pub fn unpack(passphrase: &str, bytes: &[u8]) -> Result<(String, Keytree), CryptoError> {
-    let (salt, _) = parse_frame(bytes)?;
-    let key = DerivedKey::derive(passphrase, salt);
-    open_with_key(&key, bytes)
+    frame::unpack(passphrase, bytes)
 }
 
 /// Build a keytree file with an already derived key (`key` must come from `salt`).
@@ -147,14 +143,7 @@ pub fn unpack(passphrase: &str, bytes: &[u8]) -> Result<(String, Keytree), Crypt
 /// # Errors
 /// [`CryptoError::InvalidInput`] when the keytree is invalid or the salt exceeds 255 bytes.
 pub fn seal_with_key(key: &DerivedKey, salt: &str, tree: &Keytree) -> Result<Vec<u8>, CryptoError> {
-    tree.validate().map_err(|_| CryptoError::InvalidInput {
-        reason: "keytree fails validation (version 1, entries with repo, env and key)",
-    })?;
-    let mut json = SecretBuf::with_capacity(1024);
-    serde_json::to_writer(&mut json, tree).map_err(|_| CryptoError::InvalidInput {
-        reason: "keytree cannot be serialised",
-    })?;
-    frame::seal(MAGIC, key, salt, crate::random::iv(), json.as_slice())
+    frame::seal_payload(key, salt, crate::random::iv(), tree)
 }
 
 /// Open a keytree file with an already derived key.
@@ -163,15 +152,34 @@ pub fn seal_with_key(key: &DerivedKey, salt: &str, tree: &Keytree) -> Result<Vec
 /// Those of [`parse_frame`]; [`CryptoError::WrongPassphrase`] on a tag failure;
 /// [`CryptoError::BundleCorrupt`] when the plaintext is not a valid keytree.
 pub fn open_with_key(key: &DerivedKey, bytes: &[u8]) -> Result<(String, Keytree), CryptoError> {
-    let (salt, envelope) = parse_frame(bytes)?;
-    let plain = rqe1::decrypt(key, envelope)?;
-    let tree: Keytree = frame::versioned_json(
-        &plain,
-        u64::from(PAYLOAD_VERSION),
-        &frame::payload_texts!("keytree content", "keytree version", "keytree"),
-    )?;
-    tree.validate()?;
-    Ok((salt.to_owned(), tree))
+    frame::open_payload(key, bytes)
+}
+
+/// The keytree's RQE1 plaintext is its JSON as UTF-8 (no gzip, no base64).
+impl frame::FramedPayload for Keytree {
+    const MAGIC: &'static [u8; 4] = MAGIC;
+    const WRONG_MAGIC: &'static str = WRONG_MAGIC;
+
+    fn encode(&self) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.validate().map_err(|_| CryptoError::InvalidInput {
+            reason: "keytree fails validation (version 1, entries with repo, env and key)",
+        })?;
+        let mut json = SecretBuf::with_capacity(1024);
+        serde_json::to_writer(&mut json, self).map_err(|_| CryptoError::InvalidInput {
+            reason: "keytree cannot be serialised",
+        })?;
+        Ok(json.into_inner())
+    }
+
+    fn decode(plaintext: &[u8]) -> Result<Self, CryptoError> {
+        let tree: Keytree = frame::versioned_json(
+            plaintext,
+            u64::from(PAYLOAD_VERSION),
+            &frame::payload_texts!("keytree content", "keytree version", "keytree"),
+        )?;
+        tree.validate()?;
+        Ok(tree)
+    }
 }
 
 #[cfg(test)]

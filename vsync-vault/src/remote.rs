@@ -316,11 +316,7 @@ impl Remote {
 
     /// Read the encrypted sync receipt for `target`, if any.
     pub async fn read_receipt(&self, target: &str) -> Result<Option<Bytes>> {
-        Ok(self
-            .bucket
-            .get(&self.prefix.receipt_key(target))
-            .await?
-            .map(|f| f.bytes))
+        self.read_optional(&self.prefix.receipt_key(target)).await
     }
 
     /// Write the encrypted sync receipt for `target` (unconditional; last sync wins).
@@ -357,11 +353,12 @@ impl Remote {
 
     /// Read the sealed provenance entry `name`; `Ok(None)` when it is gone.
     pub async fn read_provenance(&self, name: &str) -> Result<Option<Bytes>> {
-        Ok(self
-            .bucket
-            .get(&self.prefix.provenance_key(name))
-            .await?
-            .map(|f| f.bytes))
+        self.read_optional(&self.prefix.provenance_key(name)).await
+    }
+
+    /// The bytes of the object at `key`; `Ok(None)` when there is none.
+    async fn read_optional(&self, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.bucket.get(key).await?.map(|f| f.bytes))
     }
 }
 

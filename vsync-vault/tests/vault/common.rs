@@ -3,6 +3,21 @@
 use vsync_vault::StoreError;
 use vsync_vault::store::{Bucket, StoreSpec};
 
+/// Start `racers` tasks at once, racer `i` running `racer(i)`, and return their results in
+/// racer order (the contention tests: exactly one of them may win).
+pub(crate) async fn race<T, Fut>(racers: u8, racer: impl Fn(u8) -> Fut) -> Vec<T>
+where
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..racers).map(|i| tokio::spawn(racer(i))).collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        results.push(t.await.expect("a racer panicked"));
+    }
+    results
+}
+
 /// A random lower-case hex string.
 pub(crate) fn rand_hex(n: usize) -> String {
     let mut b = vec![0u8; n];

@@ -10,7 +10,7 @@ use vsync_vault::zip_bundle::{ZipLimits, build, extract_vault};
 use vsync_vault::{Category, Prefix, Remote, VaultError};
 
 use crate::both_backends;
-use crate::common::{TestBucket, unique};
+use crate::common::{TestBucket, race, unique};
 
 fn key(b: u8) -> DerivedKey {
     DerivedKey::from_bytes([b; 32])
@@ -169,21 +169,21 @@ async fn concurrent_publish(tb: TestBucket) {
     // Round 2: 8 racers on the same expected pointer.
     let mut expected = None;
     for round in 0..2u32 {
-        let mut tasks = Vec::new();
-        for i in 0..8u32 {
+        let results = race(8, |i| {
             let r = r.clone();
             let k = k.clone();
             let exp = expected.clone();
-            tasks.push(tokio::spawn(async move {
+            async move {
                 let t = format!("2026052{}-1200{:02}", 3 + round, i);
                 let sealed = seal_bundle(&k, &t, format!("zip-{round}-{i}").as_bytes()).unwrap();
                 (t.clone(), r.publish(&t, sealed, exp.as_ref()).await)
-            }));
-        }
+            }
+        })
+        .await;
         let mut ok = Vec::new();
         let mut advanced = 0;
-        for t in tasks {
-            match t.await.unwrap() {
+        for result in results {
+            match result {
                 (t, Ok(p)) => ok.push((t, p)),
                 (_, Err(VaultError::RemoteAdvanced { .. })) => advanced += 1,
                 (_, Err(e)) => panic!("{e:?}"),

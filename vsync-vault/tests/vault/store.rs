@@ -8,7 +8,7 @@ use vsync_vault::audit::{self, AppendOutcome, AuditRow};
 use vsync_vault::store::{Bucket, Expected, StoreSpec};
 
 use crate::both_backends;
-use crate::common::{TestBucket, unique};
+use crate::common::{TestBucket, race, unique};
 
 async fn basic_ops(tb: TestBucket) {
     let b = &tb.bucket;
@@ -94,18 +94,16 @@ both_backends!(basic, super::basic_ops);
 async fn create_race(tb: TestBucket) {
     let b = Arc::new(tb.bucket.clone());
     let k = format!("{}/race", unique("create_race"));
-    let mut tasks = Vec::new();
-    for i in 0..8u8 {
+    let results = race(8, |i| {
         let b = b.clone();
         let k = k.clone();
-        tasks.push(tokio::spawn(
-            async move { b.put_create(&k, vec![i; 10]).await },
-        ));
-    }
+        async move { b.put_create(&k, vec![i; 10]).await }
+    })
+    .await;
     let mut ok = 0;
     let mut exists = 0;
-    for t in tasks {
-        match t.await.unwrap() {
+    for result in results {
+        match result {
             Ok(()) => ok += 1,
             Err(StoreError::AlreadyExists { .. }) => exists += 1,
             Err(e) => panic!("{e:?}"),
@@ -122,19 +120,19 @@ async fn swap_race(tb: TestBucket) {
     let etag = b.head(&k).await.unwrap().unwrap();
     for round in 0..3 {
         let etag = b.head(&k).await.unwrap().unwrap();
-        let mut tasks = Vec::new();
-        for i in 0..8u8 {
+        let results = race(8, |i| {
             let b = b.clone();
             let k = k.clone();
             let e = etag.clone();
-            tasks.push(tokio::spawn(async move {
+            async move {
                 b.put_swap(&k, vec![round, i, 0, 0], Expected::Etag(e))
                     .await
-            }));
-        }
+            }
+        })
+        .await;
         let mut winners = Vec::new();
-        for (i, t) in tasks.into_iter().enumerate() {
-            match t.await.unwrap() {
+        for (i, result) in results.into_iter().enumerate() {
+            match result {
                 Ok(e) => winners.push((i, e)),
                 Err(StoreError::Conflict { .. }) => {}
                 Err(e) => panic!("{e:?}"),
