@@ -63,7 +63,12 @@ mod tests {
     #[test]
     fn every_verb_and_env_is_swept_and_nothing_else() {
         let t = tempfile::tempdir().unwrap();
-        for name in [".vsync-pull-dev-1", ".vsync-restore-prod-2", "dev", ".vsync-other"] {
+        for name in [
+            ".vsync-pull-dev-1",
+            ".vsync-restore-prod-2",
+            "dev",
+            ".vsync-other",
+        ] {
             std::fs::create_dir(t.path().join(name)).unwrap();
             std::fs::write(t.path().join(format!("{name}.lock")), "").unwrap();
         }

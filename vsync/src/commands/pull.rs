@@ -190,8 +190,7 @@ pub(crate) fn stage_beside_vault(
     let name = format!(".vsync-{kind}-{}-{}", ctx.env, std::process::id());
     let staged = Staging::claim(&parent, &name)
         .map_err(|e| CliError::new(ExitKind::Failed, e.to_string()))?;
-    let report =
-        zip_bundle::extract_vault(zip, staged.path(), &zip_bundle::ZipLimits::default())?;
+    let report = zip_bundle::extract_vault(zip, staged.path(), &zip_bundle::ZipLimits::default())?;
     Ok((staged, report))
 }
 

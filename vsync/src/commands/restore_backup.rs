@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use vsync_vault::zip_bundle::{self, ZipLimits};
 
 use crate::commands::pull::{stage_beside_vault, swap_into_place};
-use crate::staging::{self, Staging};
 use crate::context::EnvContext;
 use crate::error::{CliError, ExitKind};
 use crate::local::backups::{self, Entry, Origin};
 use crate::output;
 use crate::settings::verbs::RestoreBackupSettings;
 use crate::settings::{Global, env, keyless};
+use crate::staging::{self, Staging};
 
 /// Run `vsync restore-backup`.
 pub async fn run(args: RestoreBackupSettings, g: &Global) -> Result<(), CliError> {

@@ -106,7 +106,8 @@ fn create_locked(parent: &Path) -> std::io::Result<AssetDir> {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => return Err(e),
         };
-        fsutil::ensure_private_dir(claim.path()).map_err(|e| std::io::Error::other(e.to_string()))?;
+        fsutil::ensure_private_dir(claim.path())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         return Ok(AssetDir {
             dir: claim.path().to_path_buf(),
             _claim: Some(claim),

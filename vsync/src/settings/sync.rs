@@ -79,7 +79,9 @@ pub struct SyncSettings {
 impl SyncSettings {
     /// How many of `targets` targets run at the same time: the bound, at least 1, at most all.
     pub fn at_once(&self, targets: usize) -> usize {
-        self.targets_at_once.unwrap_or(targets).clamp(1, targets.max(1))
+        self.targets_at_once
+            .unwrap_or(targets)
+            .clamp(1, targets.max(1))
     }
 
     /// Check and type the flags (errors in the order the verb always reported them).

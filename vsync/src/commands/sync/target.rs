@@ -255,7 +255,11 @@ pub(super) fn updated_receipt(
 }
 
 /// ok, partial, or failed (keys left unattempted by a cancel or the deadline).
-pub(super) fn status_of(results: &[KeyResult], dctx: &Ctx, problems: &mut Vec<String>) -> &'static str {
+pub(super) fn status_of(
+    results: &[KeyResult],
+    dctx: &Ctx,
+    problems: &mut Vec<String>,
+) -> &'static str {
     let failed = results.iter().filter(|r| r.status == "failed").count();
     let not_attempted = results
         .iter()

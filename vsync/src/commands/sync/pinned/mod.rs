@@ -49,7 +49,11 @@ pub(super) async fn run(mut s: SyncSettings, g: &Global) -> Result<(), CliError>
     }
     // a pinned plan is made from, and applied with, the pushed vault only (no --from-local)
     let sent = items::sending(&ctx, &s, quiet).await?;
-    let bundle_ts = sent.version.as_ref().map(|v| v.ts.clone()).unwrap_or_default();
+    let bundle_ts = sent
+        .version
+        .as_ref()
+        .map(|v| v.ts.clone())
+        .unwrap_or_default();
     let generation = ctx
         .remote
         .read_manifest()
