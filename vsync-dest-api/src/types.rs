@@ -129,6 +129,11 @@ pub enum ChangeOp {
 }
 
 impl ChangeOp {
+    /// What a write did: `Create` when it made the name, `Update` when the name was there.
+    pub fn written(created: bool) -> Self {
+        if created { Self::Create } else { Self::Update }
+    }
+
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {

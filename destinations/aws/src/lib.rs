@@ -381,11 +381,7 @@ impl Destination for AwsSecretsManager {
         let v = item.text_value(VALUE_MAX)?;
         let c = self.client(&cfg).await?;
         let created = core::put(&c, &cfg, change.remote.as_str(), v).await?;
-        Ok(if created {
-            ChangeOp::Create
-        } else {
-            ChangeOp::Update
-        })
+        Ok(ChangeOp::written(created))
     }
 
     async fn apply_bulk(

@@ -290,11 +290,7 @@ impl Destination for GcpSecretManager {
         if cfg.destroy_old_versions && !created {
             api::destroy_older(c, &cfg, id, &version).await?;
         }
-        Ok(if created {
-            ChangeOp::Create
-        } else {
-            ChangeOp::Update
-        })
+        Ok(ChangeOp::written(created))
     }
 
     async fn delete_one(

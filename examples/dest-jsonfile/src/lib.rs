@@ -231,11 +231,7 @@ impl Destination for JsonFile {
             .insert(change.remote.0.clone(), value.to_owned())
             .is_some();
         store(routing, &map)?;
-        Ok(if existed {
-            ChangeOp::Update
-        } else {
-            ChangeOp::Create
-        })
+        Ok(ChangeOp::written(!existed))
     }
 
     async fn delete_one(

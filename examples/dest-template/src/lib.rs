@@ -166,11 +166,7 @@ impl Destination for Template {
         let existed = backend(routing)?
             .put(&change.remote.0, value)
             .map_err(|e| e.with_key(&item.key))?;
-        Ok(if existed {
-            ChangeOp::Update
-        } else {
-            ChangeOp::Create
-        })
+        Ok(ChangeOp::written(!existed))
     }
 
     async fn delete_one(
