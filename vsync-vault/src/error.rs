@@ -84,6 +84,20 @@ pub enum StoreError {
         /// Why it was rejected.
         reason: String,
     },
+    /// An object bigger than anything vsync writes under its name.
+    #[error(
+        "`{key}` in {store} is {size} bytes or more, more than the {max} vsync ever writes there: it was not written by vsync; restore it from the bucket's versioning or remove it"
+    )]
+    TooLarge {
+        /// Redacted store description.
+        store: String,
+        /// Object key.
+        key: String,
+        /// Its size as stated, or the bytes read before the read stopped.
+        size: u64,
+        /// The most this kind of object may be.
+        max: u64,
+    },
     /// Anything else.
     #[error("{op} `{key}` on {store} failed: {detail}")]
     Other {
@@ -393,7 +407,8 @@ impl VaultError {
             | Self::Rollback { .. }
             | Self::UnsafeZipPath { .. }
             | Self::ZipLimit { .. }
-            | Self::Zip { .. } => Category::Integrity,
+            | Self::Zip { .. }
+            | Self::Store(StoreError::TooLarge { .. }) => Category::Integrity,
             Self::RemoteAdvanced { .. }
             | Self::VersionExists { .. }
             | Self::Store(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {

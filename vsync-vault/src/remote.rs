@@ -131,6 +131,12 @@ pub struct ManifestCell {
     pub etag: Option<String>,
 }
 
+/// The most a `latest` pointer or a generation cell may be: a timestamp or a small JSON object.
+const POINTER_MAX: u64 = 64 * 1024;
+/// The most a sync receipt or a provenance entry may be: a fingerprint or a record per key of
+/// the largest vault (10 000 keys) is well under a MiB.
+const RECORD_MAX: u64 = 16 * 1024 * 1024;
+
 /// One (repo, env) in a bucket.
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -164,7 +170,7 @@ impl Remote {
     /// `BUNDLE_TS` or blank, anything else is an integrity error.
     pub async fn latest(&self) -> Result<Option<Pointer>> {
         let key = self.prefix.latest_key();
-        let Some(f) = self.bucket.get(&key).await? else {
+        let Some(f) = self.bucket.get_at_most(&key, POINTER_MAX).await? else {
             return Ok(None);
         };
         let text = std::str::from_utf8(&f.bytes).map_err(|_| corrupt("`latest` is not text"))?;
@@ -284,7 +290,7 @@ impl Remote {
     /// `Ok(None)` when neither exists (generation 0).
     pub async fn read_manifest(&self) -> Result<Option<ManifestCell>> {
         for key in [self.prefix.manifest_key(), self.prefix.legacy_meta_key()] {
-            if let Some(f) = self.bucket.get(&key).await? {
+            if let Some(f) = self.bucket.get_at_most(&key, POINTER_MAX).await? {
                 let text =
                     std::str::from_utf8(&f.bytes).map_err(|_| VaultError::ManifestMalformed {
                         key: key.clone(),
@@ -358,7 +364,8 @@ impl Remote {
 
     /// The bytes of the object at `key`; `Ok(None)` when there is none.
     async fn read_optional(&self, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.bucket.get(key).await?.map(|f| f.bytes))
+        let f = self.bucket.get_at_most(key, RECORD_MAX).await?;
+        Ok(f.map(|f| f.bytes))
     }
 }
 

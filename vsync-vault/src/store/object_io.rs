@@ -13,9 +13,39 @@ use super::server_reply::capture;
 use super::{Bucket, Expected, Fetched};
 use crate::error::StoreError;
 
+/// The largest object any read takes: a bundle of the largest vault a push allows
+/// ([`crate::limits`]: 256 MiB of files) with room for its zip records and envelope.
+pub(crate) const OBJECT_CEILING: u64 = 264 * 1024 * 1024;
+
+/// Collect `body`; `Ok(Err(n))` once more than `max` bytes arrived (`n` = bytes read so far).
+async fn read_at_most(
+    mut body: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    max: u64,
+) -> object_store::Result<Result<Bytes, u64>> {
+    use futures::StreamExt;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
+        let read = buf.len() as u64 + chunk.len() as u64;
+        if read > max {
+            return Ok(Err(read));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Ok(buf.freeze()))
+}
+
 impl Bucket {
-    /// GET an object; `Ok(None)` on 404.
+    /// GET an object of at most [`OBJECT_CEILING`] bytes; `Ok(None)` on 404.
     pub async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
+        self.get_at_most(key, OBJECT_CEILING).await
+    }
+
+    /// GET an object of at most `max` bytes; `Ok(None)` on 404. A bigger one is
+    /// [`StoreError::TooLarge`], refused from its stated size before the body is read and, should
+    /// the body run past it anyway, as soon as it does: whoever can write to the bucket cannot make
+    /// a reader hold more than `max` bytes of one object.
+    pub async fn get_at_most(&self, key: &str, max: u64) -> Result<Option<Fetched>, StoreError> {
         let path = self.path("get", key)?;
         let (res, reply) = capture(self.store.get(&path)).await;
         let res = match res {
@@ -29,9 +59,19 @@ impl Bucket {
             Err(e) => return Err(self.map_error("get", key, e, reply)),
         };
         let etag = self.token(res.meta.e_tag.as_deref(), res.meta.version.as_deref());
-        let (body, reply) = capture(res.bytes()).await;
+        let too_large = |size: u64| StoreError::TooLarge {
+            store: self.label.to_string(),
+            key: key.to_owned(),
+            size,
+            max,
+        };
+        if res.meta.size > max {
+            return Err(too_large(res.meta.size));
+        }
+        let (body, reply) = capture(read_at_most(res.into_stream(), max)).await;
         match body {
-            Ok(bytes) => Ok(Some(Fetched { bytes, etag })),
+            Ok(Ok(bytes)) => Ok(Some(Fetched { bytes, etag })),
+            Ok(Err(read)) => Err(too_large(read)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.map_error("get", key, e, reply)),
         }

@@ -7,7 +7,7 @@ use vsync_vault::freshness::{Floor, parse_floor};
 use vsync_vault::remote::{Manifest, pull_bundle, pull_version, seal_bundle};
 use vsync_vault::store::Expected;
 use vsync_vault::zip_bundle::{ZipLimits, build, extract_vault};
-use vsync_vault::{Category, Prefix, Remote, VaultError};
+use vsync_vault::{Category, Prefix, Remote, StoreError, VaultError};
 
 use crate::both_backends;
 use crate::common::{TestBucket, race, unique};
@@ -252,3 +252,40 @@ async fn manifest_cell(tb: TestBucket) {
     );
 }
 both_backends!(manifest_and_receipts, super::manifest_cell);
+
+/// A `latest`, generation cell or receipt bigger than vsync ever writes is refused by its size
+/// (an integrity error naming the object), not read into memory; one at the bound still reads.
+async fn oversized_objects(tb: TestBucket) {
+    let name = unique("oversized");
+    let prefix = Prefix::new(&name, "dev").unwrap();
+    let r = Remote::new(tb.bucket.clone(), prefix.clone());
+    let too_large = |e: VaultError, key: &str| {
+        assert_eq!(e.category(), Category::Integrity, "{e}");
+        match &e {
+            VaultError::Store(StoreError::TooLarge { key: k, .. }) => assert_eq!(k, key),
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("not written by vsync"), "{e}");
+    };
+    tb.plant(&prefix.latest_key(), vec![b' '; 64 * 1024 + 1])
+        .await;
+    too_large(r.latest().await.unwrap_err(), &prefix.latest_key());
+    tb.plant(&prefix.manifest_key(), vec![b' '; 64 * 1024 + 1])
+        .await;
+    too_large(r.read_manifest().await.unwrap_err(), &prefix.manifest_key());
+
+    let at_bound = vec![7u8; 16 * 1024 * 1024];
+    tb.plant(&prefix.receipt_key("github"), at_bound.clone())
+        .await;
+    let got = r.read_receipt("github").await.unwrap().unwrap();
+    assert_eq!(got.len(), at_bound.len());
+    let mut over = at_bound;
+    over.push(7);
+    tb.plant(&prefix.receipt_key("aws"), over).await;
+    too_large(
+        r.read_receipt("aws").await.unwrap_err(),
+        &prefix.receipt_key("aws"),
+    );
+}
+
+both_backends!(oversized_objects_refused, super::oversized_objects);

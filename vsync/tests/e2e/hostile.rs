@@ -67,6 +67,19 @@ fn pointer_rolled_back_is_refused() {
 }
 
 #[test]
+fn objects_bigger_than_vsync_writes_are_refused_unread() {
+    require_keychain!();
+    let mut w = World::new();
+    let (prefix, _) = pushed(&mut w);
+    let before = snapshot(&w.vault("dev"));
+    // An attacker with bucket write access plants a pointer no reader should hold in memory.
+    std::fs::write(prefix.join("latest"), vec![b'2'; 64 * 1024 + 1]).unwrap();
+    let r = w.vsync(&["pull", "dev", "--force"]).code(4);
+    r.stderr_has("not written by vsync");
+    assert_eq!(snapshot(&w.vault("dev")), before);
+}
+
+#[test]
 fn pointer_renamed_to_another_version_fails_the_seal() {
     require_keychain!();
     let mut w = World::new();
