@@ -177,12 +177,24 @@ fn same_file(f: &File, path: &Path) -> bool {
     }
 }
 
+/// The effective user id (Unix); `None` elsewhere.
+pub(crate) fn current_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        Some(rustix::process::geteuid().as_raw())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// Owned by the current user (on Unix); a folder planted by someone else is not ours to remove.
 fn is_ours(p: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        std::fs::symlink_metadata(p).is_ok_and(|m| m.uid() == rustix::process::geteuid().as_raw())
+        std::fs::symlink_metadata(p).is_ok_and(|m| Some(m.uid()) == current_uid())
     }
     #[cfg(not(unix))]
     {

@@ -62,7 +62,7 @@ impl AssetDir {
 pub fn private_parent() -> Option<PathBuf> {
     let parent = match crate::settings::machine::runtime_dir(crate::settings::env()) {
         Some(rt) if owned_private_dir(&rt) => rt.join("vsync"),
-        _ => std::env::temp_dir().join(format!("vsync-{}", current_uid()?)),
+        _ => std::env::temp_dir().join(format!("vsync-{}", locked_dir::current_uid()?)),
     };
     match std::fs::create_dir(&parent) {
         Ok(()) => fsutil::set_mode(&parent, 0o700),
@@ -80,22 +80,13 @@ fn owned_private_dir(p: &Path) -> bool {
         let Ok(m) = std::fs::symlink_metadata(p) else {
             return false;
         };
-        m.is_dir() && Some(m.uid()) == current_uid() && m.permissions().mode() & 0o077 == 0
+        m.is_dir()
+            && Some(m.uid()) == locked_dir::current_uid()
+            && m.permissions().mode() & 0o077 == 0
     }
     #[cfg(not(unix))]
     {
         p.is_dir()
-    }
-}
-
-fn current_uid() -> Option<u32> {
-    #[cfg(target_os = "linux")]
-    {
-        Some(rustix::process::geteuid().as_raw())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
     }
 }
 
